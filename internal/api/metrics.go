@@ -1,0 +1,33 @@
+package api
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the HTTP layer's own series. Names follow Spring's Micrometer
+// ones where the old dashboards had them (http_server_requests_seconds).
+type metrics struct {
+	requests       *prometheus.HistogramVec
+	inFlight       prometheus.Gauge
+	internalErrors prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "http_server_requests_seconds",
+			Help:    "HTTP requests by route pattern, method and status: count and latency.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route", "status"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "http_server_requests_in_flight",
+			Help: "HTTP requests being served now.",
+		}),
+		internalErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mealsync_internal_errors_total",
+			Help: "Requests that failed with an unexpected (500) error.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.inFlight, m.internalErrors)
+	return m
+}

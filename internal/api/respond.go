@@ -1,0 +1,188 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/mealsync/mealsync"
+)
+
+// MaxBodyBytes bounds every JSON request body.
+const MaxBodyBytes = 1 << 20
+
+// envelope is the reference's wire shape for every JSON response.
+type envelope struct {
+	Data   any         `json:"data"`
+	Errors []errorItem `json:"errors"`
+}
+
+type errorItem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// writeJSON is the one place responses are encoded. Headers go before
+// WriteHeader.
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// A failed write means the client went away; there is no one to tell.
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// respond writes data in the success envelope.
+func respond(w http.ResponseWriter, status int, data any) {
+	writeJSON(w, status, envelope{Data: data})
+}
+
+// errorStatus maps domain codes to HTTP, and names the reference's "field"
+// for errors that are not about one input field.
+var errorStatus = map[string]struct {
+	status int
+	field  string
+}{
+	mealsync.EINVALID:      {http.StatusBadRequest, "Bad Request"},
+	mealsync.ECONFLICT:     {http.StatusBadRequest, "Bad Request"}, // the reference answers 400 for a taken email
+	mealsync.EUNAUTHORIZED: {http.StatusUnauthorized, "Unauthorized"},
+	mealsync.EFORBIDDEN:    {http.StatusForbidden, "Forbidden"},
+	mealsync.ENOTFOUND:     {http.StatusNotFound, "Resource"},
+	mealsync.ETOOMANY:      {http.StatusTooManyRequests, "Too Many Requests"},
+	mealsync.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "body"},
+	mealsync.EUNSUPPORTED:  {http.StatusUnsupportedMediaType, "Content-Type"},
+	mealsync.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Unavailable"},
+}
+
+// fail writes err in the error envelope. It is the one place errors become
+// statuses; only internal errors are logged and counted, and their details
+// never reach the client.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *mealsync.Error
+	m, known := errorStatus[mealsync.ErrorCode(err)]
+	if !known || !errors.As(err, &e) {
+		s.log.ErrorContext(r.Context(), "internal error", "err", err)
+		s.metrics.internalErrors.Inc()
+		writeJSON(w, http.StatusInternalServerError, envelope{Errors: []errorItem{
+			{Field: "Unknown", Message: "An unexpected error occurred"},
+		}})
+		return
+	}
+	items := make([]errorItem, 0, max(1, len(e.Fields)))
+	for _, f := range e.Fields {
+		items = append(items, errorItem{f.Field, f.Message})
+	}
+	if len(items) == 0 {
+		items = append(items, errorItem{m.field, e.Message})
+	}
+	switch m.status {
+	case http.StatusUnauthorized:
+		// RFC 7235: a 401 names the scheme. user() adds error="invalid_token"
+		// when a token was sent (RFC 6750).
+		if w.Header().Get("WWW-Authenticate") == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mealsync"`)
+		}
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+	}
+	writeJSON(w, m.status, envelope{Errors: items})
+}
+
+// validator is implemented by request types: it returns every problem at
+// once.
+type validator interface {
+	Valid() mealsync.Validation
+}
+
+// decode reads a size-limited JSON body into a T and validates it. Unknown
+// fields are ignored, as the old server did, so newer clients keep working.
+func decode[T validator](r *http.Request) (T, error) {
+	var v T
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return v, mealsync.Errorf(mealsync.EUNSUPPORTED, "Content-Type must be application/json")
+		}
+	}
+	if err := decodeJSON(http.MaxBytesReader(nil, r.Body, MaxBodyBytes), &v); err != nil {
+		return v, err
+	}
+	return v, v.Valid().Err()
+}
+
+// decodeJSON turns the decoder's errors into field-level client errors.
+func decodeJSON(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() || dec.Decode(new(json.RawMessage)) != io.EOF {
+			return fieldError("body", "Request body must hold a single JSON value")
+		}
+		return nil
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return fieldError("body", "Request body is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fieldError("body", "Request body is not complete JSON")
+	case errors.As(err, &syntax):
+		return fieldError("body", fmt.Sprintf("Malformed JSON at byte %d", syntax.Offset))
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return fieldError("body", "Request body must be a JSON "+jsonKind(typ.Type))
+		}
+		return fieldError(field, "Must be "+article(jsonKind(typ.Type)))
+	case errors.As(err, &tooBig):
+		return mealsync.Errorf(mealsync.ETOOLARGE, "Request body exceeds %d bytes", tooBig.Limit)
+	}
+	return fieldError("body", "Request body is not valid JSON")
+}
+
+func fieldError(field, msg string) error {
+	return &mealsync.Error{Code: mealsync.EINVALID, Message: msg, Fields: []mealsync.FieldError{{Field: field, Message: msg}}}
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	if t.Implements(reflect.TypeFor[json.Unmarshaler]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		if t.Kind() == reflect.Slice {
+			return "array or comma-separated string"
+		}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "object"
+}
+
+func article(kind string) string {
+	if strings.IndexByte("aeiou", kind[0]) >= 0 {
+		return "an " + kind
+	}
+	return "a " + kind
+}

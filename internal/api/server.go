@@ -1,0 +1,68 @@
+// Package api is MealSync's HTTP layer: routes, handlers, wire types,
+// middleware and the operational (/actuator) endpoints. It turns requests
+// into calls on the domain's services and stores, and domain errors into the
+// reference's JSON envelope. routes.go lists every endpoint.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/auth"
+	"github.com/mealsync/mealsync/internal/buildinfo"
+)
+
+// Database is what the health endpoints need to know of the store.
+type Database interface {
+	Ping(ctx context.Context) error
+	Dialect() string
+}
+
+// Deps are the server's collaborators, built by run.
+type Deps struct {
+	Log            *slog.Logger
+	Auth           *auth.Service
+	Users          mealsync.UserStore
+	DB             Database
+	Registry       *prometheus.Registry // metrics are registered on it and served from it
+	Ready          *atomic.Bool         // readiness: false while starting and once shutdown begins
+	TrustedProxies []netip.Prefix
+	DataDir        string // the disk health check watches it
+	Now            mealsync.Clock
+}
+
+// Server holds the dependencies the handlers share.
+type Server struct {
+	log      *slog.Logger
+	auth     *auth.Service
+	users    mealsync.UserStore
+	db       Database
+	registry *prometheus.Registry
+	metrics  *metrics
+	ready    *atomic.Bool
+	trusted  []netip.Prefix
+	dataDir  string
+	now      mealsync.Clock
+	build    buildinfo.Info
+	handler  http.Handler
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	s := &Server{
+		log: d.Log, auth: d.Auth, users: d.Users, db: d.DB, registry: d.Registry,
+		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
+		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves every route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -1,0 +1,184 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/auth"
+)
+
+// POST /api/v1/users/register
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[registerRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.auth.Register(r.Context(), auth.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserDTO(u)) // 200, not 201: the old clients expect it
+}
+
+// POST /api/v1/users/login
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[loginRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, err := s.auth.Login(r.Context(), strings.TrimSpace(req.Email), req.Password, s.clientIP(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserInfoDTO(sess))
+}
+
+// POST /api/v1/users/refresh
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[refreshRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, err := s.auth.Refresh(r.Context(), strings.TrimSpace(req.RefreshToken))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserInfoDTO(sess))
+}
+
+func toUserInfoDTO(s *auth.Session) userInfoDTO {
+	u := s.User
+	return userInfoDTO{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Status,
+		UserPreference: toPreferenceDTO(u.Preferences), Token: s.AccessToken,
+		RefreshToken: refreshDTO{Token: s.RefreshToken, ExpiryDate: Instant(s.RefreshExpiry)}}
+}
+
+// GET /api/v1/users?role=&status= (admin)
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+	q := r.URL.Query()
+	f := mealsync.UserFilter{Role: mealsync.Role(q.Get("role")), Status: mealsync.Status(q.Get("status"))}
+	var v mealsync.Validation
+	if f.Role != "" && !f.Role.Valid() {
+		v.Add("role", "Must be USER or ADMIN")
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		v.Add("status", "Must be ACTIVE, INACTIVE or BANNED")
+	}
+	if err := v.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	users, err := s.users.ListUsers(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]userDTO, len(users))
+	for i, u := range users {
+		out[i] = toUserDTO(u)
+	}
+	respond(w, http.StatusOK, out)
+}
+
+// targetUser resolves {id} under the self-or-admin rule. The rule is
+// checked before the lookup, so a non-admin cannot probe which ids exist.
+func (s *Server) targetUser(r *http.Request, me *mealsync.User) (*mealsync.User, error) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if !me.CanAccess(id) {
+		return nil, errAccessDenied
+	}
+	if id == me.ID {
+		return me, nil
+	}
+	u, err := s.users.UserByID(r.Context(), id)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return nil, mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", id)
+	}
+	return u, err
+}
+
+// GET /api/v1/users/{id} (self or admin)
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	u, err := s.targetUser(r, me)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserDTO(u))
+}
+
+// PUT /api/v1/users/{id} (self or admin)
+func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	u, err := s.targetUser(r, me)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decode[updateUserRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u.Name = strings.TrimSpace(req.Name)
+	u.UpdatedAt = s.now()
+	if req.Password != nil {
+		if u.PasswordHash, err = auth.HashPassword(*req.Password); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if err := s.users.UpdateUser(r.Context(), u, req.Password != nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserDTO(u))
+}
+
+// PUT /api/v1/users/{id}/preference (self or admin)
+func (s *Server) handleUpdatePreference(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	u, err := s.targetUser(r, me)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decode[preferenceRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req.apply(&u.Preferences)
+	u.UpdatedAt = s.now()
+	if err := s.users.UpdateUser(r.Context(), u, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserDTO(u))
+}
+
+// DELETE /api/v1/users/{id} (admin)
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err = s.users.DeleteUser(r.Context(), id)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		err = mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,272 @@
+// Package auth registers users, logs them in, rotates refresh tokens and
+// authenticates access tokens. It holds the rules; storage is behind the
+// domain's interfaces and the clock is injected.
+//
+// It imports the domain package, never net/http or database/sql.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mealsync/mealsync"
+)
+
+// Config holds the knobs of the service.
+type Config struct {
+	AccessTTL        time.Duration
+	RefreshTTL       time.Duration
+	MaxLoginFailures int           // per account and per address, within LoginWindow
+	LoginWindow      time.Duration // sliding window of the throttle
+}
+
+// Service is the authentication service.
+type Service struct {
+	users    mealsync.UserStore
+	tokens   mealsync.TokenStore
+	attempts mealsync.LoginAttemptStore
+	signer   *Signer
+	cfg      Config
+	now      mealsync.Clock
+	log      *slog.Logger
+
+	dummyOnce sync.Once
+	dummyHash string // verified against for unknown emails, to equalise timing
+}
+
+// NewService builds the service.
+func NewService(users mealsync.UserStore, tokens mealsync.TokenStore, attempts mealsync.LoginAttemptStore,
+	secret []byte, cfg Config, now mealsync.Clock, log *slog.Logger) *Service {
+	return &Service{users: users, tokens: tokens, attempts: attempts,
+		signer: NewSigner(secret, cfg.AccessTTL, now), cfg: cfg, now: now, log: log}
+}
+
+// Session is what login and refresh hand the client.
+type Session struct {
+	User          *mealsync.User
+	AccessToken   string
+	RefreshToken  string
+	RefreshExpiry time.Time
+}
+
+// Registration is a validated sign-up.
+type Registration struct {
+	Email    string
+	Password string
+	Name     string
+}
+
+// Register creates a USER. The role is never taken from the request.
+func (s *Service) Register(ctx context.Context, r Registration) (*mealsync.User, error) {
+	hash, err := HashPassword(r.Password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	now := s.now().UTC()
+	u := &mealsync.User{
+		ID:           uuid.NewString(),
+		Email:        strings.TrimSpace(r.Email),
+		Name:         strings.TrimSpace(r.Name),
+		Role:         mealsync.RoleUser,
+		Status:       mealsync.StatusActive,
+		PasswordHash: hash,
+		Preferences:  mealsync.Preferences{DietaryRestrictions: []string{}, FavoriteCuisines: []string{}, DislikedIngredients: []string{}},
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		if mealsync.ErrorCode(err) == mealsync.ECONFLICT {
+			return nil, mealsync.Errorf(mealsync.ECONFLICT, "Email already exists")
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+var errBadCredentials = mealsync.Errorf(mealsync.EUNAUTHORIZED, "Invalid email or password")
+
+// Login checks credentials, throttled per account and per client address.
+func (s *Service) Login(ctx context.Context, email, password, clientIP string) (*Session, error) {
+	now := s.now().UTC()
+	keys := []string{"email:" + strings.ToLower(strings.TrimSpace(email))}
+	if clientIP != "" {
+		keys = append(keys, "ip:"+clientIP)
+	}
+	// Refuse before checking the password: a throttled guesser learns nothing.
+	if err := s.throttled(ctx, keys, now); err != nil {
+		return nil, err
+	}
+	u, err := s.users.UserByEmail(ctx, email)
+	if err != nil && mealsync.ErrorCode(err) != mealsync.ENOTFOUND {
+		return nil, err
+	}
+	ok, rehash := false, false
+	if u == nil {
+		s.dummyOnce.Do(func() { s.dummyHash, _ = HashPassword(rand.Text()) })
+		VerifyPassword(s.dummyHash, password) // same cost as a real check
+	} else if ok, rehash, err = VerifyPassword(u.PasswordHash, password); err != nil {
+		return nil, fmt.Errorf("verify password of %s: %w", u.ID, err)
+	}
+	if !ok {
+		if err := s.attempts.RecordLoginFailure(ctx, keys, now); err != nil {
+			return nil, err
+		}
+		return nil, errBadCredentials
+	}
+	// Only a caller who knows the password learns the account's state.
+	if err := activeUser(u); err != nil {
+		return nil, err
+	}
+	if err := s.attempts.ClearLoginFailures(ctx, keys[0]); err != nil {
+		return nil, err
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+	}
+	return s.newSession(ctx, u, now, uuid.NewString())
+}
+
+func (s *Service) throttled(ctx context.Context, keys []string, now time.Time) error {
+	since := now.Add(-s.cfg.LoginWindow)
+	for _, k := range keys {
+		n, oldest, err := s.attempts.LoginFailures(ctx, k, since)
+		if err != nil {
+			return err
+		}
+		if n >= s.cfg.MaxLoginFailures {
+			// Free again when the oldest failure leaves the window.
+			retry := max(oldest.Add(s.cfg.LoginWindow).Sub(now), time.Second)
+			return &mealsync.Error{Code: mealsync.ETOOMANY, RetryAfter: retry,
+				Message: "Too many failed login attempts. Try again later."}
+		}
+	}
+	return nil
+}
+
+// upgradeHash replaces a legacy or weaker hash after a successful login. A
+// failure is logged, not returned: the login itself succeeded.
+func (s *Service) upgradeHash(ctx context.Context, u *mealsync.User, password string) {
+	hash, err := HashPassword(password)
+	if err == nil {
+		u.PasswordHash, u.UpdatedAt = hash, s.now().UTC()
+		err = s.users.UpdateUser(ctx, u, false)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
+	}
+}
+
+func activeUser(u *mealsync.User) error {
+	switch u.Status {
+	case mealsync.StatusActive:
+		return nil
+	case mealsync.StatusBanned:
+		return mealsync.Errorf(mealsync.EFORBIDDEN, "User account is locked")
+	default:
+		return mealsync.Errorf(mealsync.EFORBIDDEN, "User is disabled")
+	}
+}
+
+func (s *Service) newSession(ctx context.Context, u *mealsync.User, now time.Time, family string) (*Session, error) {
+	refresh, rt := s.newRefreshToken(now)
+	rt.UserID, rt.FamilyID = u.ID, family
+	if err := s.tokens.CreateRefreshToken(ctx, rt); err != nil {
+		return nil, err
+	}
+	return s.session(u, refresh, rt, now)
+}
+
+func (s *Service) session(u *mealsync.User, refresh string, rt *mealsync.RefreshToken, now time.Time) (*Session, error) {
+	access, _, err := s.signer.Issue(u.ID, now)
+	if err != nil {
+		return nil, fmt.Errorf("sign access token: %w", err)
+	}
+	return &Session{User: u, AccessToken: access, RefreshToken: refresh, RefreshExpiry: rt.ExpiresAt}, nil
+}
+
+// newRefreshToken makes a random token and the row that stores its hash.
+func (s *Service) newRefreshToken(now time.Time) (string, *mealsync.RefreshToken) {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	return token, &mealsync.RefreshToken{
+		ID: uuid.NewString(), Hash: hashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL),
+	}
+}
+
+func hashToken(t string) string {
+	sum := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(sum[:])
+}
+
+// Refresh errors, in the reference's words (section 11).
+var (
+	errRefreshInvalid = mealsync.Errorf(mealsync.EINVALID, "Refresh token is not valid")
+	errRefreshRevoked = mealsync.Errorf(mealsync.EINVALID, "Refresh token has been revoked")
+	errRefreshExpired = mealsync.Errorf(mealsync.EINVALID, "Refresh token is expired")
+)
+
+// Refresh exchanges a refresh token for a new session, rotating it. A token
+// used twice means it was stolen (or a client is broken): the whole family
+// of tokens from that login is revoked, so neither holder can go on.
+func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
+	now := s.now().UTC()
+	refresh, next := s.newRefreshToken(now)
+	old, rotated, err := s.tokens.RotateRefreshToken(ctx, hashToken(token), next, now)
+	switch {
+	case mealsync.ErrorCode(err) == mealsync.ENOTFOUND:
+		return nil, errRefreshInvalid
+	case err != nil:
+		return nil, err
+	case old.RevokedAt != nil:
+		return nil, errRefreshRevoked
+	case !now.Before(old.ExpiresAt):
+		return nil, errRefreshExpired
+	case !rotated: // already rotated: reuse
+		s.log.WarnContext(ctx, "refresh token reuse; revoking its family", "user_id", old.UserID, "family_id", old.FamilyID)
+		if err := s.tokens.RevokeTokenFamily(ctx, old.FamilyID, now); err != nil {
+			return nil, err
+		}
+		return nil, errRefreshRevoked
+	}
+	u, err := s.users.UserByID(ctx, old.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := activeUser(u); err != nil {
+		return nil, err
+	}
+	return s.session(u, refresh, next, now)
+}
+
+var errInvalidToken = mealsync.Errorf(mealsync.EUNAUTHORIZED, "Invalid or expired token")
+
+// Authenticate returns the active user an access token belongs to. The user
+// is loaded on every request, so deleting or banning an account takes effect
+// at once rather than when its tokens expire.
+func (s *Service) Authenticate(ctx context.Context, token string) (*mealsync.User, error) {
+	id, err := s.signer.Parse(token)
+	if err != nil {
+		return nil, errInvalidToken
+	}
+	u, err := s.users.UserByID(ctx, id)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return nil, errInvalidToken
+	} else if err != nil {
+		return nil, err
+	}
+	if err := activeUser(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}

@@ -1,0 +1,302 @@
+// Package config reads MealSync's configuration from the environment (and a
+// few flags) into one typed struct, validated before anything starts. Every
+// variable here is listed in the README's configuration table.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DevJWTSecret is the development default. Outside development the server
+// refuses to start with it.
+const DevJWTSecret = "mealsync-development-secret-do-not-use-in-production"
+
+// Environments.
+const (
+	EnvDevelopment = "development"
+	EnvStaging     = "staging"
+	EnvProduction  = "production"
+)
+
+// Config is everything the server can be told.
+type Config struct {
+	Env  string // development, staging or production
+	Addr string // listen address
+
+	DatabaseURL       string // postgres://… or sqlite:path
+	DBMaxOpenConns    int
+	DBMaxIdleConns    int
+	DBConnMaxLifetime time.Duration
+	DBConnMaxIdleTime time.Duration
+	MigrateOnStart    bool // PostgreSQL only; SQLite always migrates on start
+	DataDir           string
+
+	JWTSecret        string
+	AccessTokenTTL   time.Duration
+	RefreshTokenTTL  time.Duration
+	LoginMaxFailures int
+	LoginWindow      time.Duration
+	TrustedProxies   []netip.Prefix // whose X-Forwarded-For is believed
+
+	ShutdownDelay   time.Duration // readiness DOWN, still serving, before Shutdown
+	ShutdownTimeout time.Duration // for in-flight requests once Shutdown starts
+
+	LogLevel  slog.Level
+	LogFormat string // json or text
+}
+
+// Postgres reports whether DatabaseURL names a PostgreSQL server.
+func (c *Config) Postgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// SQLitePath is the database file when not on PostgreSQL.
+func (c *Config) SQLitePath() string {
+	p := strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite:"), "file:")
+	return strings.TrimPrefix(p, "//")
+}
+
+// Load reads the environment, then the flags in args (which override it).
+// args excludes the program and subcommand names. Every problem found is
+// returned at once.
+func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config, error) {
+	r := reader{getenv: getenv}
+	c := &Config{
+		Env:               r.str("MEALSYNC_ENV", EnvDevelopment),
+		Addr:              r.str("MEALSYNC_ADDR", ":8081"),
+		DatabaseURL:       r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
+		DBMaxOpenConns:    r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
+		DBMaxIdleConns:    r.int("MEALSYNC_DB_MAX_IDLE_CONNS", 10),
+		DBConnMaxLifetime: r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
+		DBConnMaxIdleTime: r.duration("MEALSYNC_DB_CONN_MAX_IDLE_TIME", 10*time.Minute),
+		MigrateOnStart:    r.bool("MEALSYNC_MIGRATE_ON_START", false),
+		DataDir:           r.str("MEALSYNC_DATA_DIR", ""),
+		JWTSecret:         r.str("MEALSYNC_JWT_SECRET", r.str("JWT_SECRET", "")),
+		AccessTokenTTL:    r.duration("MEALSYNC_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:   r.duration("MEALSYNC_REFRESH_TOKEN_TTL", 7*24*time.Hour),
+		LoginMaxFailures:  r.int("MEALSYNC_LOGIN_MAX_FAILURES", 5),
+		LoginWindow:       r.duration("MEALSYNC_LOGIN_WINDOW", 15*time.Minute),
+		TrustedProxies:    r.prefixes("MEALSYNC_TRUSTED_PROXIES"),
+		ShutdownDelay:     r.duration("MEALSYNC_SHUTDOWN_DELAY", 5*time.Second),
+		ShutdownTimeout:   r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
+		LogFormat:         r.str("MEALSYNC_LOG_FORMAT", ""),
+	}
+	level := r.str("MEALSYNC_LOG_LEVEL", "info")
+
+	fs := flag.NewFlagSet("mealsync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` (MEALSYNC_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or sqlite:`path` (MEALSYNC_DATABASE_URL)")
+	fs.StringVar(&c.Env, "env", c.Env, "development, staging or production (MEALSYNC_ENV)")
+	fs.BoolVar(&c.MigrateOnStart, "migrate-on-start", c.MigrateOnStart, "apply PostgreSQL migrations before serving (MEALSYNC_MIGRATE_ON_START)")
+	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (MEALSYNC_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		r.errs = append(r.errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("MEALSYNC_LOG_LEVEL: %q is not debug, info, warn or error", level))
+	}
+	if c.JWTSecret == "" && c.Env == EnvDevelopment {
+		c.JWTSecret = DevJWTSecret
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+		if c.Env == EnvDevelopment {
+			c.LogFormat = "text"
+		}
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+		if !c.Postgres() {
+			c.DataDir = filepath.Dir(c.SQLitePath())
+		}
+	}
+	return c, errors.Join(append(r.errs, c.Validate())...)
+}
+
+// Validate checks the values together.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch c.Env {
+	case EnvDevelopment, EnvStaging, EnvProduction:
+	default:
+		bad("MEALSYNC_ENV: %q is not development, staging or production", c.Env)
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("MEALSYNC_ADDR: %q is not host:port", c.Addr)
+	}
+	if !c.Postgres() && c.SQLitePath() == "" {
+		bad("MEALSYNC_DATABASE_URL: give a postgres:// URL or sqlite:path")
+	}
+	if c.Postgres() {
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			bad("MEALSYNC_DATABASE_URL: not a valid URL")
+		}
+	}
+	if c.DBMaxOpenConns < 1 {
+		bad("MEALSYNC_DB_MAX_OPEN_CONNS must be at least 1")
+	}
+	if c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns {
+		bad("MEALSYNC_DB_MAX_IDLE_CONNS must be between 0 and MEALSYNC_DB_MAX_OPEN_CONNS")
+	}
+	for name, d := range map[string]time.Duration{
+		"MEALSYNC_ACCESS_TOKEN_TTL": c.AccessTokenTTL, "MEALSYNC_REFRESH_TOKEN_TTL": c.RefreshTokenTTL,
+		"MEALSYNC_LOGIN_WINDOW": c.LoginWindow, "MEALSYNC_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			bad("%s must be positive", name)
+		}
+	}
+	if c.ShutdownDelay < 0 {
+		bad("MEALSYNC_SHUTDOWN_DELAY must not be negative")
+	}
+	if c.LoginMaxFailures < 1 {
+		bad("MEALSYNC_LOGIN_MAX_FAILURES must be at least 1")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("MEALSYNC_LOG_FORMAT: %q is not json or text", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateSecrets checks what only the server needs: `migrate` and
+// `healthcheck` run without the JWT secret (a migration job need not hold it).
+func (c *Config) ValidateSecrets() error {
+	switch {
+	case c.JWTSecret == "":
+		return errors.New("MEALSYNC_JWT_SECRET is required outside development")
+	case c.JWTSecret == DevJWTSecret && c.Env != EnvDevelopment:
+		return fmt.Errorf("MEALSYNC_JWT_SECRET is the development default; set a secret of your own in %s", c.Env)
+	case len(c.JWTSecret) < 32:
+		return errors.New("MEALSYNC_JWT_SECRET must be at least 32 bytes (e.g. openssl rand -base64 48)")
+	}
+	return nil
+}
+
+// LogValue logs the configuration with secrets masked.
+func (c *Config) LogValue() slog.Value {
+	secret := "(default)"
+	if c.JWTSecret != DevJWTSecret {
+		secret = "(set, " + strconv.Itoa(len(c.JWTSecret)) + " bytes)"
+	}
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.String("addr", c.Addr),
+		slog.String("database_url", RedactURL(c.DatabaseURL)),
+		slog.Int("db_max_open_conns", c.DBMaxOpenConns),
+		slog.Int("db_max_idle_conns", c.DBMaxIdleConns),
+		slog.Duration("db_conn_max_lifetime", c.DBConnMaxLifetime),
+		slog.Duration("db_conn_max_idle_time", c.DBConnMaxIdleTime),
+		slog.Bool("migrate_on_start", c.MigrateOnStart),
+		slog.String("data_dir", c.DataDir),
+		slog.String("jwt_secret", secret),
+		slog.Duration("access_token_ttl", c.AccessTokenTTL),
+		slog.Duration("refresh_token_ttl", c.RefreshTokenTTL),
+		slog.Int("login_max_failures", c.LoginMaxFailures),
+		slog.Duration("login_window", c.LoginWindow),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Duration("shutdown_delay", c.ShutdownDelay),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+	)
+}
+
+// RedactURL hides the password in a database URL, including one given as a
+// password= query parameter.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// reader reads typed variables, collecting every parse error.
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) int(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not an integer", name, v))
+	}
+	return n
+}
+
+func (r *reader) bool(name string, def bool) bool {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not true or false", name, v))
+	}
+	return b
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a duration like 30s or 15m", name, v))
+	}
+	return d
+}
+
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(r.str(name, ""), func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, err2 := netip.ParseAddr(f)
+			if err2 != nil {
+				r.errs = append(r.errs, fmt.Errorf("%s: %q is not an address or CIDR", name, f))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+// Package sqldb implements the domain's storage interfaces in SQL that runs
+// unchanged on SQLite and PostgreSQL. The per-database parts (opening a
+// connection, migrations, driver error codes) live in the sqlite and postgres
+// sub-packages, which hand a Dialect to New; run chooses one of them.
+//
+// It may import the domain package and database/sql, never net/http.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+
+	"github.com/mealsync/mealsync"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	Name       string // "sqlite" or "postgres"
+	Migrations fs.FS  // NNN_description.sql files, applied in order
+	// MigrationLock, when set, runs first in every migration transaction so
+	// that instances starting together apply each migration once.
+	MigrationLock string
+	// MapError turns a driver error into a domain sentinel (wrapping it), or
+	// returns it unchanged.
+	MapError func(error) error
+}
+
+// DB is a connection pool plus its dialect. It implements the domain's
+// storage interfaces.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+}
+
+// Compile-time proof that DB implements the domain's interfaces.
+var (
+	_ mealsync.UserStore         = (*DB)(nil)
+	_ mealsync.TokenStore        = (*DB)(nil)
+	_ mealsync.LoginAttemptStore = (*DB)(nil)
+)
+
+// New wraps an open pool.
+func New(db *sql.DB, d Dialect) *DB { return &DB{sql: db, dialect: d} }
+
+// SQL returns the underlying pool, for pool metrics and backups.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.Name }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// Close closes the pool. It is the last step of shutdown.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// mapErr turns driver errors into domain sentinels.
+func (db *DB) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if err == sql.ErrNoRows {
+		return mealsync.ErrNotFound
+	}
+	return db.dialect.MapError(err)
+}
+
+// inTx runs fn in a transaction, committing when it returns nil. Every write
+// that touches more than one row goes through here, so a failure never
+// leaves half of it behind.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", db.mapErr(err))
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", db.mapErr(err))
+	}
+	return nil
+}

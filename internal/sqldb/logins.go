@@ -1,0 +1,51 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// RecordLoginFailure adds one failure for each key, in one transaction.
+func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, at time.Time) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO login_failures (key, failed_at) VALUES ($1, $2)`, k, at.UTC()); err != nil {
+				return fmt.Errorf("record login failure: %w", db.mapErr(err))
+			}
+		}
+		return nil
+	})
+}
+
+// LoginFailures counts key's failures since a time (index login_failures_key_idx).
+func (db *DB) LoginFailures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullTime
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*), min(failed_at) FROM login_failures
+		WHERE key = $1 AND failed_at >= $2`, key, since.UTC()).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("count login failures: %w", db.mapErr(err))
+	}
+	return n, oldest.Time.UTC(), nil
+}
+
+// ClearLoginFailures forgets key's failures (after a successful login).
+func (db *DB) ClearLoginFailures(ctx context.Context, key string) error {
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("clear login failures: %w", db.mapErr(err))
+	}
+	return nil
+}
+
+// PruneLoginFailures deletes failures older than before; they can no longer
+// count towards any window.
+func (db *DB) PruneLoginFailures(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM login_failures WHERE failed_at < $1`, before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("prune login failures: %w", db.mapErr(err))
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,81 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/mealsync/mealsync"
+)
+
+// CreateRefreshToken stores t (its hash, never the token).
+func (db *DB) CreateRefreshToken(ctx context.Context, t *mealsync.RefreshToken) error {
+	return insertToken(ctx, db.sql, db, t)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertToken(ctx context.Context, x execer, db *DB, t *mealsync.RefreshToken) error {
+	_, err := x.ExecContext(ctx, `INSERT INTO refresh_tokens
+		(id, user_id, family_id, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.ID, t.UserID, t.FamilyID, t.Hash, t.ExpiresAt.UTC(), t.CreatedAt.UTC())
+	if err != nil {
+		return fmt.Errorf("create refresh token: %w", db.mapErr(err))
+	}
+	return nil
+}
+
+// RotateRefreshToken exchanges the token with oldHash for next in one
+// transaction. The conditional UPDATE is what makes two concurrent refreshes
+// with the same token safe: only one of them can flip rotated_at.
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next *mealsync.RefreshToken, now time.Time) (*mealsync.RefreshToken, bool, error) {
+	var old *mealsync.RefreshToken
+	rotated := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var t mealsync.RefreshToken
+		var rotatedAt, revokedAt sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT id, user_id, family_id, token_hash, expires_at,
+			created_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1`, oldHash).
+			Scan(&t.ID, &t.UserID, &t.FamilyID, &t.Hash, &t.ExpiresAt, &t.CreatedAt, &rotatedAt, &revokedAt)
+		if err != nil {
+			return fmt.Errorf("find refresh token: %w", db.mapErr(err))
+		}
+		t.ExpiresAt, t.CreatedAt = t.ExpiresAt.UTC(), t.CreatedAt.UTC()
+		t.RotatedAt, t.RevokedAt = nullTime(rotatedAt), nullTime(revokedAt)
+		old = &t
+		if t.RotatedAt != nil || t.RevokedAt != nil || !now.Before(t.ExpiresAt) {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $2
+			WHERE id = $1 AND rotated_at IS NULL AND revoked_at IS NULL`, t.ID, now.UTC())
+		if err != nil {
+			return fmt.Errorf("rotate refresh token: %w", db.mapErr(err))
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err // lost a race: leave rotated false
+		}
+		next.UserID, next.FamilyID = t.UserID, t.FamilyID
+		if err := insertToken(ctx, tx, db, next); err != nil {
+			return err
+		}
+		rotated = true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return old, rotated, nil
+}
+
+// RevokeTokenFamily revokes every token descended from one login.
+func (db *DB) RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2
+		WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now.UTC())
+	if err != nil {
+		return fmt.Errorf("revoke token family: %w", db.mapErr(err))
+	}
+	return nil
+}

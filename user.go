@@ -1,0 +1,109 @@
+package mealsync
+
+import (
+	"context"
+	"time"
+)
+
+// Role is what a user may do. Registration only ever creates RoleUser.
+type Role string
+
+const (
+	RoleUser  Role = "USER"
+	RoleAdmin Role = "ADMIN"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+
+// Status is a user's account state. Only ACTIVE users may log in or use a token.
+type Status string
+
+const (
+	StatusActive   Status = "ACTIVE"
+	StatusInactive Status = "INACTIVE"
+	StatusBanned   Status = "BANNED"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	return s == StatusActive || s == StatusInactive || s == StatusBanned
+}
+
+// Preferences steer recommendations and recipe generation.
+type Preferences struct {
+	DietaryRestrictions []string
+	FavoriteCuisines    []string
+	DislikedIngredients []string
+}
+
+// User is an account. PasswordHash never leaves the server.
+type User struct {
+	ID           string
+	Email        string
+	Name         string
+	Role         Role
+	Status       Status
+	Preferences  Preferences
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// CanAccess reports whether u may act on the user with id: itself, or anyone
+// when u is an admin (the reference's "self-or-admin" rule).
+func (u *User) CanAccess(id string) bool { return u.ID == id || u.Role == RoleAdmin }
+
+// UserFilter narrows ListUsers. Zero fields match everything.
+type UserFilter struct {
+	Role   Role
+	Status Status
+}
+
+// UserStore keeps users. Lookups by email are case-insensitive.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User) error // ErrConflict on a taken email
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+	// UpdateUser writes Name, PasswordHash, Status, Role, Preferences and
+	// UpdatedAt. With endSessions it also revokes all the user's refresh
+	// tokens, in the same transaction (after a password change).
+	UpdateUser(ctx context.Context, u *User, endSessions bool) error
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// RefreshToken is a stored refresh token. Only its hash is kept: a database
+// leak does not hand out sessions. Tokens issued by rotation share the
+// FamilyID of the login that started the chain.
+type RefreshToken struct {
+	ID        string
+	UserID    string
+	FamilyID  string
+	Hash      string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	RotatedAt *time.Time // set when it was exchanged for a successor
+	RevokedAt *time.Time // set when its family was revoked
+}
+
+// TokenStore keeps refresh tokens.
+type TokenStore interface {
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	// RotateRefreshToken marks the token with oldHash rotated and stores next,
+	// atomically, only if the old one is neither rotated nor revoked. It
+	// returns the old token as it was before the call; when it was already
+	// rotated or revoked, nothing is written and the caller decides.
+	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time) (old *RefreshToken, rotated bool, err error)
+	RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) error
+}
+
+// LoginAttemptStore counts failed logins per key (an account or an address)
+// in the database, so the limit holds across every instance of the service.
+type LoginAttemptStore interface {
+	RecordLoginFailure(ctx context.Context, keys []string, at time.Time) error
+	// LoginFailures returns how many failures key has at or after since, and
+	// the time of the oldest of them.
+	LoginFailures(ctx context.Context, key string, since time.Time) (n int, oldest time.Time, err error)
+	ClearLoginFailures(ctx context.Context, key string) error
+}
