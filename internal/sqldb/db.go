@@ -67,6 +67,14 @@ func (db *DB) mapErr(err error) error {
 	return db.dialect.MapError(err)
 }
 
+// wrap maps err and prefixes what was being done; nil stays nil.
+func (db *DB) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, db.mapErr(err))
+}
+
 // inTx runs fn in a transaction, committing when it returns nil. Every write
 // that touches more than one row goes through here, so a failure never
 // leaves half of it behind.

@@ -23,13 +23,20 @@ func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, at time.Tim
 // LoginFailures counts key's failures since a time (index login_failures_key_idx).
 func (db *DB) LoginFailures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
 	var n int
-	var oldest sql.NullTime
-	err := db.sql.QueryRowContext(ctx, `SELECT count(*), min(failed_at) FROM login_failures
-		WHERE key = $1 AND failed_at >= $2`, key, since.UTC()).Scan(&n, &oldest)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("count login failures: %w", db.mapErr(err))
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM login_failures
+		WHERE key = $1 AND failed_at >= $2`, key, since.UTC()).Scan(&n)
+	if err != nil || n == 0 {
+		return 0, time.Time{}, db.wrap("count login failures", err)
 	}
-	return n, oldest.Time.UTC(), nil
+	// Read the oldest as a row, not min(): SQLite's aggregate drops the
+	// column's declared type, so the driver could not scan it as a time.
+	var oldest time.Time
+	err = db.sql.QueryRowContext(ctx, `SELECT failed_at FROM login_failures
+		WHERE key = $1 AND failed_at >= $2 ORDER BY failed_at LIMIT 1`, key, since.UTC()).Scan(&oldest)
+	if err != nil {
+		return 0, time.Time{}, db.wrap("oldest login failure", err)
+	}
+	return n, oldest.UTC(), nil
 }
 
 // ClearLoginFailures forgets key's failures (after a successful login).

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mealsync/mealsync/internal/testdb"
+)
+
+// server is a `run serve` started in-process on 127.0.0.1:0.
+type server struct {
+	base string
+	done chan error
+	stop context.CancelFunc
+	logs *logSink
+}
+
+// logSink collects the JSON log lines and announces the listening address.
+type logSink struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines []map[string]any
+	addr  chan string
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	for {
+		line, err := l.buf.ReadBytes('\n')
+		if err != nil {
+			l.buf.Write(line) // incomplete: keep for the next write
+			break
+		}
+		var m map[string]any
+		if json.Unmarshal(line, &m) == nil {
+			l.lines = append(l.lines, m)
+			if m["msg"] == "listening" {
+				l.addr <- m["addr"].(string)
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logSink) contains(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.lines {
+		b, _ := json.Marshal(m)
+		if strings.Contains(string(b), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func envFunc(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// startServer runs `mealsync serve` and waits for readiness.
+func startServer(t *testing.T, vars map[string]string) *server {
+	t.Helper()
+	base := map[string]string{
+		"MEALSYNC_ADDR":           "127.0.0.1:0",
+		"MEALSYNC_LOG_FORMAT":     "json",
+		"MEALSYNC_SHUTDOWN_DELAY": "0s",
+	}
+	for k, v := range vars {
+		base[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logSink{addr: make(chan string, 1)}
+	s := &server{done: make(chan error, 1), stop: cancel, logs: logs}
+	go func() { s.done <- run(ctx, []string{"mealsync", "serve"}, envFunc(base), nil, logs, io.Discard) }()
+	select {
+	case addr := <-logs.addr:
+		s.base = "http://" + addr
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("server exited before listening: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("server did not start listening within 20 s")
+	}
+	t.Cleanup(func() { s.shutdown(t) })
+	waitFor(t, 10*time.Second, "readiness UP", func() bool {
+		resp, err := http.Get(s.base + "/actuator/health/readiness")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return s
+}
+
+func (s *server) shutdown(t *testing.T) {
+	t.Helper()
+	s.stop()
+	select {
+	case err, ok := <-s.done:
+		if ok && err != nil {
+			t.Errorf("run returned %v", err)
+		}
+		close(s.done)
+	case <-time.After(40 * time.Second):
+		t.Error("run did not return after cancel")
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// call does one JSON request and decodes the envelope.
+func call(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	var env map[string]any
+	json.NewDecoder(resp.Body).Decode(&env)
+	return resp.StatusCode, env
+}
+
+func data(env map[string]any) map[string]any { m, _ := env["data"].(map[string]any); return m }
+
+// TestEndToEnd walks a client's first session on both stores: register →
+// login → refresh → preferences → reuse of a rotated token rejected.
+func TestEndToEnd(t *testing.T) {
+	stores := map[string]func(t *testing.T) map[string]string{
+		"sqlite": func(t *testing.T) map[string]string {
+			return map[string]string{"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/mealsync.db"}
+		},
+		"postgres": func(t *testing.T) map[string]string {
+			return map[string]string{"MEALSYNC_DATABASE_URL": testdb.PostgresURL(t), "MEALSYNC_MIGRATE_ON_START": "true"}
+		},
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, stores[name](t))
+			api := s.base + "/api/v1"
+			st, _ := call(t, "POST", api+"/users/register", "", map[string]any{"email": "kim@example.com", "password": "kimchi stew 9", "name": "Kim"})
+			if st != 200 {
+				t.Fatalf("register: %d", st)
+			}
+			st, env := call(t, "POST", api+"/users/login", "", map[string]any{"email": "kim@example.com", "password": "kimchi stew 9"})
+			if st != 200 {
+				t.Fatalf("login: %d %v", st, env)
+			}
+			id := data(env)["id"].(string)
+			refresh1 := data(env)["refreshToken"].(map[string]any)["token"].(string)
+
+			st, env = call(t, "POST", api+"/users/refresh", "", map[string]any{"refreshToken": refresh1})
+			if st != 200 {
+				t.Fatalf("refresh: %d %v", st, env)
+			}
+			access := data(env)["token"].(string)
+			refresh2 := data(env)["refreshToken"].(map[string]any)["token"].(string)
+
+			st, env = call(t, "PUT", api+"/users/"+id+"/preference", access, map[string]any{
+				"dietaryRestrictions": []string{"vegan"}, "favoriteCuisines": []string{"Korean"}, "dislikedIngredients": []string{"olives"},
+			})
+			if st != 200 || fmt.Sprint(data(env)["userPreference"]) != "map[dietaryRestrictions:[vegan] dislikedIngredients:[olives] favoriteCuisines:[Korean]]" {
+				t.Fatalf("preferences: %d %v", st, env)
+			}
+			st, _ = call(t, "POST", api+"/users/refresh", "", map[string]any{"refreshToken": refresh1})
+			if st != 400 {
+				t.Fatalf("reused refresh token: %d, want 400", st)
+			}
+			// Reuse revoked the family: the newest token is dead too.
+			st, _ = call(t, "POST", api+"/users/refresh", "", map[string]any{"refreshToken": refresh2})
+			if st != 400 {
+				t.Fatalf("token of a revoked family: %d, want 400", st)
+			}
+			if !s.logs.contains(`"msg":"request"`) || !s.logs.contains(`"route":"POST /api/v1/users/login"`) {
+				t.Fatal("no structured access log line per request")
+			}
+			if s.logs.contains("kimchi stew 9") {
+				t.Fatal("a password reached the logs")
+			}
+		})
+	}
+}
+
+// TestServeRefusesOutdatedPostgresSchema: without migrate-on-start, serve
+// stops on a schema it does not know; `migrate` fixes that.
+func TestServeRefusesOutdatedPostgresSchema(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	vars := map[string]string{"MEALSYNC_DATABASE_URL": url, "MEALSYNC_ADDR": "127.0.0.1:0"}
+	err := run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "mealsync migrate") {
+		t.Fatalf("serve on an empty schema: %v", err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"mealsync", "migrate"}, envFunc(vars), nil, &out, io.Discard); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if !strings.Contains(out.String(), "applied 001_users") {
+		t.Fatalf("migrate output: %s", out.String())
+	}
+	startServer(t, map[string]string{"MEALSYNC_DATABASE_URL": url})
+}
+
+func TestProductionNeedsASecret(t *testing.T) {
+	for _, secret := range []string{"", "mealsync-development-secret-do-not-use-in-production", "too-short"} {
+		vars := map[string]string{"MEALSYNC_ENV": "production", "MEALSYNC_JWT_SECRET": secret,
+			"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/x.db"}
+		err := run(context.Background(), []string{"mealsync"}, envFunc(vars), nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "MEALSYNC_JWT_SECRET") {
+			t.Errorf("secret %q: %v", secret, err)
+		}
+	}
+}
+
+func TestBadConfigListsEveryProblem(t *testing.T) {
+	vars := map[string]string{"MEALSYNC_ADDR": "nope", "MEALSYNC_SHUTDOWN_DELAY": "soon", "MEALSYNC_LOG_LEVEL": "loud"}
+	err := run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), nil, io.Discard, io.Discard)
+	for _, want := range []string{"MEALSYNC_ADDR", "MEALSYNC_SHUTDOWN_DELAY", "MEALSYNC_LOG_LEVEL"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}
+
+func TestVersionAndHealthcheck(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"mealsync", "version"}, envFunc(nil), nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "mealsync ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	s := startServer(t, map[string]string{"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/m.db"})
+	addr := strings.TrimPrefix(s.base, "http://")
+	hc := func() error {
+		return run(context.Background(), []string{"mealsync", "healthcheck"}, envFunc(map[string]string{"MEALSYNC_ADDR": addr}), nil, io.Discard, io.Discard)
+	}
+	if err := hc(); err != nil {
+		t.Fatalf("healthcheck of a ready server: %v", err)
+	}
+	s.shutdown(t)
+	s.stop = func() {} // already stopped
+	s.done = make(chan error, 1)
+	s.done <- nil
+	if err := hc(); err == nil {
+		t.Fatal("healthcheck of a stopped server passed")
+	}
+}

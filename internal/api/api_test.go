@@ -1,0 +1,194 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/api"
+	"github.com/mealsync/mealsync/internal/auth"
+	"github.com/mealsync/mealsync/internal/sqldb"
+	"github.com/mealsync/mealsync/internal/testdb"
+)
+
+const testSecret = "test-secret-that-is-at-least-32-bytes-long"
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a server on a real database, reached through the real router.
+type env struct {
+	t     *testing.T
+	db    *sqldb.DB
+	clock *clock
+	ready *atomic.Bool
+	srv   *httptest.Server
+}
+
+func newEnv(t *testing.T, db *sqldb.DB) *env {
+	t.Helper()
+	c := &clock{t: time.Now().UTC().Truncate(time.Microsecond)}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc := auth.NewService(db, db, db, []byte(testSecret), auth.Config{
+		AccessTTL: 15 * time.Minute, RefreshTTL: 7 * 24 * time.Hour, MaxLoginFailures: 5, LoginWindow: 15 * time.Minute,
+	}, c.now, log)
+	var ready atomic.Bool
+	ready.Store(true)
+	h := api.New(api.Deps{Log: log, Auth: svc, Users: db, DB: db, Registry: prometheus.NewRegistry(),
+		Ready: &ready, DataDir: t.TempDir(), Now: c.now})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{t: t, db: db, clock: c, ready: &ready, srv: srv}
+}
+
+// testWriter sends the server's warnings and errors to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// response is a decoded answer.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r response) data() map[string]any {
+	d, _ := r.body["data"].(map[string]any)
+	return d
+}
+
+// errors returns "field: message" for each error entry.
+func (r response) errors() []string {
+	var out []string
+	list, _ := r.body["errors"].([]any)
+	for _, e := range list {
+		m := e.(map[string]any)
+		out = append(out, m["field"].(string)+": "+m["message"].(string))
+	}
+	return out
+}
+
+func (e *env) do(method, path, token string, body any, hdr ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			e.t.Fatalf("%s %s: response is not JSON: %v: %s", method, path, err, raw)
+		}
+	}
+	return r
+}
+
+func (e *env) expect(r response, status int) response {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	return r
+}
+
+// session is a logged-in user.
+type session struct {
+	id, email, token, refresh string
+}
+
+func (e *env) register(email string) {
+	e.t.Helper()
+	e.expect(e.do("POST", "/api/v1/users/register", "", map[string]any{
+		"email": email, "password": "correct horse 1", "name": "Test " + email, "role": "USER",
+	}), 200)
+}
+
+func (e *env) login(email string) session {
+	e.t.Helper()
+	r := e.expect(e.do("POST", "/api/v1/users/login", "", map[string]any{"email": email, "password": "correct horse 1"}), 200)
+	d := r.data()
+	return session{id: d["id"].(string), email: email, token: d["token"].(string),
+		refresh: d["refreshToken"].(map[string]any)["token"].(string)}
+}
+
+func (e *env) newUser(email string) session {
+	e.t.Helper()
+	e.register(email)
+	return e.login(email)
+}
+
+func (e *env) newAdmin(email string) session {
+	e.t.Helper()
+	e.register(email)
+	u, err := e.db.UserByEmail(context.Background(), email)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u.Role = mealsync.RoleAdmin
+	if err := e.db.UpdateUser(context.Background(), u, false); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.login(email)
+}
+
+// forEachStore runs f on SQLite and PostgreSQL.
+func forEachStore(t *testing.T, f func(t *testing.T, e *env)) {
+	for _, st := range testdb.Stores {
+		t.Run(st.Name, func(t *testing.T) { f(t, newEnv(t, st.Open(t))) })
+	}
+}
+
+func sqliteEnv(t *testing.T) *env { return newEnv(t, testdb.SQLite(t)) }
