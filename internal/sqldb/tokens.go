@@ -54,8 +54,21 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next *meal
 		if err != nil {
 			return fmt.Errorf("rotate refresh token: %w", db.mapErr(err))
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return err // lost a race: leave rotated false
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("rotate refresh token: %w", err)
+		}
+		if n != 1 {
+			// Lost a race (PostgreSQL, read committed): another call rotated
+			// or revoked the token after the SELECT above. Report the token
+			// as that call left it, so that the caller sees the reuse.
+			err := tx.QueryRowContext(ctx, `SELECT rotated_at, revoked_at FROM refresh_tokens
+				WHERE id = $1`, t.ID).Scan(&rotatedAt, &revokedAt)
+			if err != nil {
+				return fmt.Errorf("reread refresh token: %w", db.mapErr(err))
+			}
+			t.RotatedAt, t.RevokedAt = nullTime(rotatedAt), nullTime(revokedAt)
+			return nil
 		}
 		next.UserID, next.FamilyID = t.UserID, t.FamilyID
 		if err := insertToken(ctx, tx, db, next); err != nil {

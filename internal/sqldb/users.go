@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/mealsync/mealsync"
@@ -68,10 +67,13 @@ func (db *DB) UserByID(ctx context.Context, id string) (*mealsync.User, error) {
 	return u, nil
 }
 
-// UserByEmail matches case-insensitively (index users_email_lower_key).
+// UserByEmail matches case-insensitively (index users_email_lower_key). Both
+// sides go through the database's lower(), the function the unique index
+// uses: Go's strings.ToLower folds non-ASCII letters that SQLite's lower()
+// leaves alone, so with it an address like "Élodie@…" could not find itself.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*mealsync.User, error) {
 	u, err := scanUser(db.sql.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE lower(email) = $1`, strings.ToLower(email)))
+		`SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email))
 	if err != nil {
 		return nil, fmt.Errorf("user by email: %w", db.mapErr(err))
 	}
