@@ -70,6 +70,9 @@ type UserStore interface {
 	// UpdatedAt. With endSessions it also revokes all the user's refresh
 	// tokens, in the same transaction (after a password change).
 	UpdateUser(ctx context.Context, u *User, endSessions bool) error
+	// SetPasswordHash replaces only the hash (a rehash after login must not
+	// overwrite changes made meanwhile, such as a ban).
+	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
 	DeleteUser(ctx context.Context, id string) error
 }
 
@@ -100,9 +103,14 @@ type TokenStore interface {
 
 // LoginAttemptStore counts failed logins per key (an account or an address)
 // in the database, so the limit holds across every instance of the service.
+//
+// An attempt is recorded before its password is checked and forgotten if it
+// succeeds or is refused, so that guesses sent in parallel are all counted:
+// none can slip between another's check and its record.
 type LoginAttemptStore interface {
-	RecordLoginFailure(ctx context.Context, keys []string, at time.Time) error
-	// LoginFailures returns how many failures key has at or after since, and
+	RecordLoginAttempt(ctx context.Context, id string, keys []string, at time.Time) error
+	ForgetLoginAttempt(ctx context.Context, id string) error
+	// LoginFailures returns how many attempts key has at or after since, and
 	// the time of the oldest of them.
 	LoginFailures(ctx context.Context, key string, since time.Time) (n int, oldest time.Time, err error)
 	ClearLoginFailures(ctx context.Context, key string) error

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -96,32 +97,36 @@ func (s *Service) Register(ctx context.Context, r Registration) (*mealsync.User,
 var errBadCredentials = mealsync.Errorf(mealsync.EUNAUTHORIZED, "Invalid email or password")
 
 // Login checks credentials, throttled per account and per client address.
+//
+// The attempt is recorded before the password is checked and forgotten when
+// it succeeds: counted that way, guesses sent in parallel cannot all pass
+// the throttle before any of them is recorded as a failure.
 func (s *Service) Login(ctx context.Context, email, password, clientIP string) (*Session, error) {
 	now := s.now().UTC()
-	keys := []string{"email:" + strings.ToLower(strings.TrimSpace(email))}
+	email = strings.TrimSpace(email)
+	keys := []string{"email:" + strings.ToLower(email)}
 	if clientIP != "" {
 		keys = append(keys, "ip:"+clientIP)
 	}
-	// Refuse before checking the password: a throttled guesser learns nothing.
+	attempt := uuid.NewString()
+	if err := s.attempts.RecordLoginAttempt(ctx, attempt, keys, now); err != nil {
+		return nil, err
+	}
+	forget := func() error { return s.attempts.ForgetLoginAttempt(context.WithoutCancel(ctx), attempt) }
+	// Refuse before checking the password: a throttled guesser learns
+	// nothing, and a refused attempt is not a failure.
 	if err := s.throttled(ctx, keys, now); err != nil {
-		return nil, err
+		return nil, errors.Join(err, forget())
 	}
-	u, err := s.users.UserByEmail(ctx, email)
-	if err != nil && mealsync.ErrorCode(err) != mealsync.ENOTFOUND {
-		return nil, err
-	}
-	ok, rehash := false, false
-	if u == nil {
-		s.dummyOnce.Do(func() { s.dummyHash, _ = HashPassword(rand.Text()) })
-		VerifyPassword(s.dummyHash, password) // same cost as a real check
-	} else if ok, rehash, err = VerifyPassword(u.PasswordHash, password); err != nil {
-		return nil, fmt.Errorf("verify password of %s: %w", u.ID, err)
-	}
-	if !ok {
-		if err := s.attempts.RecordLoginFailure(ctx, keys, now); err != nil {
-			return nil, err
+	u, ok, rehash, err := s.checkPassword(ctx, email, password)
+	if err != nil || !ok {
+		if err == nil {
+			err = errBadCredentials // the recorded attempt stays: a failure
 		}
-		return nil, errBadCredentials
+		return nil, err
+	}
+	if err := forget(); err != nil {
+		return nil, err
 	}
 	// Only a caller who knows the password learns the account's state.
 	if err := activeUser(u); err != nil {
@@ -136,15 +141,39 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	return s.newSession(ctx, u, now, uuid.NewString())
 }
 
+// checkPassword verifies password for the account with email. An unknown
+// email costs the same as a wrong password, so timing does not reveal which
+// addresses have accounts.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (u *mealsync.User, ok, rehash bool, err error) {
+	u, err = s.users.UserByEmail(ctx, email)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		s.dummyOnce.Do(func() { s.dummyHash, _ = HashPassword(rand.Text()) })
+		VerifyPassword(s.dummyHash, password)
+		return nil, false, false, nil
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	ok, rehash, err = VerifyPassword(u.PasswordHash, password)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("verify password of %s: %w", u.ID, err)
+	}
+	return u, ok, rehash, nil
+}
+
+// throttled refuses when a key already had MaxLoginFailures attempts in the
+// window before this one (which is counted too, hence the >).
 func (s *Service) throttled(ctx context.Context, keys []string, now time.Time) error {
-	since := now.Add(-s.cfg.LoginWindow)
+	// The window is (now-window, now]: an attempt exactly one window old no
+	// longer counts, so Retry-After seconds later the next try is allowed.
+	since := now.Add(-s.cfg.LoginWindow).Add(time.Microsecond)
 	for _, k := range keys {
 		n, oldest, err := s.attempts.LoginFailures(ctx, k, since)
 		if err != nil {
 			return err
 		}
-		if n >= s.cfg.MaxLoginFailures {
-			// Free again when the oldest failure leaves the window.
+		if n > s.cfg.MaxLoginFailures {
+			// Free again when the oldest attempt leaves the window.
 			retry := max(oldest.Add(s.cfg.LoginWindow).Sub(now), time.Second)
 			return &mealsync.Error{Code: mealsync.ETOOMANY, RetryAfter: retry,
 				Message: "Too many failed login attempts. Try again later."}
@@ -158,8 +187,7 @@ func (s *Service) throttled(ctx context.Context, keys []string, now time.Time) e
 func (s *Service) upgradeHash(ctx context.Context, u *mealsync.User, password string) {
 	hash, err := HashPassword(password)
 	if err == nil {
-		u.PasswordHash, u.UpdatedAt = hash, s.now().UTC()
-		err = s.users.UpdateUser(ctx, u, false)
+		err = s.users.SetPasswordHash(ctx, u.ID, hash, s.now().UTC())
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)

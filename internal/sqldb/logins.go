@@ -7,17 +7,23 @@ import (
 	"time"
 )
 
-// RecordLoginFailure adds one failure for each key, in one transaction.
-func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, at time.Time) error {
+// RecordLoginAttempt adds the attempt to each key, in one transaction.
+func (db *DB) RecordLoginAttempt(ctx context.Context, id string, keys []string, at time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, k := range keys {
 			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO login_failures (key, failed_at) VALUES ($1, $2)`, k, at.UTC()); err != nil {
-				return fmt.Errorf("record login failure: %w", db.mapErr(err))
+				`INSERT INTO login_failures (attempt_id, key, failed_at) VALUES ($1, $2, $3)`, id, k, at.UTC()); err != nil {
+				return db.wrap("record login attempt", err)
 			}
 		}
 		return nil
 	})
+}
+
+// ForgetLoginAttempt removes an attempt from every key.
+func (db *DB) ForgetLoginAttempt(ctx context.Context, id string) error {
+	_, err := db.sql.ExecContext(ctx, `DELETE FROM login_failures WHERE attempt_id = $1`, id)
+	return db.wrap("forget login attempt", err)
 }
 
 // LoginFailures counts key's failures since a time (index login_failures_key_idx).

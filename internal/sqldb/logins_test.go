@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/mealsync/mealsync/internal/sqldb"
 )
 
@@ -23,8 +25,8 @@ func TestLoginFailures(t *testing.T) {
 			{[]string{account}, t0.Add(3 * time.Minute)},
 			{[]string{bystander}, t0.Add(time.Minute)},
 		} {
-			if err := db.RecordLoginFailure(t.Context(), f.keys, f.at); err != nil {
-				t.Fatalf("RecordLoginFailure: %v", err)
+			if err := db.RecordLoginAttempt(t.Context(), uuid.NewString(), f.keys, f.at); err != nil {
+				t.Fatalf("RecordLoginAttempt: %v", err)
 			}
 		}
 	}

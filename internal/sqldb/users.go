@@ -131,6 +131,13 @@ func (db *DB) UpdateUser(ctx context.Context, u *mealsync.User, endSessions bool
 	})
 }
 
+// SetPasswordHash replaces the hash alone.
+func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error {
+	res, err := db.sql.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
+		id, hash, at.UTC())
+	return db.expectOne(res, err, "set password hash")
+}
+
 // DeleteUser removes a user; its tokens go with it (ON DELETE CASCADE).
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	res, err := db.sql.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)

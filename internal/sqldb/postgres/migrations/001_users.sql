@@ -31,9 +31,12 @@ CREATE TABLE refresh_tokens (
 CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_user_idx ON refresh_tokens (user_id);
 
+-- One row per key of each login attempt that failed or is being checked.
 CREATE TABLE login_failures (
+	attempt_id TEXT NOT NULL,
 	key TEXT NOT NULL,
 	failed_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX login_failures_key_idx ON login_failures (key, failed_at);
 CREATE INDEX login_failures_failed_idx ON login_failures (failed_at);
+CREATE INDEX login_failures_attempt_idx ON login_failures (attempt_id);
