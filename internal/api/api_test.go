@@ -40,14 +40,14 @@ func (c *clock) advance(d time.Duration) {
 
 // env is a server on a real database, reached through the real router.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *sqldb.DB
 	clock *clock
 	ready *atomic.Bool
 	srv   *httptest.Server
 }
 
-func newEnv(t *testing.T, db *sqldb.DB) *env {
+func newEnv(t testing.TB, db *sqldb.DB) *env {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Microsecond)}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -64,7 +64,7 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 }
 
 // testWriter sends the server's warnings and errors to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
