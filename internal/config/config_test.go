@@ -1,0 +1,77 @@
+package config
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil), nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8081" || c.Postgres() || c.SQLitePath() != "data/mealsync.db" || c.DataDir != "data" ||
+		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 30*time.Second || c.LogFormat != "text" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if err := c.ValidateSecrets(); err != nil {
+		t.Fatalf("development runs with the default secret: %v", err)
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	c, err := Load(env(map[string]string{"MEALSYNC_ADDR": ":9000"}), []string{"-addr", "127.0.0.1:9001", "-database-url", "postgres://u@h/db"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9001" || !c.Postgres() {
+		t.Fatalf("flags: %+v", c)
+	}
+}
+
+func TestOldJWTSecretNameIsRead(t *testing.T) {
+	secret := strings.Repeat("s", 40)
+	c, err := Load(env(map[string]string{"MEALSYNC_ENV": "production", "JWT_SECRET": secret}), nil, io.Discard)
+	if err != nil || c.JWTSecret != secret || c.ValidateSecrets() != nil || c.LogFormat != "json" {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(env(map[string]string{"MEALSYNC_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}), nil, io.Discard)
+	if err != nil || len(c.TrustedProxies) != 2 || c.TrustedProxies[0].String() != "127.0.0.1/32" {
+		t.Fatalf("%v %v", err, c.TrustedProxies)
+	}
+	if _, err := Load(env(map[string]string{"MEALSYNC_TRUSTED_PROXIES": "nginx"}), nil, io.Discard); err == nil {
+		t.Fatal("a host name is not an address")
+	}
+}
+
+// The logged configuration never shows a secret or a database password.
+func TestLogMasksSecrets(t *testing.T) {
+	secret := "a-very-secret-jwt-key-of-forty-bytes-xxxxx"
+	c, err := Load(env(map[string]string{
+		"MEALSYNC_JWT_SECRET":   secret,
+		"MEALSYNC_DATABASE_URL": "postgres://app:hunter2hunter2@db:5432/meals?sslmode=require&password=qwerty123",
+	}), nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+	out := buf.String()
+	for _, leak := range []string{secret, "hunter2hunter2", "qwerty123"} {
+		if strings.Contains(out, leak) {
+			t.Fatalf("log shows %q: %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, "app:xxxxx@db:5432") {
+		t.Fatalf("database URL not shown redacted: %s", out)
+	}
+}
