@@ -17,6 +17,8 @@ const (
 	EUNAVAILABLE  = "unavailable"  // a dependency is down or not configured
 	ETOOLARGE     = "too_large"    // the request body is over the limit
 	EUNSUPPORTED  = "unsupported"  // a media type the endpoint does not take
+	EUPSTREAM     = "upstream"     // an upstream service failed (502)
+	ETIMEOUT      = "timeout"      // an upstream service did not answer in time (504)
 	EINTERNAL     = "internal"     // a bug or an unexpected failure
 )
 

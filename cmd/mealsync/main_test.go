@@ -164,7 +164,14 @@ func TestEndToEnd(t *testing.T) {
 			return map[string]string{"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/mealsync.db"}
 		},
 		"postgres": func(t *testing.T) map[string]string {
-			return map[string]string{"MEALSYNC_DATABASE_URL": testdb.PostgresURL(t), "MEALSYNC_MIGRATE_ON_START": "true"}
+			vars := map[string]string{"MEALSYNC_DATABASE_URL": testdb.PostgresURL(t)}
+			// Production's order: migrate, seed, then serve.
+			for _, cmd := range []string{"migrate", "seed"} {
+				if err := run(context.Background(), []string{"mealsync", cmd}, envFunc(vars), nil, io.Discard, io.Discard); err != nil {
+					t.Fatalf("%s: %v", cmd, err)
+				}
+			}
+			return vars
 		},
 	}
 	for _, name := range []string{"sqlite", "postgres"} {
@@ -204,6 +211,8 @@ func TestEndToEnd(t *testing.T) {
 			if st != 400 {
 				t.Fatalf("token of a revoked family: %d, want 400", st)
 			}
+			walkRecipes(t, api, id, access)
+
 			if !s.logs.contains(`"msg":"request"`) || !s.logs.contains(`"route":"POST /api/v1/users/login"`) {
 				t.Fatal("no structured access log line per request")
 			}
@@ -211,6 +220,52 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal("a password reached the logs")
 			}
 		})
+	}
+}
+
+// walkRecipes continues the session: search → save → recommended →
+// generate → meal plan → shopping list, on the seeded starter catalogue.
+func walkRecipes(t *testing.T, api, userID, token string) {
+	t.Helper()
+	st, env := call(t, "GET", api+"/recipes?name=curry&limit=5", "", nil)
+	if st != 200 || env["totalElements"].(float64) < 1 {
+		t.Fatalf("search: %d %v", st, env)
+	}
+	first := env["data"].([]any)[0].(map[string]any)
+	st, env = call(t, "POST", api+"/recipes/save", token, map[string]any{"userId": userID, "recipeId": first["id"]})
+	if st != 200 || data(env)["type"] != "SAVED" {
+		t.Fatalf("save: %d %v", st, env)
+	}
+	st, env = call(t, "GET", api+"/recipes/saved", token, nil)
+	if st != 200 || env["totalElements"].(float64) != 1 {
+		t.Fatalf("saved: %d %v", st, env)
+	}
+	st, env = call(t, "GET", api+"/recipes/recommended?limit=10", token, nil)
+	recs, _ := env["data"].([]any)
+	if st != 200 || len(recs) == 0 {
+		t.Fatalf("recommended: %d %v", st, env)
+	}
+	for _, r := range recs {
+		rec := r.(map[string]any)
+		if rec["id"] == first["id"] {
+			t.Fatal("a saved recipe was recommended")
+		}
+		if !strings.Contains(fmt.Sprint(rec["tags"]), "vegan") { // the walk's user is vegan
+			t.Fatalf("recommended a recipe not tagged vegan: %v", rec["name"])
+		}
+	}
+	st, env = call(t, "POST", api+"/recipes/generate-recipes", token, map[string]any{"ingredients": []any{"tofu", map[string]any{"name": "rice", "quantity": "1", "unit": "cup"}}})
+	if gen, _ := env["data"].([]any); st != 200 || len(gen) == 0 {
+		t.Fatalf("generate: %d %v", st, env)
+	}
+	st, env = call(t, "POST", api+"/meal-plans", token, map[string]any{"startDate": "2026-12-07", "numberOfDays": 2, "mealsPerDay": 3})
+	if st != 201 {
+		t.Fatalf("meal plan: %d %v", st, env)
+	}
+	planID := data(env)["id"].(string)
+	st, env = call(t, "GET", api+"/meal-plans/"+planID+"/shopping-list", token, nil)
+	if items, _ := data(env)["items"].([]any); st != 200 || len(items) == 0 {
+		t.Fatalf("shopping list: %d %v", st, env)
 	}
 }
 

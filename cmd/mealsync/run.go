@@ -22,6 +22,7 @@ const usage = `MealSync server.
 Usage:
   mealsync [serve] [flags]   serve the API (the default)
   mealsync migrate [flags]   apply database migrations and exit
+  mealsync seed [flags]      add the starter recipe catalogue's missing recipes
   mealsync healthcheck       exit 0 if the local server is ready, 1 if not
   mealsync version           print the build
 
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		return seed(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
 	case "version":

@@ -16,6 +16,7 @@ import (
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/buildinfo"
+	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/sqldb"
 )
 
@@ -47,6 +48,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := prepareSchema(ctx, db, cfg, log); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
+	if !cfg.Postgres() {
+		if err := seedIfEmpty(ctx, db, log); err != nil {
+			return err
+		}
+	}
+	images, err := openImages(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	gen, err := newProvider(cfg, db, log)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -62,7 +76,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}, now, log)
 	var ready atomic.Bool
 	handler := api.New(api.Deps{
-		Log: log, Auth: authSvc, Users: db, DB: db, Registry: reg, Ready: &ready,
+		Log: log, Auth: authSvc, Users: db, Recipes: db, Images: images,
+		Kitchen: kitchen.New(db, db, gen, images, now, log),
+		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 	})
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,9 @@ import (
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/auth"
+	"github.com/mealsync/mealsync/internal/blob"
+	"github.com/mealsync/mealsync/internal/generate"
+	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/sqldb"
 	"github.com/mealsync/mealsync/internal/testdb"
 )
@@ -56,8 +60,13 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 	}, c.now, log)
 	var ready atomic.Bool
 	ready.Store(true)
-	h := api.New(api.Deps{Log: log, Auth: svc, Users: db, DB: db, Registry: prometheus.NewRegistry(),
-		Ready: &ready, DataDir: t.TempDir(), Now: c.now})
+	images, err := blob.NewLocal(filepath.Join(t.TempDir(), "images"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kitchen.New(db, db, generate.NewCatalog(kitchen.CatalogSource(db)), images, c.now, log)
+	h := api.New(api.Deps{Log: log, Auth: svc, Users: db, Recipes: db, Kitchen: k, Images: images, DB: db,
+		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, clock: c, ready: &ready, srv: srv}

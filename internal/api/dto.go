@@ -36,7 +36,8 @@ func (t Instant) MarshalJSON() ([]byte, error) {
 }
 
 // StringList takes a JSON array of strings or one comma-separated string
-// (newer clients send either). Entries are trimmed; empty ones dropped.
+// (newer clients send either). Entries are trimmed; empty ones and "None"
+// (which some clients send for an empty list) are dropped.
 type StringList []string
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -53,7 +54,7 @@ func (l *StringList) UnmarshalJSON(b []byte) error {
 	}
 	out := make(StringList, 0, len(items))
 	for _, it := range items {
-		if it = strings.TrimSpace(it); it != "" {
+		if it = strings.TrimSpace(it); it != "" && !strings.EqualFold(it, "none") {
 			out = append(out, it)
 		}
 	}

@@ -49,8 +49,7 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// observe gives every API request an ID, recovers panics, bounds the body,
-// and writes one log line and one histogram sample per request. The route
+// observe gives every API request an ID, recovers panics, and writes one log line and one histogram sample per request. The route
 // is the mux pattern, so metrics have bounded cardinality.
 func (s *Server) observe(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +60,6 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", ri.id)
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey, ri))
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		rec := &statusRecorder{ResponseWriter: w}
 		s.metrics.inFlight.Inc()
 

@@ -14,8 +14,11 @@ import (
 	"github.com/mealsync/mealsync"
 )
 
-// MaxBodyBytes bounds every JSON request body.
-const MaxBodyBytes = 1 << 20
+// Body limits: JSON bodies (decode) and image uploads (readImage).
+const (
+	MaxBodyBytes   = 1 << 20
+	MaxUploadBytes = 10 << 20
+)
 
 // envelope is the reference's wire shape for every JSON response.
 type envelope struct {
@@ -58,6 +61,8 @@ var errorStatus = map[string]struct {
 	mealsync.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "body"},
 	mealsync.EUNSUPPORTED:  {http.StatusUnsupportedMediaType, "Content-Type"},
 	mealsync.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Unavailable"},
+	mealsync.EUPSTREAM:     {http.StatusBadGateway, "Upstream"},
+	mealsync.ETIMEOUT:      {http.StatusGatewayTimeout, "Upstream"},
 }
 
 // fail writes err in the error envelope. It is the one place errors become

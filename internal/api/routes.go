@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/mealsync/mealsync/internal/blob"
+)
 
 // routes lists every endpoint. API routes run under observe (request ID,
 // access log, metrics, body limit, panic recovery); each line shows the
@@ -17,6 +21,36 @@ func (s *Server) routes() http.Handler {
 	api.Handle("PUT /api/v1/users/{id}", s.user(s.handleUpdateUser))
 	api.Handle("PUT /api/v1/users/{id}/preference", s.user(s.handleUpdatePreference))
 	api.Handle("DELETE /api/v1/users/{id}", s.admin(s.handleDeleteUser))
+
+	// Recipes (sections 4, 6 and 11). Literal paths win over {id}.
+	api.HandleFunc("GET /api/v1/recipes", s.handleListRecipes)
+	api.Handle("POST /api/v1/recipes", s.user(s.handleCreateRecipe))
+	api.Handle("GET /api/v1/recipes/{id}", s.user(s.handleGetRecipe))
+	api.Handle("PUT /api/v1/recipes/{id}", s.admin(s.handleUpdateRecipe))
+	api.Handle("DELETE /api/v1/recipes/{id}", s.admin(s.handleDeleteRecipe))
+	api.Handle("POST /api/v1/recipes/{id}/image", s.admin(s.handleUploadImage))
+	api.Handle("POST /api/v1/recipes/save", s.user(s.handleSaveRecipe))
+	api.Handle("DELETE /api/v1/recipes/save", s.user(s.handleUnsaveRecipe))
+	api.Handle("GET /api/v1/recipes/saved", s.user(s.handleSavedRecipes))
+	api.Handle("GET /api/v1/recipes/recent", s.user(s.handleRecentRecipes))
+	api.Handle("GET /api/v1/recipes/recommended", s.user(s.handleRecommended))
+	api.Handle("GET /api/v1/recipes/today-picks", s.user(s.handleTodayPicks))
+	api.Handle("POST /api/v1/recipes/generate-recipes", s.user(s.handleGenerate))
+	api.Handle("POST /api/v1/recipes/validate-ingredients", s.user(s.handleValidateIngredients))
+	api.Handle("POST /api/v1/recipes/detect-ingredients", s.user(s.handleDetectIngredients))
+	api.Handle("POST /api/v1/ingredient-recognition/detect", s.user(s.handleDetectIngredientNames))
+
+	// Meal plans and their shopping lists.
+	api.Handle("POST /api/v1/meal-plans", s.user(s.handleCreateMealPlan))
+	api.Handle("GET /api/v1/meal-plans", s.user(s.handleListMealPlans))
+	api.Handle("GET /api/v1/meal-plans/{id}", s.user(s.handleGetMealPlan))
+	api.Handle("DELETE /api/v1/meal-plans/{id}", s.user(s.handleDeleteMealPlan))
+	api.Handle("GET /api/v1/meal-plans/{id}/shopping-list", s.user(s.handleShoppingList))
+
+	// Recipe images, public and immutable (content-addressed names).
+	if s.images != nil {
+		api.Handle("GET /images/{key...}", blob.Handler(s.images, s.fail))
+	}
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /actuator/health", s.handleHealth)

@@ -15,7 +15,9 @@ import (
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/auth"
+	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/buildinfo"
+	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
 // Database is what the health endpoints need to know of the store.
@@ -29,6 +31,9 @@ type Deps struct {
 	Log            *slog.Logger
 	Auth           *auth.Service
 	Users          mealsync.UserStore
+	Recipes        mealsync.RecipeStore
+	Kitchen        *kitchen.Service
+	Images         blob.Store // served under /images/ when it is the local store
 	DB             Database
 	Registry       *prometheus.Registry // metrics are registered on it and served from it
 	Ready          *atomic.Bool         // readiness: false while starting and once shutdown begins
@@ -42,6 +47,9 @@ type Server struct {
 	log      *slog.Logger
 	auth     *auth.Service
 	users    mealsync.UserStore
+	recipes  mealsync.RecipeStore
+	kitchen  *kitchen.Service
+	images   blob.Store
 	db       Database
 	registry *prometheus.Registry
 	metrics  *metrics
@@ -56,7 +64,8 @@ type Server struct {
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{
-		log: d.Log, auth: d.Auth, users: d.Users, db: d.DB, registry: d.Registry,
+		log: d.Log, auth: d.Auth, users: d.Users, recipes: d.Recipes, kitchen: d.Kitchen, images: d.Images,
+		db: d.DB, registry: d.Registry,
 		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
 	}

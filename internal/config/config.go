@@ -54,6 +54,21 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // json or text
+
+	AIProvider    string // catalog (offline) or openai
+	OpenAIBaseURL string
+	OpenAIAPIKey  string
+	OpenAIModel   string
+	OpenAITimeout time.Duration
+
+	BlobDir            string // local image store (when no S3 bucket is set)
+	PublicImageBaseURL string // what image URLs start with; "" = /images or the bucket's URL
+	S3Endpoint         string // host[:port]
+	S3Bucket           string // set: images go to S3 instead of BlobDir
+	S3Region           string
+	S3AccessKey        string
+	S3SecretKey        string
+	S3UseSSL           bool
 }
 
 // Postgres reports whether DatabaseURL names a PostgreSQL server.
@@ -91,6 +106,20 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		ShutdownDelay:     r.duration("MEALSYNC_SHUTDOWN_DELAY", 5*time.Second),
 		ShutdownTimeout:   r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
 		LogFormat:         r.str("MEALSYNC_LOG_FORMAT", ""),
+		AIProvider:        r.str("MEALSYNC_AI_PROVIDER", "catalog"),
+		OpenAIBaseURL:     r.str("MEALSYNC_OPENAI_BASE_URL", "https://api.openai.com/v1"),
+		OpenAIAPIKey:      r.str("MEALSYNC_OPENAI_API_KEY", ""),
+		OpenAIModel:       r.str("MEALSYNC_OPENAI_MODEL", "gpt-4o-mini"),
+		// Two attempts of 25 s fit in the server's 60 s write timeout.
+		OpenAITimeout:      r.duration("MEALSYNC_OPENAI_TIMEOUT", 25*time.Second),
+		BlobDir:            r.str("MEALSYNC_BLOB_DIR", ""),
+		PublicImageBaseURL: r.str("MEALSYNC_PUBLIC_IMAGE_BASE_URL", ""),
+		S3Endpoint:         r.str("MEALSYNC_S3_ENDPOINT", ""),
+		S3Bucket:           r.str("MEALSYNC_S3_BUCKET", ""),
+		S3Region:           r.str("MEALSYNC_S3_REGION", ""),
+		S3AccessKey:        r.str("MEALSYNC_S3_ACCESS_KEY", ""),
+		S3SecretKey:        r.str("MEALSYNC_S3_SECRET_KEY", ""),
+		S3UseSSL:           r.bool("MEALSYNC_S3_USE_SSL", true),
 	}
 	level := r.str("MEALSYNC_LOG_LEVEL", "info")
 
@@ -124,6 +153,9 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		if !c.Postgres() {
 			c.DataDir = filepath.Dir(c.SQLitePath())
 		}
+	}
+	if c.BlobDir == "" {
+		c.BlobDir = filepath.Join(c.DataDir, "images")
 	}
 	return c, errors.Join(append(r.errs, c.Validate())...)
 }
@@ -167,6 +199,18 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginMaxFailures < 1 {
 		bad("MEALSYNC_LOGIN_MAX_FAILURES must be at least 1")
+	}
+	switch c.AIProvider {
+	case "catalog":
+	case "openai":
+		if c.OpenAIAPIKey == "" {
+			bad("MEALSYNC_OPENAI_API_KEY is required with MEALSYNC_AI_PROVIDER=openai")
+		}
+	default:
+		bad("MEALSYNC_AI_PROVIDER: %q is not catalog or openai", c.AIProvider)
+	}
+	if c.S3Bucket != "" && (c.S3Endpoint == "" || c.S3AccessKey == "" || c.S3SecretKey == "") {
+		bad("MEALSYNC_S3_BUCKET needs MEALSYNC_S3_ENDPOINT, MEALSYNC_S3_ACCESS_KEY and MEALSYNC_S3_SECRET_KEY")
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("MEALSYNC_LOG_FORMAT: %q is not json or text", c.LogFormat)
@@ -214,7 +258,26 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
+		slog.String("ai_provider", c.AIProvider),
+		slog.String("openai_base_url", c.OpenAIBaseURL),
+		slog.String("openai_api_key", mask(c.OpenAIAPIKey)),
+		slog.String("openai_model", c.OpenAIModel),
+		slog.Duration("openai_timeout", c.OpenAITimeout),
+		slog.String("blob_dir", c.BlobDir),
+		slog.String("public_image_base_url", c.PublicImageBaseURL),
+		slog.String("s3_endpoint", c.S3Endpoint),
+		slog.String("s3_bucket", c.S3Bucket),
+		slog.String("s3_access_key", mask(c.S3AccessKey)),
+		slog.String("s3_secret_key", mask(c.S3SecretKey)),
 	)
+}
+
+// mask says whether a secret is set, never what it is.
+func mask(secret string) string {
+	if secret == "" {
+		return "(unset)"
+	}
+	return "(set)"
 }
 
 // RedactURL hides the password in a database URL, including one given as a

@@ -59,6 +59,8 @@ func TestLogMasksSecrets(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"MEALSYNC_JWT_SECRET":   secret,
 		"MEALSYNC_DATABASE_URL": "postgres://app:hunter2hunter2@db:5432/meals?sslmode=require&password=qwerty123",
+		"MEALSYNC_AI_PROVIDER":  "openai", "MEALSYNC_OPENAI_API_KEY": "sk-live-openai-key-123",
+		"MEALSYNC_S3_BUCKET": "b", "MEALSYNC_S3_ENDPOINT": "s3:9000", "MEALSYNC_S3_ACCESS_KEY": "AKIAEXAMPLE", "MEALSYNC_S3_SECRET_KEY": "s3-secret-value-456",
 	}), nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +68,7 @@ func TestLogMasksSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
 	out := buf.String()
-	for _, leak := range []string{secret, "hunter2hunter2", "qwerty123"} {
+	for _, leak := range []string{secret, "hunter2hunter2", "qwerty123", "sk-live-openai-key-123", "AKIAEXAMPLE", "s3-secret-value-456"} {
 		if strings.Contains(out, leak) {
 			t.Fatalf("log shows %q: %s", leak, out)
 		}

@@ -1,0 +1,237 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/ranking"
+)
+
+func recipeNotFound(id string) error {
+	return mealsync.Errorf(mealsync.ENOTFOUND, "Recipe not found with id: %s", id)
+}
+
+// GET /api/v1/recipes — public: the catalogue, filtered and paged.
+func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request) {
+	q := query{q: r.URL.Query()}
+	f := mealsync.RecipeFilter{
+		Name:         q.q.Get("name"),
+		Cuisines:     q.list("cuisines"),
+		Tags:         q.list("tags"),
+		Ingredients:  q.list("ingredients"),
+		Difficulty:   q.difficulty("difficulty"),
+		MaxTotalTime: q.optInt("maxTotalTime", 0, maxMinutes),
+		MinServings:  q.optInt("minServings", 1, maxServings),
+	}
+	f.Offset, f.Limit = q.page(20)
+	if utf8.RuneCountInString(f.Name) > maxRecipeName { // characters, as recipe names are counted
+		q.v.Add("name", "Name filter cannot exceed 100 characters")
+	}
+	if err := q.v.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.recipes.ListRecipes(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toPageDTO(page, toRecipeDTO))
+}
+
+// truthfulTags refuses diet tags the recipe's own ingredients break (a
+// "vegan" recipe with honey): recommendations trust the tags, so a false one
+// would put the recipe before people who cannot eat it.
+func truthfulTags(rec *mealsync.Recipe) error {
+	var v mealsync.Validation
+	for _, t := range ranking.ContradictedTags(rec) {
+		v.Add("tags", fmt.Sprintf("The ingredients contradict the tag %q", t))
+	}
+	return v.Err()
+}
+
+// GET /api/v1/recipes/{id}
+func (s *Server) handleGetRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec, err := s.recipes.RecipeByID(r.Context(), id)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		err = recipeNotFound(id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toRecipeDTO(rec))
+}
+
+// POST /api/v1/recipes — any user adds to the catalogue.
+func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+	req, err := decode[recipeRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec := &mealsync.Recipe{ID: uuid.NewString(), Source: "user", CreatedAt: s.now()}
+	req.apply(rec, ranking.IngredientKey)
+	if err := truthfulTags(rec); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.recipes.CreateRecipes(r.Context(), rec); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusCreated, toRecipeDTO(rec))
+}
+
+// PUT /api/v1/recipes/{id} (admin)
+func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decode[recipeRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec, err := s.recipes.RecipeByID(r.Context(), id)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		err = recipeNotFound(id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req.apply(rec, ranking.IngredientKey)
+	if err := truthfulTags(rec); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.now()
+	rec.UpdatedAt = &now
+	if err := s.recipes.UpdateRecipe(r.Context(), rec); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toRecipeDTO(rec))
+}
+
+// DELETE /api/v1/recipes/{id} (admin)
+func (s *Server) handleDeleteRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err = s.recipes.DeleteRecipe(r.Context(), id)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		err = recipeNotFound(id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// saveTarget checks a save body: the self-or-admin rule on userId, then the
+// recipe (404 first, as the old server did), then the user.
+func (s *Server) saveTarget(r *http.Request, me *mealsync.User) (saveRequest, *mealsync.User, error) {
+	req, err := decode[saveRequest](r)
+	if err != nil {
+		return req, nil, err
+	}
+	if !me.CanAccess(req.UserID) {
+		return req, nil, errAccessDenied
+	}
+	if _, err := s.recipes.RecipeByID(r.Context(), req.RecipeID); err != nil {
+		if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+			err = recipeNotFound(req.RecipeID)
+		}
+		return req, nil, err
+	}
+	if req.UserID == me.ID {
+		return req, me, nil
+	}
+	u, err := s.users.UserByID(r.Context(), req.UserID)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		err = mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", req.UserID)
+	}
+	return req, u, err
+}
+
+// POST /api/v1/recipes/save (self or admin, by body userId) — idempotent.
+func (s *Server) handleSaveRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	req, u, err := s.saveTarget(r, me)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	saved, err := s.recipes.SaveRecipe(r.Context(), &mealsync.SavedRecipe{
+		ID: uuid.NewString(), UserID: u.ID, Recipe: &mealsync.Recipe{ID: req.RecipeID},
+		Type: mealsync.RecipeSaved, SavedAt: s.now(),
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserRecipeDTO(saved, u))
+}
+
+// DELETE /api/v1/recipes/save (self or admin, by body userId)
+func (s *Server) handleUnsaveRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	req, u, err := s.saveTarget(r, me)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err = s.recipes.UnsaveRecipe(r.Context(), u.ID, req.RecipeID, mealsync.RecipeSaved)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		err = mealsync.Errorf(mealsync.ENOTFOUND, "Saved recipe not found for user")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// GET /api/v1/recipes/saved?offset=&limit= — the caller's saved recipes.
+func (s *Server) handleSavedRecipes(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	s.userRecipes(w, r, me, mealsync.RecipeSaved)
+}
+
+// GET /api/v1/recipes/recent?offset=&limit= — recipes generated for the
+// caller, newest first.
+func (s *Server) handleRecentRecipes(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	s.userRecipes(w, r, me, mealsync.RecipeGenerated)
+}
+
+func (s *Server) userRecipes(w http.ResponseWriter, r *http.Request, me *mealsync.User, kind string) {
+	q := query{q: r.URL.Query()}
+	offset, limit := q.page(6)
+	if err := q.v.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.recipes.UserRecipes(r.Context(), me.ID, kind, offset, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if kind == mealsync.RecipeSaved {
+		writeJSON(w, http.StatusOK, toPageDTO(page, func(sr *mealsync.SavedRecipe) userRecipeDTO { return toUserRecipeDTO(sr, me) }))
+		return
+	}
+	writeJSON(w, http.StatusOK, toPageDTO(page, func(sr *mealsync.SavedRecipe) recipeDTO { return toRecipeDTO(sr.Recipe) }))
+}

@@ -1,0 +1,75 @@
+package blob_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/blob"
+)
+
+func TestValidateKey(t *testing.T) {
+	valid := []string{
+		"recipes/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.png",
+		"a",
+		"a/b-c/d.e.f",
+		strings.Repeat("a", 1024),
+	}
+	for _, key := range valid {
+		if err := blob.ValidateKey(key); err != nil {
+			t.Errorf("ValidateKey(%q) = %v, want nil", key, err)
+		}
+	}
+	invalid := []string{
+		"",
+		"/recipes/a.jpg",           // leading slash
+		"../etc/passwd",            // traversal
+		"recipes/../../etc/passwd", // traversal in the middle
+		"recipes/..",
+		"recipes/a..jpg", // ".." anywhere
+		"recipes/.hidden",
+		"./recipes/a.jpg",
+		"recipes/./a.jpg",
+		"recipes//a.jpg",
+		"recipes/a.jpg/",
+		"Recipes/A.JPG", // upper case
+		"recipes/a b.jpg",
+		`recipes\a.jpg`,
+		"recipes/%2e%2e/a.jpg",
+		"recipes/ä.jpg",
+		"recipes/a.jpg\x00",
+		strings.Repeat("a", 1025),
+	}
+	for _, key := range invalid {
+		err := blob.ValidateKey(key)
+		if mealsync.ErrorCode(err) != mealsync.EINVALID {
+			t.Errorf("ValidateKey(%q) = %v, want EINVALID", key, err)
+		}
+	}
+}
+
+func TestContentKey(t *testing.T) {
+	// sha256("abc") is a published test vector.
+	const want = "recipes/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.png"
+	if got := blob.ContentKey([]byte("abc"), "png"); got != want {
+		t.Errorf("ContentKey(abc, png) = %q, want %q", got, want)
+	}
+	if got := blob.ContentKey([]byte("abc"), ".png"); got != want {
+		t.Errorf("ContentKey(abc, .png) = %q, want %q", got, want)
+	}
+	if a, b := blob.ContentKey([]byte("abc"), "png"), blob.ContentKey([]byte("abd"), "png"); a == b {
+		t.Errorf("different content, same key %q", a)
+	}
+	img := newPNG(t, 3, 3)
+	k1, k2 := blob.ContentKey(img, "png"), blob.ContentKey(append([]byte(nil), img...), "png")
+	if k1 != k2 {
+		t.Errorf("same content, keys %q and %q", k1, k2)
+	}
+	if !regexp.MustCompile(`^recipes/[0-9a-f]{64}\.png$`).MatchString(k1) {
+		t.Errorf("key %q is not recipes/<sha256>.png", k1)
+	}
+	if err := blob.ValidateKey(k1); err != nil {
+		t.Errorf("ContentKey made an invalid key: %v", err)
+	}
+}

@@ -1,0 +1,70 @@
+package kitchen
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/generate"
+	"github.com/mealsync/mealsync/internal/ranking"
+)
+
+// Generate asks the provider for recipes from what u has, stores the new
+// ones (a dish already in the catalogue, by ingredient key, is reused, not
+// duplicated), and records them as u's generated recipes — all in that
+// order, so a failure leaves no record pointing at a missing recipe.
+func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.Request) ([]*mealsync.Recipe, error) {
+	got, err := s.gen.Generate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var fresh []*mealsync.Recipe
+	var keys []string
+	for _, r := range got {
+		if r.ID == "" {
+			if r.IngredientKey == "" {
+				r.IngredientKey = ranking.IngredientKey(r.Name)
+			}
+			keys = append(keys, r.IngredientKey)
+		}
+	}
+	existing, err := s.recipes.RecipesByIngredientKeys(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	for i, r := range got {
+		if r.ID != "" {
+			continue
+		}
+		if old, ok := existing[r.IngredientKey]; ok {
+			got[i] = old
+			continue
+		}
+		r.ID, r.CreatedAt = uuid.NewString(), now
+		if r.Source == "" {
+			r.Source = s.gen.Name()
+		}
+		existing[r.IngredientKey] = r // two answers with one key: store it once
+		fresh = append(fresh, r)
+	}
+	if err := s.recipes.CreateRecipes(ctx, fresh...); err != nil {
+		return nil, fmt.Errorf("store generated recipes: %w", err)
+	}
+	for _, r := range got {
+		_, err := s.recipes.SaveRecipe(ctx, &mealsync.SavedRecipe{
+			ID: uuid.NewString(), UserID: u.ID, Recipe: r, Type: mealsync.RecipeGenerated, SavedAt: now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record generated recipe: %w", err)
+		}
+	}
+	return got, nil
+}
+
+// DetectIngredients lists the ingredients in a photo (openai provider only).
+func (s *Service) DetectIngredients(ctx context.Context, image []byte, contentType string) ([]mealsync.Ingredient, error) {
+	return s.gen.DetectIngredients(ctx, image, contentType)
+}

@@ -1,0 +1,35 @@
+package kitchen
+
+import (
+	"context"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/blob"
+)
+
+// SetImage stores an uploaded picture under a content-addressed name (so it
+// can be cached forever) and points the recipe at it. The content is checked
+// by its bytes, never by its name.
+func (s *Service) SetImage(ctx context.Context, recipeID string, data []byte) (*mealsync.Recipe, error) {
+	ct, ext, err := blob.Inspect(data)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.recipes.RecipeByID(ctx, recipeID)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return nil, mealsync.Errorf(mealsync.ENOTFOUND, "Recipe not found with id: %s", recipeID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	key := blob.ContentKey(data, ext)
+	if err := s.images.Put(ctx, key, ct, data); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	r.ImageURL, r.UpdatedAt = s.images.URL(key), &now
+	if err := s.recipes.UpdateRecipe(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,44 @@
+// Package kitchen is the business layer of the recipe domain: it combines
+// the stores with the ranking rules, the generation provider, the meal
+// planner and the image store. Handlers call it; it calls no handler.
+//
+// It imports the domain and the rule packages, never net/http or an SQL
+// driver.
+package kitchen
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/blob"
+	"github.com/mealsync/mealsync/internal/generate"
+)
+
+// Service is the recipe domain's logic.
+type Service struct {
+	recipes mealsync.RecipeStore
+	plans   mealsync.MealPlanStore
+	gen     generate.Provider
+	images  blob.Store
+	now     mealsync.Clock
+	log     *slog.Logger
+}
+
+// New builds the service.
+func New(recipes mealsync.RecipeStore, plans mealsync.MealPlanStore, gen generate.Provider,
+	images blob.Store, now mealsync.Clock, log *slog.Logger) *Service {
+	return &Service{recipes: recipes, plans: plans, gen: gen, images: images, now: now, log: log}
+}
+
+// CatalogSource backs the catalog generator with the store's ingredient
+// filter: the candidates are recipes that use any of the names.
+func CatalogSource(recipes mealsync.RecipeStore) generate.CandidateSource {
+	return func(ctx context.Context, names []string, limit int) ([]*mealsync.Recipe, error) {
+		p, err := recipes.ListRecipes(ctx, mealsync.RecipeFilter{Ingredients: names, Limit: limit})
+		return p.Items, err
+	}
+}
+
+// Provider says which generation provider is in use.
+func (s *Service) Provider() string { return s.gen.Name() }

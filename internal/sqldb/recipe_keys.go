@@ -1,0 +1,40 @@
+package sqldb
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/mealsync/mealsync"
+)
+
+// RecipesByIngredientKeys returns the oldest recipe for each key that exists
+// (index recipes_ingredient_key_idx). Generated recipes are matched against
+// it so that asking twice does not store the same dish twice.
+func (db *DB) RecipesByIngredientKeys(ctx context.Context, keys []string) (map[string]*mealsync.Recipe, error) {
+	out := make(map[string]*mealsync.Recipe, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(keys))
+	marks := make([]string, len(keys))
+	for i, k := range keys {
+		args[i], marks[i] = k, "$"+strconv.Itoa(i+1)
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+recipeColumns+` FROM recipes r
+		WHERE r.ingredient_key IN (`+strings.Join(marks, ", ")+`) ORDER BY r.created_at, r.id`, args...)
+	if err != nil {
+		return nil, db.wrap("recipes by ingredient key", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecipe(rows)
+		if err != nil {
+			return nil, db.wrap("recipes by ingredient key", err)
+		}
+		if _, seen := out[r.IngredientKey]; !seen {
+			out[r.IngredientKey] = r
+		}
+	}
+	return out, db.wrap("recipes by ingredient key", rows.Err())
+}

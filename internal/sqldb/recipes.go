@@ -1,0 +1,410 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mealsync/mealsync"
+)
+
+var _ mealsync.RecipeStore = (*DB)(nil)
+
+// Ingredients, instructions and tags are stored as JSON with their recipe:
+// they are always read and replaced whole. Searching goes through the side
+// tables recipe_tags and recipe_ingredient_names instead, which hold the
+// normalised (trimmed, lower-cased) terms.
+const recipeColumns = `r.id, r.name, r.description, r.cuisine, r.difficulty, r.ingredient_key,
+	r.preparation_time, r.cooking_time, r.total_time, r.servings,
+	r.calories, r.protein, r.carbohydrates, r.fat, r.image_url, r.source,
+	r.ingredients, r.instructions, r.tags, r.created_at, r.updated_at`
+
+// recipeInsertColumns are recipeColumns without the alias, in the same
+// order as recipeValues.
+var recipeInsertColumns = strings.ReplaceAll(recipeColumns, "r.", "")
+
+// Rows per multi-row INSERT. Both databases cap the parameters of one
+// statement (PostgreSQL at 65535, SQLite at 32766): 500 recipes take 10,500,
+// 5,000 side rows 10,000.
+const (
+	recipesPerInsert  = 500
+	sideRowsPerInsert = 5000
+)
+
+// storedIngredient fixes the JSON shape of an ingredient, so that renaming a
+// domain field cannot change what is on disk.
+type storedIngredient struct {
+	Name     string `json:"name"`
+	Quantity string `json:"quantity"`
+	Unit     string `json:"unit"`
+}
+
+func recipeValues(r *mealsync.Recipe) []any {
+	ings := make([]storedIngredient, len(r.Ingredients))
+	for i, in := range r.Ingredients {
+		ings[i] = storedIngredient(in)
+	}
+	ingJSON, _ := json.Marshal(ings) // structs of strings always marshal
+	var image any
+	if r.ImageURL != "" {
+		image = r.ImageURL
+	}
+	var updated any
+	if r.UpdatedAt != nil {
+		updated = r.UpdatedAt.UTC()
+	}
+	return []any{r.ID, r.Name, r.Description, r.Cuisine, r.Difficulty, r.IngredientKey,
+		r.PreparationTime, r.CookingTime, r.TotalTime, r.Servings,
+		r.Calories, r.Protein, r.Carbohydrates, r.Fat, image, r.Source,
+		string(ingJSON), jsonList(r.Instructions), jsonList(r.Tags), r.CreatedAt.UTC(), updated}
+}
+
+// scanRecipe reads recipeColumns after the destinations in pre. Every column
+// is scanned as nullable because the list queries LEFT JOIN their page to
+// its total: an empty page is one row of NULLs, for which scanRecipe
+// returns a nil recipe.
+func scanRecipe(row rowScanner, pre ...any) (*mealsync.Recipe, error) {
+	var (
+		id, name, description, cuisine, difficulty, key sql.Null[string]
+		image, source, ingredients, instructions, tags  sql.Null[string]
+		prep, cook, total, servings                     sql.Null[int]
+		calories, protein, carbohydrates, fat           sql.Null[float64]
+		created, updated                                sql.NullTime
+	)
+	dest := append(pre, &id, &name, &description, &cuisine, &difficulty, &key,
+		&prep, &cook, &total, &servings, &calories, &protein, &carbohydrates, &fat,
+		&image, &source, &ingredients, &instructions, &tags, &created, &updated)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if !id.Valid {
+		return nil, nil
+	}
+	r := &mealsync.Recipe{
+		ID: id.V, Name: name.V, Description: description.V, Cuisine: cuisine.V,
+		Difficulty: difficulty.V, IngredientKey: key.V,
+		PreparationTime: prep.V, CookingTime: cook.V, TotalTime: total.V, Servings: servings.V,
+		Calories: calories.V, Protein: protein.V, Carbohydrates: carbohydrates.V, Fat: fat.V,
+		ImageURL: image.V, Source: source.V,
+		CreatedAt: created.Time.UTC(), UpdatedAt: nullTime(updated),
+	}
+	var ings []storedIngredient
+	if err := json.Unmarshal([]byte(ingredients.V), &ings); err != nil {
+		return nil, fmt.Errorf("recipe %s: ingredients: %w", r.ID, err)
+	}
+	r.Ingredients = make([]mealsync.Ingredient, len(ings))
+	for i, in := range ings {
+		r.Ingredients[i] = mealsync.Ingredient(in)
+	}
+	if err := json.Unmarshal([]byte(instructions.V), &r.Instructions); err != nil {
+		return nil, fmt.Errorf("recipe %s: instructions: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(tags.V), &r.Tags); err != nil {
+		return nil, fmt.Errorf("recipe %s: tags: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// searchTerms normalises what the side tables hold and what their filters
+// look for: trimmed, lower-cased, blanks dropped, each once. Lower-casing is
+// Go's on both sides, so the match does not depend on what lower() means to
+// the database.
+func searchTerms(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	var terms []string
+	for _, s := range list {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s != "" && !seen[s] {
+			seen[s] = true
+			terms = append(terms, s)
+		}
+	}
+	return terms
+}
+
+func ingredientNames(r *mealsync.Recipe) []string {
+	names := make([]string, len(r.Ingredients))
+	for i, in := range r.Ingredients {
+		names[i] = in.Name
+	}
+	return searchTerms(names)
+}
+
+// insertRows writes rows (each of the same width) into table with
+// multi-row INSERTs of at most perStatement rows: one round trip per batch
+// instead of per row.
+func insertRows(ctx context.Context, x execer, table, columns string, rows [][]any, perStatement int) error {
+	for len(rows) > 0 {
+		batch := rows[:min(perStatement, len(rows))]
+		rows = rows[len(batch):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+		args := make([]any, 0, len(batch)*len(batch[0]))
+		for i, row := range batch {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for j, v := range row {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				args = append(args, v)
+				q.WriteString("$" + strconv.Itoa(len(args)))
+			}
+			q.WriteByte(')')
+		}
+		if _, err := x.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertRecipes writes rs and their side rows; the caller's transaction
+// makes it all or none.
+func insertRecipes(ctx context.Context, x execer, rs []*mealsync.Recipe) error {
+	for len(rs) > 0 {
+		batch := rs[:min(recipesPerInsert, len(rs))]
+		rs = rs[len(batch):]
+		rows := make([][]any, len(batch))
+		for i, r := range batch {
+			rows[i] = recipeValues(r)
+		}
+		if err := insertRows(ctx, x, "recipes", recipeInsertColumns, rows, recipesPerInsert); err != nil {
+			return err
+		}
+		if err := insertSideRows(ctx, x, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertSideRows writes the search terms of rs, whose rows must exist and
+// have none yet.
+func insertSideRows(ctx context.Context, x execer, rs []*mealsync.Recipe) error {
+	var tags, names [][]any
+	for _, r := range rs {
+		for _, t := range searchTerms(r.Tags) {
+			tags = append(tags, []any{t, r.ID})
+		}
+		for _, n := range ingredientNames(r) {
+			names = append(names, []any{r.ID, n})
+		}
+	}
+	if err := insertRows(ctx, x, "recipe_tags", "tag, recipe_id", tags, sideRowsPerInsert); err != nil {
+		return err
+	}
+	return insertRows(ctx, x, "recipe_ingredient_names", "recipe_id, name", names, sideRowsPerInsert)
+}
+
+// CreateRecipes inserts rs and their search terms in one transaction. IDs
+// and CreatedAt must be set.
+func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		return db.wrap("create recipes", insertRecipes(ctx, tx, rs))
+	})
+}
+
+// UpdateRecipe replaces every field of r but CreatedAt, and its search
+// terms. UpdatedAt is written as given.
+func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		v := recipeValues(r)
+		res, err := tx.ExecContext(ctx, `UPDATE recipes SET name = $2, description = $3,
+			cuisine = $4, difficulty = $5, ingredient_key = $6, preparation_time = $7,
+			cooking_time = $8, total_time = $9, servings = $10, calories = $11, protein = $12,
+			carbohydrates = $13, fat = $14, image_url = $15, source = $16, ingredients = $17,
+			instructions = $18, tags = $19, updated_at = $20 WHERE id = $1`,
+			append(v[:19:19], v[20])...)
+		if err := db.expectOne(res, err, "update recipe"); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM recipe_tags WHERE recipe_id = $1`,
+			`DELETE FROM recipe_ingredient_names WHERE recipe_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, r.ID); err != nil {
+				return db.wrap("update recipe", err)
+			}
+		}
+		return db.wrap("update recipe", insertSideRows(ctx, tx, []*mealsync.Recipe{r}))
+	})
+}
+
+// DeleteRecipe removes a recipe; its search terms and users' records of it
+// go with it (ON DELETE CASCADE).
+func (db *DB) DeleteRecipe(ctx context.Context, id string) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM recipes WHERE id = $1`, id)
+	return db.expectOne(res, err, "delete recipe")
+}
+
+// RecipeByID returns ErrNotFound for an unknown id.
+func (db *DB) RecipeByID(ctx context.Context, id string) (*mealsync.Recipe, error) {
+	r, err := scanRecipe(db.sql.QueryRowContext(ctx, `SELECT `+recipeColumns+` FROM recipes r WHERE r.id = $1`, id))
+	if err != nil {
+		return nil, db.wrap("recipe by id", err)
+	}
+	return r, nil
+}
+
+// recipesPerLookup bounds the ids of one RecipesByIDs query, far above any
+// meal plan, far below the databases' parameter limits.
+const recipesPerLookup = 1000
+
+// RecipesByIDs returns the recipes in the order of ids, once per occurrence;
+// unknown ids are skipped.
+func (db *DB) RecipesByIDs(ctx context.Context, ids []string) ([]*mealsync.Recipe, error) {
+	// PostgreSQL returns a UUID in its canonical lower-case form, whatever
+	// the case it was asked in.
+	found := make(map[string]*mealsync.Recipe, len(ids))
+	for rest := ids; len(rest) > 0; {
+		batch := rest[:min(recipesPerLookup, len(rest))]
+		rest = rest[len(batch):]
+		args := make([]any, len(batch))
+		marks := make([]string, len(batch))
+		for i, id := range batch {
+			args[i], marks[i] = id, "$"+strconv.Itoa(i+1)
+		}
+		rows, err := db.sql.QueryContext(ctx, `SELECT `+recipeColumns+` FROM recipes r
+			WHERE r.id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		if err != nil {
+			return nil, db.wrap("recipes by ids", err)
+		}
+		for rows.Next() {
+			r, err := scanRecipe(rows)
+			if err != nil {
+				rows.Close()
+				return nil, db.wrap("recipes by ids", err)
+			}
+			found[strings.ToLower(r.ID)] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, db.wrap("recipes by ids", err)
+		}
+	}
+	rs := make([]*mealsync.Recipe, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := found[strings.ToLower(id)]; ok {
+			rs = append(rs, r)
+		}
+	}
+	return rs, nil
+}
+
+// CountRecipes counts the catalogue.
+func (db *DB) CountRecipes(ctx context.Context) (int, error) {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM recipes`).Scan(&n); err != nil {
+		return 0, db.wrap("count recipes", err)
+	}
+	return n, nil
+}
+
+// ListRecipes returns one page of the recipes matching f, ordered by name
+// then id, with the count of all matches, in one round trip.
+func (db *DB) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (mealsync.Page[*mealsync.Recipe], error) {
+	page := mealsync.Page[*mealsync.Recipe]{Items: []*mealsync.Recipe{}, Offset: f.Offset, Limit: f.Limit}
+	q, args := listRecipesQuery(f)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return page, db.wrap("list recipes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecipe(rows, &page.Total)
+		if err != nil {
+			return page, db.wrap("list recipes", err)
+		}
+		if r != nil {
+			page.Items = append(page.Items, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return page, db.wrap("list recipes", err)
+	}
+	return page, nil
+}
+
+// queryArgs collects a statement's arguments; add returns the placeholder
+// of the one it appends.
+type queryArgs []any
+
+func (a *queryArgs) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// likeEscaper makes user input literal inside a LIKE pattern (ESCAPE '\').
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// recipeFilterSQL turns f into conditions on recipes r, joined with AND,
+// and appends their arguments to a. Each condition has an index behind it
+// on PostgreSQL (see migrations/002_recipes.sql); the substring filters
+// use trigram indexes there and scan on SQLite.
+func recipeFilterSQL(f mealsync.RecipeFilter, a *queryArgs) string {
+	conds := []string{"1 = 1"}
+	if name := strings.TrimSpace(f.Name); name != "" {
+		conds = append(conds, `lower(r.name) LIKE '%' || lower(`+a.add(likeEscaper.Replace(name))+`) || '%' ESCAPE '\'`)
+	}
+	var cuisines []string
+	for _, c := range f.Cuisines {
+		if c = strings.TrimSpace(c); c != "" {
+			cuisines = append(cuisines, "lower("+a.add(c)+")")
+		}
+	}
+	if len(cuisines) > 0 {
+		conds = append(conds, "lower(r.cuisine) IN ("+strings.Join(cuisines, ", ")+")")
+	}
+	if d := strings.TrimSpace(f.Difficulty); d != "" {
+		conds = append(conds, "lower(r.difficulty) = lower("+a.add(d)+")")
+	}
+	if f.MaxTotalTime != nil {
+		conds = append(conds, "r.total_time <= "+a.add(*f.MaxTotalTime))
+	}
+	if f.MinServings != nil {
+		conds = append(conds, "r.servings >= "+a.add(*f.MinServings))
+	}
+	if tags := searchTerms(f.Tags); len(tags) > 0 {
+		marks := make([]string, len(tags))
+		for i, t := range tags {
+			marks[i] = a.add(t)
+		}
+		conds = append(conds, "r.id IN (SELECT recipe_id FROM recipe_tags WHERE tag IN ("+strings.Join(marks, ", ")+"))")
+	}
+	if names := searchTerms(f.Ingredients); len(names) > 0 {
+		likes := make([]string, len(names))
+		for i, n := range names {
+			likes[i] = "name LIKE " + a.add("%"+likeEscaper.Replace(n)+"%") + ` ESCAPE '\'`
+		}
+		conds = append(conds, "r.id IN (SELECT recipe_id FROM recipe_ingredient_names WHERE "+strings.Join(likes, " OR ")+")")
+	}
+	return strings.Join(conds, "\n\tAND ")
+}
+
+// listRecipesQuery is ListRecipes' statement: the count of all matches
+// LEFT JOINed to the page, so that a page past the end still brings its
+// total (as one row of NULL recipe columns). Count and page are separate
+// subqueries, each free to take its best plan: the page can walk
+// recipes_name_id_idx and stop after offset+limit matches, the count can
+// use whatever index is most selective; neither has to keep wide rows of
+// every match, as count(*) OVER () would.
+func listRecipesQuery(f mealsync.RecipeFilter) (string, []any) {
+	var a queryArgs
+	countWhere := recipeFilterSQL(f, &a)
+	pageWhere := recipeFilterSQL(f, &a)
+	limit, offset := a.add(f.Limit), a.add(f.Offset)
+	return `SELECT t.total, ` + strings.ReplaceAll(recipeColumns, "r.", "p.") + `
+FROM (SELECT count(*) AS total FROM recipes r WHERE ` + countWhere + `) t
+LEFT JOIN (SELECT ` + recipeColumns + ` FROM (SELECT r.id FROM recipes r WHERE ` + pageWhere + `
+	ORDER BY r.name, r.id LIMIT ` + limit + ` OFFSET ` + offset + `) ids JOIN recipes r ON r.id = ids.id) p ON 1 = 1
+ORDER BY p.name, p.id`, a
+}

@@ -1,0 +1,51 @@
+package mealsync
+
+import (
+	"context"
+	"time"
+)
+
+// Meal types, in the order of a day.
+const (
+	Breakfast = "BREAKFAST"
+	Lunch     = "LUNCH"
+	Dinner    = "DINNER"
+)
+
+// MealTypes lists the meal types in the order of a day.
+var MealTypes = []string{Breakfast, Lunch, Dinner}
+
+// MealPlan is a user's plan: for each day from StartDate, MealsPerDay meals.
+type MealPlan struct {
+	ID          string
+	UserID      string
+	StartDate   time.Time // a date (midnight UTC)
+	Days        int
+	MealsPerDay int
+	Meals       []PlannedMeal // ordered by day, then meal type
+	CreatedAt   time.Time
+}
+
+// PlannedMeal is one meal of a plan.
+type PlannedMeal struct {
+	Day      int    // 0-based day offset from StartDate
+	MealType string // BREAKFAST, LUNCH or DINNER
+	Recipe   *Recipe
+}
+
+// ShoppingItem is one line of a plan's shopping list: an ingredient summed
+// across the plan by name and unit.
+type ShoppingItem struct {
+	Name     string
+	Quantity string // the sum, e.g. "2 1/2"; non-numeric quantities joined with " + "
+	Unit     string
+	Recipes  int // how many planned meals need it
+}
+
+// MealPlanStore keeps meal plans.
+type MealPlanStore interface {
+	CreateMealPlan(ctx context.Context, p *MealPlan) error // the plan and its meals in one transaction
+	MealPlan(ctx context.Context, id string) (*MealPlan, error)
+	MealPlans(ctx context.Context, userID string, offset, limit int) (Page[*MealPlan], error) // newest first
+	DeleteMealPlan(ctx context.Context, id string) error
+}
