@@ -70,11 +70,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		buildInfoGauge(b),
 	)
 
+	var ready atomic.Bool
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mealsync_ready", Help: "1 while the instance reports ready, 0 while starting or shutting down.",
+	}, func() float64 {
+		if ready.Load() {
+			return 1
+		}
+		return 0
+	}))
+
 	authSvc := auth.NewService(db, db, db, []byte(cfg.JWTSecret), auth.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		MaxLoginFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow,
 	}, now, log)
-	var ready atomic.Bool
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: db, Recipes: db, Images: images,
 		Kitchen: kitchen.New(db, db, gen, images, now, log),
