@@ -89,6 +89,9 @@ type RecipeStore interface {
 	RecipesByIDs(ctx context.Context, ids []string) ([]*Recipe, error) // in the order of ids, unknown ids skipped
 	ListRecipes(ctx context.Context, f RecipeFilter) (Page[*Recipe], error)
 	CountRecipes(ctx context.Context) (int, error)
+	// CatalogueVersion changes whenever any recipe is created, updated or
+	// deleted, in the same transaction, on every instance.
+	CatalogueVersion(ctx context.Context) (int64, error)
 	// RecipesByIngredientKeys finds existing recipes by their dedupe key.
 	RecipesByIngredientKeys(ctx context.Context, keys []string) (map[string]*Recipe, error)
 

@@ -17,6 +17,7 @@ import (
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/buildinfo"
 	"github.com/mealsync/mealsync/internal/kitchen"
+	"github.com/mealsync/mealsync/internal/metrics"
 	"github.com/mealsync/mealsync/internal/sqldb"
 )
 
@@ -37,6 +38,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: configuration:\n%w", err)
 	}
 	log := newLogger(cfg, stdout)
+	setMemoryLimit(log)
 	b := buildinfo.Get()
 	log.Info("starting", "version", b.Version, "commit", b.Commit, "config", cfg)
 
@@ -68,6 +70,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), db.Dialect()),
 		buildInfoGauge(b),
+		metrics.NewDiskCollector(cfg.DataDir),
 	)
 
 	var ready atomic.Bool
@@ -89,6 +92,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Kitchen: kitchen.New(db, db, gen, images, now, log),
 		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
+		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

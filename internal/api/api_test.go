@@ -51,7 +51,7 @@ type env struct {
 	srv   *httptest.Server
 }
 
-func newEnv(t testing.TB, db *sqldb.DB) *env {
+func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Microsecond)}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -65,8 +65,15 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 		t.Fatal(err)
 	}
 	k := kitchen.New(db, db, generate.NewCatalog(kitchen.CatalogSource(db)), images, c.now, log)
-	h := api.New(api.Deps{Log: log, Auth: svc, Users: db, Recipes: db, Kitchen: k, Images: images, DB: db,
-		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now})
+	deps := api.Deps{Log: log, Auth: svc, Users: db, Recipes: db, Kitchen: k, Images: images, DB: db,
+		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
+		// The cache is on, re-reading the catalogue version on every request:
+		// tests that write to the store directly see their writes at once.
+		ListCacheSize: 100, CatalogueVersionTTL: 0}
+	for _, o := range opts {
+		o(&deps)
+	}
+	h := api.New(deps)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, clock: c, ready: &ready, srv: srv}

@@ -105,6 +105,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request, me *meal
 		s.fail(w, r, err)
 		return
 	}
+	s.listCache.invalidate() // new recipes may have been stored
 	respond(w, http.StatusOK, toRecipeDTOs(recipes))
 }
 
@@ -254,5 +255,6 @@ func (s *Server) handleUploadImage(w http.ResponseWriter, r *http.Request, _ *me
 		s.fail(w, r, err)
 		return
 	}
+	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -35,12 +36,45 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page, err := s.recipes.ListRecipes(r.Context(), f)
+	if s.listCache == nil {
+		page, err := s.recipes.ListRecipes(r.Context(), f)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toPageDTO(page, toRecipeDTO))
+		return
+	}
+	version, err := s.listCache.currentVersion(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toPageDTO(page, toRecipeDTO))
+	key := listKey(f)
+	tag := etag(version, key)
+	w.Header().Set("ETag", tag)
+	w.Header().Set("Cache-Control", "no-cache") // revalidate with If-None-Match
+	if r.Header.Get("If-None-Match") == tag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	cacheKey := fmt.Sprint(version, "|", key)
+	body, ok := s.listCache.pages.Get(cacheKey)
+	if !ok {
+		page, err := s.recipes.ListRecipes(r.Context(), f)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if body, err = json.Marshal(toPageDTO(page, toRecipeDTO)); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		body = append(body, '\n')
+		s.listCache.pages.Add(cacheKey, body)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
 }
 
 // truthfulTags refuses diet tags the recipe's own ingredients break (a
@@ -89,6 +123,7 @@ func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, _ *m
 		s.fail(w, r, err)
 		return
 	}
+	s.listCache.invalidate()
 	respond(w, http.StatusCreated, toRecipeDTO(rec))
 }
 
@@ -123,6 +158,7 @@ func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, _ *m
 		s.fail(w, r, err)
 		return
 	}
+	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }
 
@@ -141,6 +177,7 @@ func (s *Server) handleDeleteRecipe(w http.ResponseWriter, r *http.Request, _ *m
 		s.fail(w, r, err)
 		return
 	}
+	s.listCache.invalidate()
 	w.WriteHeader(http.StatusNoContent)
 }
 

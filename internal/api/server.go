@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,6 +41,10 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	DataDir        string // the disk health check watches it
 	Now            mealsync.Clock
+	// ListCacheSize is how many catalogue pages are kept (0: no cache);
+	// CatalogueVersionTTL how often the catalogue's version is re-read.
+	ListCacheSize       int
+	CatalogueVersionTTL time.Duration
 }
 
 // Server holds the dependencies the handlers share.
@@ -59,6 +64,8 @@ type Server struct {
 	now      mealsync.Clock
 	build    buildinfo.Info
 	handler  http.Handler
+
+	listCache *listCache // nil when off
 }
 
 // New builds the server and its routes.
@@ -68,6 +75,9 @@ func New(d Deps) *Server {
 		db: d.DB, registry: d.Registry,
 		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
+	}
+	if d.Recipes != nil {
+		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion)
 	}
 	s.handler = s.routes()
 	return s

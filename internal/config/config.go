@@ -55,6 +55,9 @@ type Config struct {
 	LogLevel  slog.Level
 	LogFormat string // json or text
 
+	ListCacheSize       int           // catalogue pages cached in memory; 0 turns the cache off
+	CatalogueVersionTTL time.Duration // how stale another instance's catalogue change may be seen
+
 	AIProvider    string // catalog (offline) or openai
 	OpenAIBaseURL string
 	OpenAIAPIKey  string
@@ -88,28 +91,30 @@ func (c *Config) SQLitePath() string {
 func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config, error) {
 	r := reader{getenv: getenv}
 	c := &Config{
-		Env:               r.str("MEALSYNC_ENV", EnvDevelopment),
-		Addr:              r.str("MEALSYNC_ADDR", ":8081"),
-		DatabaseURL:       r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
-		DBMaxOpenConns:    r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
-		DBMaxIdleConns:    r.int("MEALSYNC_DB_MAX_IDLE_CONNS", 10),
-		DBConnMaxLifetime: r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
-		DBConnMaxIdleTime: r.duration("MEALSYNC_DB_CONN_MAX_IDLE_TIME", 10*time.Minute),
-		MigrateOnStart:    r.bool("MEALSYNC_MIGRATE_ON_START", false),
-		DataDir:           r.str("MEALSYNC_DATA_DIR", ""),
-		JWTSecret:         r.str("MEALSYNC_JWT_SECRET", r.str("JWT_SECRET", "")),
-		AccessTokenTTL:    r.duration("MEALSYNC_ACCESS_TOKEN_TTL", 15*time.Minute),
-		RefreshTokenTTL:   r.duration("MEALSYNC_REFRESH_TOKEN_TTL", 7*24*time.Hour),
-		LoginMaxFailures:  r.int("MEALSYNC_LOGIN_MAX_FAILURES", 5),
-		LoginWindow:       r.duration("MEALSYNC_LOGIN_WINDOW", 15*time.Minute),
-		TrustedProxies:    r.prefixes("MEALSYNC_TRUSTED_PROXIES"),
-		ShutdownDelay:     r.duration("MEALSYNC_SHUTDOWN_DELAY", 5*time.Second),
-		ShutdownTimeout:   r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
-		LogFormat:         r.str("MEALSYNC_LOG_FORMAT", ""),
-		AIProvider:        r.str("MEALSYNC_AI_PROVIDER", "catalog"),
-		OpenAIBaseURL:     r.str("MEALSYNC_OPENAI_BASE_URL", "https://api.openai.com/v1"),
-		OpenAIAPIKey:      r.str("MEALSYNC_OPENAI_API_KEY", ""),
-		OpenAIModel:       r.str("MEALSYNC_OPENAI_MODEL", "gpt-4o-mini"),
+		Env:                 r.str("MEALSYNC_ENV", EnvDevelopment),
+		Addr:                r.str("MEALSYNC_ADDR", ":8081"),
+		DatabaseURL:         r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
+		DBMaxOpenConns:      r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
+		DBMaxIdleConns:      r.int("MEALSYNC_DB_MAX_IDLE_CONNS", 10),
+		DBConnMaxLifetime:   r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
+		DBConnMaxIdleTime:   r.duration("MEALSYNC_DB_CONN_MAX_IDLE_TIME", 10*time.Minute),
+		MigrateOnStart:      r.bool("MEALSYNC_MIGRATE_ON_START", false),
+		DataDir:             r.str("MEALSYNC_DATA_DIR", ""),
+		JWTSecret:           r.str("MEALSYNC_JWT_SECRET", r.str("JWT_SECRET", "")),
+		AccessTokenTTL:      r.duration("MEALSYNC_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:     r.duration("MEALSYNC_REFRESH_TOKEN_TTL", 7*24*time.Hour),
+		LoginMaxFailures:    r.int("MEALSYNC_LOGIN_MAX_FAILURES", 5),
+		LoginWindow:         r.duration("MEALSYNC_LOGIN_WINDOW", 15*time.Minute),
+		TrustedProxies:      r.prefixes("MEALSYNC_TRUSTED_PROXIES"),
+		ShutdownDelay:       r.duration("MEALSYNC_SHUTDOWN_DELAY", 5*time.Second),
+		ShutdownTimeout:     r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
+		LogFormat:           r.str("MEALSYNC_LOG_FORMAT", ""),
+		ListCacheSize:       r.int("MEALSYNC_LIST_CACHE_SIZE", 1000),
+		CatalogueVersionTTL: r.duration("MEALSYNC_CATALOGUE_VERSION_TTL", time.Second),
+		AIProvider:          r.str("MEALSYNC_AI_PROVIDER", "catalog"),
+		OpenAIBaseURL:       r.str("MEALSYNC_OPENAI_BASE_URL", "https://api.openai.com/v1"),
+		OpenAIAPIKey:        r.str("MEALSYNC_OPENAI_API_KEY", ""),
+		OpenAIModel:         r.str("MEALSYNC_OPENAI_MODEL", "gpt-4o-mini"),
 		// Two attempts of 25 s fit in the server's 60 s write timeout.
 		OpenAITimeout:      r.duration("MEALSYNC_OPENAI_TIMEOUT", 25*time.Second),
 		BlobDir:            r.str("MEALSYNC_BLOB_DIR", ""),
@@ -197,6 +202,9 @@ func (c *Config) Validate() error {
 	if c.ShutdownDelay < 0 {
 		bad("MEALSYNC_SHUTDOWN_DELAY must not be negative")
 	}
+	if c.ListCacheSize < 0 || c.CatalogueVersionTTL < 0 {
+		bad("MEALSYNC_LIST_CACHE_SIZE and MEALSYNC_CATALOGUE_VERSION_TTL must not be negative")
+	}
 	if c.LoginMaxFailures < 1 {
 		bad("MEALSYNC_LOGIN_MAX_FAILURES must be at least 1")
 	}
@@ -258,6 +266,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
+		slog.Int("list_cache_size", c.ListCacheSize),
+		slog.Duration("catalogue_version_ttl", c.CatalogueVersionTTL),
 		slog.String("ai_provider", c.AIProvider),
 		slog.String("openai_base_url", c.OpenAIBaseURL),
 		slog.String("openai_api_key", mask(c.OpenAIAPIKey)),

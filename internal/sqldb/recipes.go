@@ -209,7 +209,10 @@ func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
 		return nil
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		return db.wrap("create recipes", insertRecipes(ctx, tx, rs))
+		if err := insertRecipes(ctx, tx, rs); err != nil {
+			return db.wrap("create recipes", err)
+		}
+		return db.bumpCatalogueVersion(ctx, tx)
 	})
 }
 
@@ -235,15 +238,37 @@ func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
 				return db.wrap("update recipe", err)
 			}
 		}
-		return db.wrap("update recipe", insertSideRows(ctx, tx, []*mealsync.Recipe{r}))
+		if err := insertSideRows(ctx, tx, []*mealsync.Recipe{r}); err != nil {
+			return db.wrap("update recipe", err)
+		}
+		return db.bumpCatalogueVersion(ctx, tx)
 	})
 }
 
 // DeleteRecipe removes a recipe; its search terms and users' records of it
 // go with it (ON DELETE CASCADE).
 func (db *DB) DeleteRecipe(ctx context.Context, id string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM recipes WHERE id = $1`, id)
-	return db.expectOne(res, err, "delete recipe")
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM recipes WHERE id = $1`, id)
+		if err := db.expectOne(res, err, "delete recipe"); err != nil {
+			return err
+		}
+		return db.bumpCatalogueVersion(ctx, tx)
+	})
+}
+
+// bumpCatalogueVersion marks the catalogue changed, inside the change's own
+// transaction: a reader sees the new version only with the new rows.
+func (db *DB) bumpCatalogueVersion(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE catalogue_version SET version = version + 1 WHERE id = 1`)
+	return db.wrap("bump catalogue version", err)
+}
+
+// CatalogueVersion returns the catalogue's change counter.
+func (db *DB) CatalogueVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.sql.QueryRowContext(ctx, `SELECT version FROM catalogue_version WHERE id = 1`).Scan(&v)
+	return v, db.wrap("catalogue version", err)
 }
 
 // RecipeByID returns ErrNotFound for an unknown id.
