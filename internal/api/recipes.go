@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,15 @@ import (
 
 func recipeNotFound(id string) error {
 	return mealsync.Errorf(mealsync.ENOTFOUND, "Recipe not found with id: %s", id)
+}
+
+// recipe loads a recipe, with the reference's message when it is missing.
+func (s *Server) recipe(ctx context.Context, id string) (*mealsync.Recipe, error) {
+	rec, err := s.recipes.RecipeByID(ctx, id)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return nil, recipeNotFound(id)
+	}
+	return rec, err
 }
 
 // GET /api/v1/recipes — public: the catalogue, filtered and paged.
@@ -95,10 +105,7 @@ func (s *Server) handleGetRecipe(w http.ResponseWriter, r *http.Request, _ *meal
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.recipes.RecipeByID(r.Context(), id)
-	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		err = recipeNotFound(id)
-	}
+	rec, err := s.recipe(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -139,10 +146,7 @@ func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, _ *m
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.recipes.RecipeByID(r.Context(), id)
-	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		err = recipeNotFound(id)
-	}
+	rec, err := s.recipe(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -191,10 +195,7 @@ func (s *Server) saveTarget(r *http.Request, me *mealsync.User) (saveRequest, *m
 	if !me.CanAccess(req.UserID) {
 		return req, nil, errAccessDenied
 	}
-	if _, err := s.recipes.RecipeByID(r.Context(), req.RecipeID); err != nil {
-		if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-			err = recipeNotFound(req.RecipeID)
-		}
+	if _, err := s.recipe(r.Context(), req.RecipeID); err != nil {
 		return req, nil, err
 	}
 	if req.UserID == me.ID {
