@@ -27,7 +27,9 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.R
 			if r.IngredientKey == "" {
 				r.IngredientKey = ranking.IngredientKey(r.Name)
 			}
-			keys = append(keys, r.IngredientKey)
+			if r.IngredientKey != "" {
+				keys = append(keys, r.IngredientKey)
+			}
 		}
 	}
 	existing, err := s.recipes.RecipesByIngredientKeys(ctx, keys)
@@ -39,7 +41,9 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.R
 		if r.ID != "" {
 			continue
 		}
-		if old, ok := existing[r.IngredientKey]; ok {
+		// The reference's key keeps only [a-z0-9]: a name without any (寿司)
+		// has an empty key, which says nothing about sameness.
+		if old, ok := existing[r.IngredientKey]; ok && r.IngredientKey != "" {
 			got[i] = old
 			continue
 		}
@@ -47,7 +51,9 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.R
 		if r.Source == "" {
 			r.Source = s.gen.Name()
 		}
-		existing[r.IngredientKey] = r // two answers with one key: store it once
+		if r.IngredientKey != "" {
+			existing[r.IngredientKey] = r // two answers with one key: store it once
+		}
 		fresh = append(fresh, r)
 	}
 	if err := s.recipes.CreateRecipes(ctx, fresh...); err != nil {
