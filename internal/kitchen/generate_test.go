@@ -1,0 +1,78 @@
+package kitchen_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/generate"
+	"github.com/mealsync/mealsync/internal/kitchen"
+	"github.com/mealsync/mealsync/internal/testdb"
+)
+
+// answers is a provider that returns fixed recipes, standing in for a model
+// (the OpenAI provider's own tests cover the wire protocol).
+type answers []*mealsync.Recipe
+
+func (a answers) Name() string { return "openai" }
+func (a answers) Generate(context.Context, generate.Request) ([]*mealsync.Recipe, error) {
+	out := make([]*mealsync.Recipe, len(a))
+	for i, r := range a {
+		c := *r
+		out[i] = &c
+	}
+	return out, nil
+}
+func (a answers) DetectIngredients(context.Context, []byte, string) ([]mealsync.Ingredient, error) {
+	return nil, nil
+}
+
+func dish(name string) *mealsync.Recipe {
+	return &mealsync.Recipe{Name: name, Description: "d", Cuisine: "Japanese", Difficulty: "EASY",
+		Ingredients: []mealsync.Ingredient{{Name: "rice", Quantity: "1"}}, Instructions: []string{"cook"}, Servings: 1}
+}
+
+// Generated recipes are stored once: a dish already known by its key is
+// reused, two answers with one key become one recipe, and names whose key is
+// empty are never merged. Every returned recipe is recorded for the user.
+func TestGenerateStoresEachDishOnce(t *testing.T) {
+	db := testdb.SQLite(t)
+	ctx := context.Background()
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	u := &mealsync.User{ID: "00000000-0000-4000-8000-000000000001", Email: "k@example.com", Name: "K",
+		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now(), UpdatedAt: now()}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	known := dish("Miso Soup")
+	known.ID, known.IngredientKey, known.CreatedAt, known.Source = "00000000-0000-4000-8000-0000000000aa", "miso_soup", now(), "catalog"
+	if err := db.CreateRecipes(ctx, known); err != nil {
+		t.Fatal(err)
+	}
+	provider := answers{dish("Miso Soup"), dish("Onigiri"), dish("onigiri"), dish("寿司"), dish("天ぷら")}
+	k := kitchen.New(db, db, provider, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	got, err := k.Generate(ctx, u, generate.Request{Ingredients: []mealsync.Ingredient{{Name: "rice"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].ID != known.ID {
+		t.Fatalf("a known dish was stored again: %s", got[0].ID)
+	}
+	if got[1].ID != got[2].ID {
+		t.Fatal("two answers with one key became two recipes")
+	}
+	if got[3].ID == got[4].ID {
+		t.Fatal("two different names with empty keys were merged")
+	}
+	if n, _ := db.CountRecipes(ctx); n != 4 { // miso, onigiri, 寿司, 天ぷら
+		t.Fatalf("catalogue holds %d recipes, want 4", n)
+	}
+	recent, err := db.UserRecipes(ctx, u.ID, mealsync.RecipeGenerated, 0, 10)
+	if err != nil || recent.Total != 4 {
+		t.Fatalf("recorded %d generated recipes (%v), want 4", recent.Total, err)
+	}
+}
