@@ -138,6 +138,13 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	dbFlag := false
+	fs.Visit(func(f *flag.Flag) { dbFlag = dbFlag || f.Name == "database-url" })
+	if c.Env == EnvProduction && !dbFlag && r.str("MEALSYNC_DATABASE_URL", "") == "" {
+		// An env file with an empty value must not silently fall back to a
+		// local SQLite file that several replicas would then share.
+		r.errs = append(r.errs, errors.New("MEALSYNC_DATABASE_URL is required in production"))
+	}
 	if fs.NArg() > 0 {
 		r.errs = append(r.errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}

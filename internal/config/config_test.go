@@ -37,7 +37,7 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 
 func TestOldJWTSecretNameIsRead(t *testing.T) {
 	secret := strings.Repeat("s", 40)
-	c, err := Load(env(map[string]string{"MEALSYNC_ENV": "production", "JWT_SECRET": secret}), nil, io.Discard)
+	c, err := Load(env(map[string]string{"MEALSYNC_ENV": "production", "JWT_SECRET": secret, "MEALSYNC_DATABASE_URL": "sqlite:/data/m.db"}), nil, io.Discard)
 	if err != nil || c.JWTSecret != secret || c.ValidateSecrets() != nil || c.LogFormat != "json" {
 		t.Fatalf("%v %+v", err, c)
 	}
@@ -75,5 +75,15 @@ func TestLogMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "app:xxxxx@db:5432") {
 		t.Fatalf("database URL not shown redacted: %s", out)
+	}
+}
+
+func TestProductionNeedsAnExplicitDatabase(t *testing.T) {
+	_, err := Load(env(map[string]string{"MEALSYNC_ENV": "production", "MEALSYNC_DATABASE_URL": " "}), nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MEALSYNC_DATABASE_URL is required in production") {
+		t.Fatalf("an empty database URL in production: %v", err)
+	}
+	if _, err := Load(env(map[string]string{"MEALSYNC_ENV": "production"}), []string{"-database-url", "postgres://u@h/db"}, io.Discard); err != nil {
+		t.Fatalf("the flag counts as explicit: %v", err)
 	}
 }
