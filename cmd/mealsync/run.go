@@ -24,6 +24,8 @@ Usage:
   mealsync migrate [flags]   apply database migrations and exit
   mealsync seed [flags]      add the starter recipe catalogue's missing recipes
   mealsync healthcheck       exit 0 if the local server is ready, 1 if not
+  mealsync backup [-o FILE]  write a consistent backup of the database, with checksum and metadata
+  mealsync restore -i FILE   restore a backup into an empty database
   mealsync version           print the build
 
 Configuration comes from MEALSYNC_* environment variables (see README);
@@ -45,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return seed(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return takeBackup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return restoreBackup(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		b := buildinfo.Get()
 		fmt.Fprintf(stdout, "mealsync %s (commit %s, built %s, %s)\n", b.Version, b.Commit, b.BuildTime, b.GoVersion)
