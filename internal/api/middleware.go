@@ -60,6 +60,7 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", ri.id)
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey, ri))
+		r.Pattern = "" // the outer mux's "/" is not the route; the API mux sets it
 		rec := &statusRecorder{ResponseWriter: w}
 		s.metrics.inFlight.Inc()
 

@@ -74,6 +74,11 @@ func TestPrometheusAndMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+	e.expect(e.do("GET", "/no/such/path", "", nil), 404)
+	text = string(e.expect(e.do("GET", "/actuator/prometheus", "", nil), 200).raw)
+	if !strings.Contains(text, `route="unmatched",status="404"`) {
+		t.Error(`unknown paths must be counted as route="unmatched"`)
+	}
 	if strings.Contains(text, "/actuator/") {
 		t.Error("probes must not be counted as API requests")
 	}
