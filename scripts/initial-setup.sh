@@ -1,0 +1,685 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian or Ubuntu server to run MealSync: packages, a non-root
+# deploy user, a firewall that lets in only SSH, HTTP and HTTPS, swap, unattended
+# security upgrades, kernel limits for many connections, and the app's folders.
+#
+# Every step looks before it leaps: a second run changes nothing and says
+# "already ...". Nothing changes before every check has passed. --dry-run prints
+# each change it would make as a line starting with "would: ". See --help.
+set -euo pipefail
+
+PROG=${0##*/}
+
+usage() {
+  cat <<EOF
+Usage: $PROG [options]
+
+Prepares a fresh Debian 11/12/13 or Ubuntu 20.04+ server for MealSync. Run as root.
+
+Options:
+  --mode compose|process  how MealSync will run (default: compose)
+                            compose: docker-compose.prod.yml (nginx + app containers);
+                                     installs the distro's Docker engine and Compose v2,
+                                     adds the deploy user to the docker group
+                            process: mealsyncctl's process driver behind a host nginx;
+                                     installs nginx, no Docker
+  --user NAME             deploy user to create (default: mealsync)
+  --ssh-key FILE          public key(s) to add to the deploy user's authorized_keys
+  --swap-size SIZE        swap file to create when the server has no swap, e.g. 512M
+                          or 2G (default: 2G; 0 skips swap)
+  --force                 run on an OS this script does not know (at your own risk)
+  --dry-run               print every change as "would: ..." and change nothing;
+                          root and OS problems become warnings
+  -h, --help              show this help
+
+What it does, each step only if not already done:
+  packages    ca-certificates curl git ufw unattended-upgrades, plus
+              compose: docker.io and Compose v2 (docker-compose-plugin,
+              docker-compose-v2 or docker-compose >= 2, whichever apt offers)
+              process: nginx
+  service     enables and starts docker (compose) or nginx (process)
+  user        creates NAME with /home/NAME; compose: adds it to group docker
+              (note: members of docker are root-equivalent); adds --ssh-key keys
+  firewall    ufw: deny incoming by default, allow 22/tcp, 80/tcp, 443/tcp, enable
+              (Docker publishes container ports past ufw; docker-compose.prod.yml
+              publishes only nginx's 80 and 443)
+  swap        /swapfile of SIZE if no swap is active, in /etc/fstab once
+  sysctl      /etc/sysctl.d/90-mealsync.conf: vm.swappiness=10,
+              net.core.somaxconn and net.ipv4.tcp_max_syn_backlog 4096,
+              fs.file-max 1048576 (only if the kernel's is lower); applied now
+  upgrades    /etc/apt/apt.conf.d/20auto-upgrades: daily lists + unattended-upgrade
+  folders     /opt/mealsync (0755), /var/lib/mealsyncctl (0750), /var/log/mealsync
+              (0750), /etc/mealsync (0750) and /etc/mealsync/env (0640,
+              created once from a template with a fresh JWT secret), owned by NAME;
+              compose: /opt/mealsync/.env links to that env file;
+              /var/www/certbot (root, 0755), the ACME webroot nginx serves
+
+Exit status: 0 on success, 1 when a check or step fails, 2 on bad usage.
+
+Testing seams (environment; leave unset on a real server):
+  MEALSYNC_OS_RELEASE  os-release file to read instead of /etc/os-release
+  MEALSYNC_SYSROOT     directory prefixed to every file the script reads or writes
+                       (/etc, /opt, /var, /home, /swapfile, /proc/sys), so tests can run
+                       it against a sandbox tree; commands still come from PATH
+EOF
+}
+
+# ---- output and the one place changes happen ---------------------------------
+
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+usage_error() { printf '%s: %s\nRun %s --help for usage.\n' "$PROG" "$*" "$PROG" >&2; exit 2; }
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+ok() { printf 'ok: %s\n' "$*"; }
+step() { printf '\n== %s\n' "$*"; }
+
+# act DESCRIPTION COMMAND...: every change goes through here. In a dry run it
+# only prints "would: DESCRIPTION".
+CURRENT_CHANGE=
+act() {
+  local what=$1
+  shift
+  if ((DRY_RUN)); then
+    printf 'would: %s\n' "$what"
+    return 0
+  fi
+  printf 'change: %s\n' "$what"
+  CURRENT_CHANGE=$what
+  "$@"
+  CURRENT_CHANGE=
+}
+
+# A command failing under set -e says nothing itself: name the change it was part of.
+on_exit() {
+  local rc=$?
+  if ((rc != 0)) && [[ -n $CURRENT_CHANGE ]]; then
+    printf '%s: error: failed (exit %d) while trying to: %s\nThe steps before it are done; fix the cause and re-run (done steps are skipped).\n' \
+      "$PROG" "$rc" "$CURRENT_CHANGE" >&2
+  fi
+}
+trap on_exit EXIT
+
+# ---- arguments ---------------------------------------------------------------
+
+MODE=compose
+DEPLOY_USER=mealsync
+SSH_KEY_FILE=
+SWAP_SIZE=2G
+FORCE=0
+DRY_RUN=0
+SYSROOT=${MEALSYNC_SYSROOT:-}
+OS_RELEASE=${MEALSYNC_OS_RELEASE:-$SYSROOT/etc/os-release}
+
+# need_value OPTION "$@": the option's value, or a usage error.
+need_value() {
+  [[ $# -ge 2 && -n $2 && $2 != --* ]] || usage_error "$1 needs a value"
+  printf '%s' "$2"
+}
+
+while (($#)); do
+  case $1 in
+    --mode) MODE=$(need_value "$@"); shift ;;
+    --mode=*) MODE=${1#*=} ;;
+    --user) DEPLOY_USER=$(need_value "$@"); shift ;;
+    --user=*) DEPLOY_USER=${1#*=} ;;
+    --ssh-key) SSH_KEY_FILE=$(need_value "$@"); shift ;;
+    --ssh-key=*) SSH_KEY_FILE=${1#*=} ;;
+    --swap-size) SWAP_SIZE=$(need_value "$@"); shift ;;
+    --swap-size=*) SWAP_SIZE=${1#*=} ;;
+    --force) FORCE=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage_error "unknown argument: $1" ;;
+  esac
+  shift
+done
+
+case $MODE in
+  compose | process) ;;
+  *) usage_error "--mode must be compose or process, not '$MODE'" ;;
+esac
+# The rule useradd itself applies on Debian (NAME_REGEX), without the dollar.
+[[ $DEPLOY_USER =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] ||
+  usage_error "--user '$DEPLOY_USER' is not a valid user name (lowercase letters, digits, _ and -, starting with a letter or _, at most 32)"
+[[ $DEPLOY_USER != root ]] || usage_error "--user must not be root: the point is a non-root deploy user"
+[[ $SWAP_SIZE =~ ^(0|[1-9][0-9]*[MG])$ ]] ||
+  usage_error "--swap-size '$SWAP_SIZE' is not a size like 512M or 2G (or 0 to skip swap)"
+
+# ---- preflight: nothing below changes anything until all of these pass -------
+
+# problem MESSAGE: fatal on a real run, a warning in a dry run.
+problem() {
+  if ((DRY_RUN)); then
+    warn "$* (dry run: continuing)"
+  else
+    die "$*"
+  fi
+}
+
+check_root() {
+  [[ $(id -u) -eq 0 ]] || problem "must be run as root (try: sudo $0 ...)"
+}
+
+# os_field KEY: KEY's value in the os-release file, unquoted. The file is read,
+# never sourced.
+os_field() {
+  sed -n -e "/^$1=/{" -e "s/^$1=//" -e "s/^[\"']//" -e "s/[\"']\$//" -e p -e q -e '}' "$OS_RELEASE"
+}
+
+# check_os: Debian 11, 12, 13 or Ubuntu 20.04 or newer, unless --force.
+check_os() {
+  if [[ ! -r $OS_RELEASE ]]; then
+    if ((FORCE)); then warn "cannot read $OS_RELEASE; continuing because of --force"; return 0; fi
+    problem "cannot read $OS_RELEASE to identify the OS; this script supports Debian 11-13 and Ubuntu 20.04+ (--force to try anyway)"
+    return 0
+  fi
+  local id version name supported=0
+  id=$(os_field ID)
+  version=$(os_field VERSION_ID)
+  name=$(os_field PRETTY_NAME)
+  case $id in
+    debian) [[ $version =~ ^(11|12|13)$ ]] && supported=1 ;;
+    ubuntu) [[ $version =~ ^([0-9]+)\.[0-9]+$ ]] && ((BASH_REMATCH[1] >= 20)) && supported=1 ;;
+  esac
+  if ((supported)); then
+    ok "OS: ${name:-$id $version}"
+  elif ((FORCE)); then
+    warn "unsupported OS '${name:-$id $version}'; continuing because of --force"
+  else
+    problem "unsupported OS '${name:-${id:-unknown} ${version}}': this script supports Debian 11, 12, 13 and Ubuntu 20.04 or newer (--force to try anyway)"
+  fi
+}
+
+# A private key pasted by mistake must never reach authorized_keys.
+check_ssh_key_file() {
+  [[ -n $SSH_KEY_FILE ]] || return 0
+  [[ -f $SSH_KEY_FILE && -r $SSH_KEY_FILE ]] || usage_error "--ssh-key: cannot read '$SSH_KEY_FILE'"
+  if grep -q 'PRIVATE KEY' "$SSH_KEY_FILE"; then
+    usage_error "--ssh-key: '$SSH_KEY_FILE' is a PRIVATE key; pass the public one (usually the .pub file)"
+  fi
+  local line n=0
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ -z ${line//[[:space:]]/} || $line == \#* ]] && continue
+    [[ $line =~ (^|[[:space:]])(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)[[:space:]]+[A-Za-z0-9+/]+=*([[:space:]]|$) ]] ||
+      usage_error "--ssh-key: '$SSH_KEY_FILE' has a line that is not an SSH public key: ${line:0:40}..."
+    n=$((n + 1))
+  done <"$SSH_KEY_FILE"
+  ((n > 0)) || usage_error "--ssh-key: '$SSH_KEY_FILE' holds no public key"
+}
+
+# The firewall allows SSH on 22 only; a server whose sshd listens elsewhere
+# would lock its admin out the moment ufw is enabled.
+check_sshd_port() {
+  local f port
+  for f in "$SYSROOT/etc/ssh/sshd_config" "$SYSROOT"/etc/ssh/sshd_config.d/*.conf; do
+    [[ -r $f ]] || continue
+    while read -r port; do
+      [[ $port == 22 ]] || problem "sshd is configured to listen on port $port (${f#"$SYSROOT"}), but the firewall this script sets up allows SSH on 22 only; enabling it would lock you out"
+    done < <(sed -n 's/^[[:space:]]*[Pp]ort[[:space:]]\{1,\}\([0-9]\{1,\}\).*/\1/p' "$f")
+  done
+}
+
+# ---- probes (read-only) ------------------------------------------------------
+
+pkg_installed() {
+  dpkg-query -W -f="\${Status}" "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+pkg_version() { dpkg-query -W -f="\${Version}" "$1" 2>/dev/null || true; }
+
+# apt_candidate PKG: the version apt would install, or nothing.
+apt_candidate() {
+  local v
+  v=$(apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }' || true)
+  [[ $v == "(none)" ]] || printf '%s' "$v"
+}
+
+# major VERSION: the upstream major number of a Debian version (epoch dropped).
+major() {
+  local v=${1#*:}
+  printf '%s' "${v%%[!0-9]*}"
+}
+
+# compose_package: the package that gives "docker compose" (Compose v2): one
+# already installed, else the first apt offers. Debian 13 ships v2 as
+# docker-compose; Debian 11/12 only have v1 there, so they need Docker's own
+# apt repository (docker-compose-plugin).
+compose_package() {
+  local p v
+  for p in docker-compose-plugin docker-compose-v2; do
+    pkg_installed "$p" && { printf '%s' "$p"; return 0; }
+  done
+  if pkg_installed docker-compose && (($(major "$(pkg_version docker-compose)") >= 2)); then
+    printf docker-compose
+    return 0
+  fi
+  for p in docker-compose-plugin docker-compose-v2; do
+    [[ -n $(apt_candidate "$p") ]] && { printf '%s' "$p"; return 0; }
+  done
+  v=$(apt_candidate docker-compose)
+  if [[ -n $v ]] && (($(major "$v") >= 2)); then
+    printf docker-compose
+    return 0
+  fi
+  return 1
+}
+
+user_exists() { getent passwd "$DEPLOY_USER" >/dev/null 2>&1; }
+
+user_home() {
+  local home
+  home=$(getent passwd "$DEPLOY_USER" 2>/dev/null | cut -d: -f6 || true)
+  printf '%s' "${home:-/home/$DEPLOY_USER}"
+}
+
+# owner_ids NAME: "uid:gid" of NAME and its primary group, or nothing.
+owner_ids() {
+  local uid gid
+  uid=$(id -u "$1" 2>/dev/null) && gid=$(id -g "$1" 2>/dev/null) && printf '%s:%s' "$uid" "$gid"
+  return 0
+}
+
+# need_ids NAME: like owner_ids, but a real run cannot go on without them.
+need_ids() {
+  local ids
+  ids=$(owner_ids "$1")
+  [[ -n $ids ]] || ((DRY_RUN)) || die "user '$1' does not exist"
+  printf '%s' "$ids"
+}
+
+# same_content FILE CONTENT: FILE holds exactly CONTENT.
+same_content() { [[ -f $1 ]] && cmp -s "$1" <(printf '%s' "$2"); }
+
+# ---- file helpers (called through act) ---------------------------------------
+
+# write_file PATH MODE UID:GID CONTENT: atomically, with owner and mode set
+# before the file appears under its name.
+write_file() {
+  local path=$1 mode=$2 ids=$3 content=$4 tmp
+  [[ -d ${path%/*} ]] || install -d -m 0755 "${path%/*}"
+  tmp=$(mktemp "$path.XXXXXX")
+  printf '%s' "$content" >"$tmp"
+  chmod "$mode" "$tmp"
+  chown "$ids" "$tmp"
+  mv -f "$tmp" "$path"
+}
+
+set_owner_mode() { chown "$3" "$1" && chmod "$2" "$1"; }
+
+# ensure_dir PATH MODE OWNER
+ensure_dir() {
+  local path=$1 mode=$2 owner=$3 real="$SYSROOT$1" ids
+  ids=$(need_ids "$owner")
+  if [[ ! -d $real ]]; then
+    act "create directory $path (owner $owner, mode $mode)" install -d -m "$mode" -o "${ids%:*}" -g "${ids#*:}" "$real"
+  elif [[ -z $ids || $(stat -c '%u:%g %a' "$real") != "$ids ${mode#0}" ]]; then
+    act "set $path to owner $owner, mode $mode" set_owner_mode "$real" "$mode" "$ids"
+  else
+    ok "$path already exists (owner $owner, mode $mode)"
+  fi
+}
+
+# ensure_file PATH MODE OWNER CONTENT [keep]: PATH holds CONTENT; with "keep" an
+# existing file's content is left alone (operator-edited) and only its owner
+# and mode are enforced.
+ensure_file() {
+  local path=$1 mode=$2 owner=$3 content=$4 keep=${5:-} real="$SYSROOT$1" ids
+  ids=$(need_ids "$owner")
+  if [[ ! -f $real ]]; then
+    act "create $path (owner $owner, mode $mode)" write_file "$real" "$mode" "$ids" "$content"
+  elif [[ $keep != keep ]] && ! same_content "$real" "$content"; then
+    act "rewrite $path with the settings above" write_file "$real" "$mode" "$ids" "$content"
+  elif [[ -z $ids || $(stat -c '%u:%g %a' "$real") != "$ids ${mode#0}" ]]; then
+    act "set $path to owner $owner, mode $mode" set_owner_mode "$real" "$mode" "$ids"
+  else
+    ok "$path already in place"
+  fi
+}
+
+# ---- steps -------------------------------------------------------------------
+
+PACKAGES=(ca-certificates curl git ufw unattended-upgrades)
+COMPOSE_PKG=
+NO_COMPOSE="compose mode needs Docker Compose v2, and no package in this server's apt sources provides it (looked for docker-compose-plugin, docker-compose-v2, docker-compose >= 2). Debian 11 and 12 carry only Compose v1: add Docker's official apt repository (docker-compose-plugin) and re-run, or use --mode process"
+
+plan_packages() {
+  if [[ $MODE == process ]]; then
+    PACKAGES+=(nginx)
+    return 0
+  fi
+  # Docker's own docker-ce is as good as Debian's docker.io (they conflict).
+  if pkg_installed docker-ce; then PACKAGES+=(docker-ce); else PACKAGES+=(docker.io); fi
+  COMPOSE_PKG=$(compose_package) || COMPOSE_PKG=
+  # With a package index present (it knows docker.io) its answer is final: stop
+  # before changing anything. A fresh server's empty index is refreshed first.
+  if [[ -z $COMPOSE_PKG && -n $(apt_candidate docker.io) ]]; then
+    problem "$NO_COMPOSE"
+  fi
+}
+
+do_packages() {
+  step "packages"
+  local missing=() p
+  for p in "${PACKAGES[@]}" ${COMPOSE_PKG:+"$COMPOSE_PKG"}; do
+    pkg_installed "$p" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)) && [[ $MODE == process || -n $COMPOSE_PKG ]]; then
+    ok "packages already installed: ${PACKAGES[*]} $COMPOSE_PKG"
+    return 0
+  fi
+  act "refresh the package index (apt-get update)" apt-get update
+  if [[ $MODE == compose && -z $COMPOSE_PKG ]]; then
+    if ((DRY_RUN)); then
+      missing+=("<Compose v2 package, if apt offers one after the update>")
+    elif COMPOSE_PKG=$(compose_package); then
+      pkg_installed "$COMPOSE_PKG" || missing+=("$COMPOSE_PKG")
+    else
+      die "$NO_COMPOSE (only the package index was refreshed)"
+    fi
+  fi
+  ((${#missing[@]})) || return 0
+  act "install packages: ${missing[*]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+}
+
+do_service() {
+  local svc=docker
+  [[ $MODE == process ]] && svc=nginx
+  step "service $svc"
+  if ! command -v systemctl >/dev/null; then
+    warn "systemctl not found: make sure $svc starts at boot yourself"
+    return 0
+  fi
+  if systemctl is-enabled --quiet "$svc" 2>/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    ok "$svc already enabled and running"
+  else
+    act "enable and start $svc (systemctl enable --now $svc)" systemctl enable --now "$svc"
+  fi
+}
+
+do_user() {
+  step "deploy user $DEPLOY_USER"
+  if user_exists; then
+    ok "user $DEPLOY_USER already exists"
+  else
+    act "create user $DEPLOY_USER (home /home/$DEPLOY_USER, shell /bin/bash, password locked)" \
+      useradd --create-home --home-dir "/home/$DEPLOY_USER" --shell /bin/bash --user-group "$DEPLOY_USER"
+  fi
+  if [[ $MODE == compose ]]; then
+    if id -nG "$DEPLOY_USER" 2>/dev/null | tr ' ' '\n' | grep -qx docker; then
+      ok "$DEPLOY_USER already in group docker"
+    else
+      act "add $DEPLOY_USER to group docker (usermod -aG docker $DEPLOY_USER)" usermod -aG docker "$DEPLOY_USER"
+    fi
+  fi
+  do_ssh_keys
+}
+
+append_line() { printf '%s\n' "$2" >>"$1"; }
+
+do_ssh_keys() {
+  local home ssh_dir keys line
+  home=$(user_home)
+  ssh_dir=$home/.ssh
+  keys=$ssh_dir/authorized_keys
+  if [[ -z $SSH_KEY_FILE ]]; then
+    if [[ -s $SYSROOT$keys ]]; then
+      ok "no --ssh-key given; $keys already has keys"
+    else
+      warn "no --ssh-key given and $keys is empty: add a key before you rely on logging in as $DEPLOY_USER"
+    fi
+    return 0
+  fi
+  ensure_dir "$ssh_dir" 0700 "$DEPLOY_USER"
+  ensure_file "$keys" 0600 "$DEPLOY_USER" "" keep
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ -z ${line//[[:space:]]/} || $line == \#* ]] && continue
+    if [[ -f $SYSROOT$keys ]] && grep -qxF -- "$line" "$SYSROOT$keys"; then
+      ok "SSH key already authorized: ${line:0:30}..."
+    else
+      act "authorize SSH key ${line:0:30}... in $keys" append_line "$SYSROOT$keys" "$line"
+    fi
+  done <"$SSH_KEY_FILE"
+}
+
+# Rules as "ufw show added" prints them; 22 also counts as the OpenSSH profile.
+FIREWALL_PORTS=(22 80 443)
+
+do_firewall() {
+  step "firewall (ufw)"
+  local added status policy port
+  added=$(ufw show added 2>/dev/null || true)
+  status=$(ufw status 2>/dev/null || true)
+  policy=$(sed -n 's/^DEFAULT_INPUT_POLICY="\{0,1\}\([A-Z]*\)"\{0,1\}$/\1/p' "$SYSROOT/etc/default/ufw" 2>/dev/null || true)
+
+  if [[ $policy == DROP || $policy == REJECT ]]; then
+    ok "ufw already denies incoming by default"
+  else
+    act "ufw default deny incoming" ufw default deny incoming
+  fi
+  # Allow before enabling, so the SSH session running this survives.
+  for port in "${FIREWALL_PORTS[@]}"; do
+    if grep -Eqx "ufw allow ($port|$port/tcp)( comment .*)?" <<<"$added" ||
+      { [[ $port == 22 ]] && grep -Eqx "ufw allow (OpenSSH|ssh)( comment .*)?" <<<"$added"; }; then
+      ok "ufw already allows $port/tcp"
+    else
+      act "ufw allow $port/tcp" ufw allow "$port/tcp"
+    fi
+  done
+  local extra
+  extra=$(grep '^ufw ' <<<"$added" | grep -Evx "ufw allow (22|80|443|OpenSSH|ssh)(/tcp)?( comment .*)?" || true)
+  [[ -z $extra ]] || warn "ufw has other rules this script leaves alone: $(tr '\n' ';' <<<"$extra")"
+  if grep -q '^Status: active' <<<"$status"; then
+    ok "ufw already enabled"
+  else
+    act "enable ufw (only 22, 80 and 443 open)" ufw --force enable
+  fi
+}
+
+make_swapfile() {
+  local path=$1 size=$2 mib
+  (umask 077 && fallocate -l "$size" "$path") || {
+    mib=${size%[MG]}
+    [[ $size == *G ]] && mib=$((mib * 1024))
+    (umask 077 && dd if=/dev/zero of="$path" bs=1M count="$mib" status=none)
+  }
+  chmod 600 "$path"
+  mkswap "$path" >/dev/null
+}
+
+do_swap() {
+  step "swap"
+  if [[ $SWAP_SIZE == 0 ]]; then
+    ok "swap skipped (--swap-size 0)"
+    return 0
+  fi
+  local active
+  active=$(swapon --show=NAME --noheadings 2>/dev/null || true)
+  if [[ -n $active ]] && ! grep -qx /swapfile <<<"$active"; then
+    ok "swap already active ($(tr '\n' ' ' <<<"$active")); no /swapfile needed"
+    return 0
+  fi
+  if grep -qx /swapfile <<<"$active"; then
+    ok "/swapfile already active"
+  else
+    if [[ ! -e $SYSROOT/swapfile ]]; then
+      act "create $SWAP_SIZE swap file /swapfile (mode 0600, mkswap)" make_swapfile "$SYSROOT/swapfile" "$SWAP_SIZE"
+    fi
+    act "turn on swap /swapfile (swapon)" swapon "$SYSROOT/swapfile"
+  fi
+  if awk '$1 == "/swapfile" && $3 == "swap" { found = 1 } END { exit !found }' "$SYSROOT/etc/fstab" 2>/dev/null; then
+    ok "/swapfile already in /etc/fstab"
+  else
+    act "add '/swapfile none swap sw 0 0' to /etc/fstab" append_line "$SYSROOT/etc/fstab" "/swapfile none swap sw 0 0"
+  fi
+}
+
+SYSCTL_FILE=/etc/sysctl.d/90-mealsync.conf
+FILE_MAX=1048576
+
+sysctl_content() {
+  local current
+  current=$(cat "$SYSROOT/proc/sys/fs/file-max" 2>/dev/null || echo 0)
+  printf '%s\n' \
+    "# MealSync server tuning, written by scripts/initial-setup.sh (re-running it restores this file)." \
+    "# Swap only under real memory pressure." \
+    "vm.swappiness = 10" \
+    "# Longer accept queues for nginx and the app under bursts of connections." \
+    "net.core.somaxconn = 4096" \
+    "net.ipv4.tcp_max_syn_backlog = 4096"
+  if [[ $current =~ ^[0-9]+$ ]] && ((current >= FILE_MAX)); then
+    echo "# fs.file-max is left alone: the kernel's own ($current) is already higher than $FILE_MAX."
+  else
+    echo "# Open files system-wide (every connection is one)."
+    echo "fs.file-max = $FILE_MAX"
+  fi
+}
+
+apply_sysctl() {
+  sysctl -p "$1" >/dev/null ||
+    warn "the kernel refused some settings of $SYSCTL_FILE (a container or restricted VPS?); they apply at next boot where allowed"
+}
+
+do_sysctl() {
+  step "kernel settings"
+  local content key value live pending=0
+  content=$(sysctl_content)
+  ensure_file "$SYSCTL_FILE" 0644 root "$content"$'\n'
+  while IFS='=' read -r key value; do
+    key=${key//[[:space:]]/}
+    value=${value//[[:space:]]/}
+    [[ -z $key || $key == \#* ]] && continue
+    live=$(sysctl -n "$key" 2>/dev/null | tr -d '[:space:]' || true)
+    [[ $live == "$value" ]] || pending=1
+  done <<<"$content"
+  if ((pending)); then
+    act "apply $SYSCTL_FILE now (sysctl -p)" apply_sysctl "$SYSROOT$SYSCTL_FILE"
+  else
+    ok "kernel already runs with these settings"
+  fi
+}
+
+AUTO_UPGRADES=/etc/apt/apt.conf.d/20auto-upgrades
+
+do_upgrades() {
+  step "unattended upgrades"
+  local real=$SYSROOT$AUTO_UPGRADES
+  if [[ -f $real ]] &&
+    grep -Eq '^[[:space:]]*APT::Periodic::Update-Package-Lists[[:space:]]+"1"[[:space:]]*;' "$real" &&
+    grep -Eq '^[[:space:]]*APT::Periodic::Unattended-Upgrade[[:space:]]+"1"[[:space:]]*;' "$real"; then
+    ok "unattended upgrades already enabled ($AUTO_UPGRADES)"
+    return 0
+  fi
+  ensure_file "$AUTO_UPGRADES" 0644 root "$(printf '%s\n' \
+    '// Written by MealSync scripts/initial-setup.sh: refresh package lists and' \
+    '// install security updates every day (unattended-upgrades).' \
+    'APT::Periodic::Update-Package-Lists "1";' \
+    'APT::Periodic::Unattended-Upgrade "1";')"$'\n'
+}
+
+ENV_FILE=/etc/mealsync/env
+
+env_template() {
+  local secret
+  secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
+  cat <<EOF
+# MealSync configuration (every variable: see the README's Configuration table).
+# Keep this file 0640: it holds secrets.
+MEALSYNC_ENV=production
+# PostgreSQL in production, e.g. postgres://mealsync:PASSWORD@db.internal:5432/mealsync?sslmode=require
+MEALSYNC_DATABASE_URL=
+# Generated by initial-setup.sh; changing it logs every user out.
+MEALSYNC_JWT_SECRET=$secret
+EOF
+  if [[ $MODE == compose ]]; then
+    cat <<EOF
+# docker-compose.prod.yml reads this file as /opt/mealsync/.env (a link here).
+# certbot runs on the host (scripts/setup-ssl.sh); the nginx container mounts its
+# certificates and its ACME webroot from these host folders.
+MEALSYNC_CERTS_DIR=/etc/letsencrypt
+MEALSYNC_CERTBOT_WEBROOT=/var/www/certbot
+EOF
+  else
+    cat <<EOF
+# The host nginx proxies from loopback: believe its X-Forwarded-For.
+MEALSYNC_TRUSTED_PROXIES=127.0.0.1/32,::1/128
+EOF
+  fi
+}
+
+# docker compose reads .env from the project folder; point it at the one env file.
+do_compose_env_link() {
+  local link=/opt/mealsync/.env real
+  real=$SYSROOT$link
+  if [[ -L $real && $(readlink "$real") == "$ENV_FILE" ]]; then
+    ok "$link already links to $ENV_FILE"
+  elif [[ -e $real || -L $real ]]; then
+    warn "$link exists and is not a link to $ENV_FILE: left alone (docker compose reads it, not $ENV_FILE)"
+  else
+    act "link $link -> $ENV_FILE (docker compose reads .env)" ln -s "$ENV_FILE" "$real"
+  fi
+}
+
+do_folders() {
+  step "folders"
+  ensure_dir /opt/mealsync 0755 "$DEPLOY_USER"
+  ensure_dir /var/lib/mealsyncctl 0750 "$DEPLOY_USER"
+  ensure_dir /var/log/mealsync 0750 "$DEPLOY_USER"
+  ensure_dir /etc/mealsync 0750 "$DEPLOY_USER"
+  if [[ -f $SYSROOT$ENV_FILE ]]; then
+    ensure_file "$ENV_FILE" 0640 "$DEPLOY_USER" "" keep
+  else
+    ensure_file "$ENV_FILE" 0640 "$DEPLOY_USER" "$(env_template)"$'\n' keep
+  fi
+  if [[ $MODE == compose ]]; then do_compose_env_link; fi
+  # nginx answers Let's Encrypt's challenges from here (scripts/setup-ssl.sh).
+  ensure_dir /var/www/certbot 0755 root
+}
+
+next_steps() {
+  local how
+  if [[ $MODE == compose ]]; then
+    how="  3. As $DEPLOY_USER, put the repository's docker-compose.prod.yml and nginx/ in /opt/mealsync
+     (its .env is a link to $ENV_FILE) and deploy from there:
+       cd /opt/mealsync && MEALSYNCCTL_STATE_DIR=/var/lib/mealsyncctl mealsyncctl deploy --driver compose --tag TAG"
+  else
+    how="  3. Put the repository's nginx/ files in /etc/nginx, a mealsync release in /opt/mealsync, and deploy:
+       MEALSYNCCTL_STATE_DIR=/var/lib/mealsyncctl mealsyncctl deploy --binary /opt/mealsync/releases/VERSION/mealsync \\
+         --env-file $ENV_FILE --nginx-conf /etc/nginx/nginx.conf --upstream-file /etc/nginx/upstream.conf"
+  fi
+  cat <<EOF
+
+Next steps:
+  1. Fill in $ENV_FILE (MEALSYNC_DATABASE_URL at least).
+  2. Check you can log in as $DEPLOY_USER over SSH before closing this session.
+$how
+  4. Point your domain's DNS at this server, then: sudo scripts/setup-ssl.sh --domain DOMAIN --email EMAIL --mode $MODE
+  5. Watch it: mealsyncctl monitor (or scripts/monitor.sh)
+EOF
+}
+
+main() {
+  ((DRY_RUN)) && echo "dry run: nothing will be changed"
+  step "preflight"
+  check_root
+  check_os
+  check_ssh_key_file
+  check_sshd_port
+  plan_packages
+
+  do_packages
+  do_service
+  do_user
+  do_firewall
+  do_swap
+  do_sysctl
+  do_upgrades
+  do_folders
+
+  if ((DRY_RUN)); then
+    printf '\ndry run complete: the "would:" lines above are every change a real run would make\n'
+  else
+    printf '\nserver ready\n'
+  fi
+  next_steps
+}
+
+main
