@@ -39,7 +39,7 @@ func setMemoryLimit(log *slog.Logger) {
 	_, fromEnv := os.LookupEnv("GOMEMLIMIT")
 	switch {
 	case err != nil:
-		log.Warn("memory limit: cannot read the cgroup's limit; the Go runtime keeps its own", "err", err)
+		log.Warn("memory limit", "source", "unknown", "err", err) // the runtime keeps its own
 	case fromEnv:
 		log.Info("memory limit", "source", "GOMEMLIMIT", "gomemlimit_bytes", limit)
 	case cgroupLimit > 0:
