@@ -12,9 +12,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
-	"github.com/openai/openai-go/v3/shared"
+	"github.com/sashabaranov/go-openai"
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/ranking"
@@ -65,7 +63,8 @@ func (c Config) Validate() error {
 // model, asking for JSON that follows a strict schema and then checking it
 // as if a user had typed it.
 type OpenAI struct {
-	chat   openai.ChatCompletionService
+	client *openai.Client
+	retry  retryPolicy
 	model  string
 	logger *slog.Logger
 }
@@ -74,7 +73,7 @@ var _ Provider = (*OpenAI)(nil)
 
 // NewOpenAI returns the provider for cfg, logging upstream failures to
 // logger (the client is only told what kind of failure it was). It reads
-// nothing from the environment: the SDK's own OPENAI_* variables are ignored.
+// nothing from the environment.
 func NewOpenAI(cfg Config, logger *slog.Logger) (*OpenAI, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -88,17 +87,33 @@ func NewOpenAI(cfg Config, logger *slog.Logger) (*OpenAI, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	// NewChatCompletionService rather than openai.NewClient: the client
-	// starts from options read from OPENAI_* environment variables, and
-	// configuration here comes only from run.
-	chat := openai.NewChatCompletionService(
-		option.WithBaseURL(cfg.BaseURL),
-		option.WithAPIKey(cfg.APIKey),
-		option.WithHTTPClient(&http.Client{}),
-		option.WithMaxRetries(cfg.MaxRetries),
-		option.WithRequestTimeout(cfg.Timeout),
-	)
-	return &OpenAI{chat: chat, model: cfg.Model, logger: logger}, nil
+	base, _ := url.Parse(cfg.BaseURL) // checked by Validate
+	clientCfg := openai.DefaultConfig(cfg.APIKey)
+	clientCfg.BaseURL = cfg.BaseURL
+	clientCfg.HTTPClient = &http.Client{
+		Timeout:       cfg.Timeout, // covers reading the reply too
+		CheckRedirect: sameOrigin(base),
+	}
+	return &OpenAI{
+		client: openai.NewClientWithConfig(clientCfg),
+		retry:  newRetryPolicy(cfg.MaxRetries),
+		model:  cfg.Model,
+		logger: logger,
+	}, nil
+}
+
+// sameOrigin lets the client follow only redirects that stay on base's
+// scheme and host, so that the bearer token goes nowhere else.
+func sameOrigin(base *url.URL) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
+			return errRedirectRefused
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // Name implements Provider.
@@ -126,11 +141,11 @@ func (o *OpenAI) Generate(ctx context.Context, req Request) ([]*mealsync.Recipe,
 	if err != nil {
 		return nil, err
 	}
-	content, err := o.complete(ctx, "generate", msgGenerateFailed, openai.ChatCompletionNewParams{
+	content, err := o.complete(ctx, "generate", msgGenerateFailed, openai.ChatCompletionRequest{
 		Model: o.model,
-		Messages: []openai.ChatCompletionMessageParamUnion{
-			openai.SystemMessage(recipeSystemPrompt),
-			openai.UserMessage(recipeUserPrompt(req, given, n)),
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: recipeSystemPrompt},
+			{Role: openai.ChatMessageRoleUser, Content: recipeUserPrompt(req, given, n)},
 		},
 		ResponseFormat: jsonSchema("recipes", recipesSchema),
 	})
@@ -190,14 +205,14 @@ func (o *OpenAI) DetectIngredients(ctx context.Context, image []byte, _ string) 
 		return nil, mealsync.Errorf(mealsync.EUNSUPPORTED, "The image must be JPEG, PNG, WebP or GIF")
 	}
 	dataURL := "data:" + mediaType + ";base64," + base64.StdEncoding.EncodeToString(image)
-	content, err := o.complete(ctx, "detect", msgDetectFailed, openai.ChatCompletionNewParams{
+	content, err := o.complete(ctx, "detect", msgDetectFailed, openai.ChatCompletionRequest{
 		Model: o.model,
-		Messages: []openai.ChatCompletionMessageParamUnion{
-			openai.SystemMessage(detectSystemPrompt),
-			openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
-				openai.TextContentPart(detectUserPrompt),
-				openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: dataURL}),
-			}),
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: detectSystemPrompt},
+			{Role: openai.ChatMessageRoleUser, MultiContent: []openai.ChatMessagePart{
+				{Type: openai.ChatMessagePartTypeText, Text: detectUserPrompt},
+				{Type: openai.ChatMessagePartTypeImageURL, ImageURL: &openai.ChatMessageImageURL{URL: dataURL}},
+			}},
 		},
 		ResponseFormat: jsonSchema("ingredients", ingredientsSchema),
 	})
@@ -231,13 +246,19 @@ func (o *OpenAI) DetectIngredients(ctx context.Context, image []byte, _ string) 
 	return out, nil
 }
 
-// complete sends one chat completion and returns the reply's text, or a
-// domain error: timeout (504), rejected credentials or any other failure
-// (502, with failMsg). What went wrong upstream is logged here, without the
-// key or the reply, because the client is told nothing about it.
-func (o *OpenAI) complete(ctx context.Context, op, failMsg string, params openai.ChatCompletionNewParams) (string, error) {
+// complete sends one chat completion, retried as o.retry allows, and returns
+// the reply's text, or a domain error: timeout (504), rejected credentials or
+// any other failure (502, with failMsg). What went wrong upstream is logged
+// here, without the key or the reply, because the client is told nothing
+// about it.
+func (o *OpenAI) complete(ctx context.Context, op, failMsg string, req openai.ChatCompletionRequest) (string, error) {
 	start := time.Now()
-	resp, err := o.chat.New(ctx, params)
+	var resp openai.ChatCompletionResponse
+	err := o.retry.do(ctx, func() (http.Header, error) {
+		var err error
+		resp, err = o.client.CreateChatCompletion(ctx, req)
+		return resp.Header(), err
+	})
 	if err != nil {
 		return "", o.upstreamError(ctx, op, failMsg, err, time.Since(start))
 	}
@@ -250,7 +271,7 @@ func (o *OpenAI) complete(ctx context.Context, op, failMsg string, params openai
 	case choice.Message.Refusal != "":
 		o.logger.WarnContext(ctx, "ai provider refused", "op", op)
 		return "", upstreamFailure(failMsg)
-	case choice.FinishReason == "length":
+	case choice.FinishReason == openai.FinishReasonLength:
 		o.logger.WarnContext(ctx, "ai provider reply truncated", "op", op)
 		return "", upstreamFailure(failMsg)
 	}
@@ -258,7 +279,7 @@ func (o *OpenAI) complete(ctx context.Context, op, failMsg string, params openai
 }
 
 func (o *OpenAI) upstreamError(ctx context.Context, op, failMsg string, err error, took time.Duration) error {
-	var apiErr *openai.Error
+	status, code, typ := statusOf(err)
 	var netErr net.Error
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -267,11 +288,13 @@ func (o *OpenAI) upstreamError(ctx context.Context, op, failMsg string, err erro
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		o.logger.WarnContext(ctx, "ai provider timed out", "op", op, "took", took)
 		return &mealsync.Error{Code: mealsync.ETIMEOUT, Message: msgTimeout}
-	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
-		o.logger.ErrorContext(ctx, "ai provider rejected our credentials: check MEALSYNC_OPENAI_API_KEY", "op", op, "status", apiErr.StatusCode, "code", apiErr.Code)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		o.logger.ErrorContext(ctx, "ai provider rejected our credentials: check MEALSYNC_OPENAI_API_KEY", "op", op, "status", status, "code", code)
 		return upstreamFailure(msgCredentials)
-	case errors.As(err, &apiErr):
-		o.logger.WarnContext(ctx, "ai provider returned an error", "op", op, "status", apiErr.StatusCode, "code", apiErr.Code, "type", apiErr.Type)
+	case status != 0:
+		// Not err itself: go-openai's error text holds the reply's message
+		// or body, which may echo the key.
+		o.logger.WarnContext(ctx, "ai provider returned an error", "op", op, "status", status, "code", code, "type", typ)
 	default:
 		o.logger.WarnContext(ctx, "ai provider unreachable", "op", op, "err", err)
 	}
@@ -284,17 +307,22 @@ func upstreamFailure(msg string) error {
 }
 
 // jsonSchema asks for a reply that follows schema strictly.
-func jsonSchema(name string, schema map[string]any) openai.ChatCompletionNewParamsResponseFormatUnion {
-	return openai.ChatCompletionNewParamsResponseFormatUnion{
-		OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
-			JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
-				Name:   name,
-				Strict: openai.Bool(true),
-				Schema: schema,
-			},
+func jsonSchema(name string, schema map[string]any) *openai.ChatCompletionResponseFormat {
+	return &openai.ChatCompletionResponseFormat{
+		Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+		JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
+			Name:   name,
+			Strict: true,
+			Schema: jsonObject(schema),
 		},
 	}
 }
+
+// jsonObject is a map that go-openai can send as a schema, which it takes
+// as a json.Marshaler.
+type jsonObject map[string]any
+
+func (j jsonObject) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]any(j)) }
 
 func deleteString(list []string, s string) []string {
 	out := list[:0]
