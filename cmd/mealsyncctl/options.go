@@ -1,0 +1,138 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/mealsync/mealsync/internal/rollout"
+)
+
+// stateDirFlag adds --state-dir, defaulting to $MEALSYNCCTL_STATE_DIR.
+func stateDirFlag(e *env, fs *flag.FlagSet) *string {
+	def := e.getenv("MEALSYNCCTL_STATE_DIR")
+	if def == "" {
+		def = ".mealsyncctl"
+	}
+	return fs.String("state-dir", def, "the state `directory` (the default is $MEALSYNCCTL_STATE_DIR when set)")
+}
+
+// driverFlags are where the instances run and how nginx is reached. The
+// first mutating command saves them in the state directory, so later
+// commands need only the flags that change.
+type driverFlags struct {
+	fs       *flag.FlagSet
+	settings rollout.Settings
+	stopWait time.Duration
+}
+
+func addDriverFlags(fs *flag.FlagSet) *driverFlags {
+	d := &driverFlags{fs: fs}
+	s := &d.settings
+	fs.StringVar(&s.Driver, "driver", "process", "where instances run: process (mealsync serve processes on loopback ports) or compose (containers of a Docker Compose service)")
+	fs.StringVar(&s.UpstreamFile, "upstream-file", "nginx/upstream.conf", "the nginx upstream `file` this tool rewrites")
+	fs.StringVar(&s.UpstreamName, "upstream-name", rollout.DefaultUpstreamName, "the upstream block's `name`")
+	fs.StringVar(&s.NginxConf, "nginx-conf", "", "process driver: the nginx.conf `file` that includes the upstream file, passed as -c to nginx -t and nginx -s reload (empty: nginx's compiled-in default)")
+	fs.StringVar(&s.NginxPrefix, "nginx-prefix", "", "process driver: nginx's -p `DIR`, if it runs with one")
+	fs.StringVar(&s.NginxBin, "nginx", "nginx", "process driver: the nginx `program`")
+	fs.StringVar(&s.BindHost, "bind-host", "127.0.0.1", "process driver: the `address` instances listen on (a free port each)")
+	fs.StringVar(&s.ComposeFile, "compose-file", "docker-compose.prod.yml", "compose driver: the compose `file`")
+	fs.StringVar(&s.Service, "service", "app", "compose driver: the app's `service`")
+	fs.StringVar(&s.NginxService, "nginx-service", "nginx", "compose driver: nginx's `service`, where nginx -t and -s reload run")
+	fs.IntVar(&s.AppPort, "app-port", 8081, "compose driver: the `port` the app listens on inside its container")
+	fs.DurationVar(&d.stopWait, "stop-timeout", rollout.DefaultStopTimeout, "how long a stopping instance may take before SIGKILL; longer than the app's MEALSYNC_SHUTDOWN_DELAY + MEALSYNC_SHUTDOWN_TIMEOUT")
+	return d
+}
+
+// merge returns the effective settings: a flag given on this command line
+// wins, then what the state directory recorded, then the flag's default.
+// Paths are made absolute, so they mean the same from any directory.
+func (d *driverFlags) merge(saved rollout.Settings) (rollout.Settings, error) {
+	set := map[string]bool{}
+	d.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	out := d.settings
+	pick := func(name string, dst *string, savedVal string) {
+		if !set[name] && savedVal != "" {
+			*dst = savedVal
+		}
+	}
+	pick("driver", &out.Driver, saved.Driver)
+	pick("upstream-file", &out.UpstreamFile, saved.UpstreamFile)
+	pick("upstream-name", &out.UpstreamName, saved.UpstreamName)
+	pick("nginx-conf", &out.NginxConf, saved.NginxConf)
+	pick("nginx-prefix", &out.NginxPrefix, saved.NginxPrefix)
+	pick("nginx", &out.NginxBin, saved.NginxBin)
+	pick("bind-host", &out.BindHost, saved.BindHost)
+	pick("compose-file", &out.ComposeFile, saved.ComposeFile)
+	pick("service", &out.Service, saved.Service)
+	pick("nginx-service", &out.NginxService, saved.NginxService)
+	if !set["app-port"] && saved.AppPort != 0 {
+		out.AppPort = saved.AppPort
+	}
+	if out.Driver != "process" && out.Driver != "compose" {
+		return out, usagef("--driver must be process or compose, not %q", out.Driver)
+	}
+	for _, p := range []*string{&out.UpstreamFile, &out.NginxConf, &out.ComposeFile} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return out, err
+		}
+		*p = abs
+	}
+	return out, nil
+}
+
+// gateFlags tune the gate of every new instance.
+func addGateFlags(fs *flag.FlagSet) *rollout.Options {
+	o := &rollout.Options{}
+	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", rollout.DefaultReadyTimeout, "how long a new instance may take to report ready")
+	fs.DurationVar(&o.Verify, "verify", rollout.DefaultVerify, "the verification window: how long a new instance must stay ready in the upstream before the old one goes")
+	fs.DurationVar(&o.Poll, "poll", rollout.DefaultPoll, "how often instances are probed")
+	fs.IntVar(&o.FailureThreshold, "failure-threshold", rollout.DefaultFailureThreshold, "failed readiness probes in a row that fail the verification window (an exit fails it at once)")
+	return o
+}
+
+// build returns the driver and proxy the settings describe.
+func build(e *env, store *rollout.Store, s rollout.Settings, stopTimeout time.Duration) (rollout.Driver, rollout.Proxy) {
+	up := &rollout.Upstream{File: s.UpstreamFile, Name: s.UpstreamName}
+	if s.Driver == "compose" {
+		up.Nginx = rollout.ComposeNginx{Docker: "docker", ComposeFile: s.ComposeFile, Service: s.NginxService}
+		return &rollout.Compose{
+			Docker: "docker", ComposeFile: s.ComposeFile, Service: s.Service,
+			AppPort: s.AppPort, StopTimeout: stopTimeout,
+		}, up
+	}
+	up.Nginx = rollout.LocalNginx{Bin: s.NginxBin, Conf: s.NginxConf, Prefix: s.NginxPrefix}
+	return &rollout.Process{
+		Store: store, BindHost: s.BindHost, StopTimeout: stopTimeout,
+		BaseEnv: passEnv(e.getenv),
+	}, up
+}
+
+// passEnv is what instances inherit from the CLI's environment: enough to
+// run, nothing of the operator's MEALSYNC_* settings (those come from the
+// release's env file).
+func passEnv(getenv func(string) string) []string {
+	var out []string
+	for _, k := range []string{"PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"} {
+		if v := getenv(k); v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+func describeSettings(s rollout.Settings) string {
+	if s.Driver == "compose" {
+		return fmt.Sprintf("compose (%s, service %s, nginx service %s)", s.ComposeFile, s.Service, s.NginxService)
+	}
+	conf := s.NginxConf
+	if conf == "" {
+		conf = "nginx's default config"
+	}
+	return fmt.Sprintf("process (instances on %s, nginx %s)", s.BindHost, conf)
+}

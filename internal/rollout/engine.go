@@ -1,0 +1,534 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Options tune the gate every new instance passes.
+type Options struct {
+	ReadyTimeout     time.Duration // how long a new instance may take to say UP (default 120 s)
+	Verify           time.Duration // how long it must stay ready in the upstream (default 10 s)
+	Poll             time.Duration // probe interval (default 500 ms)
+	FailureThreshold int           // consecutive failed probes that fail the window (default 2)
+	LogLines         int           // log lines quoted when an instance fails (default 10)
+	UndoTimeout      time.Duration // how long the rollback itself may take after a signal (default 5 min)
+}
+
+// Defaults for Options.
+const (
+	DefaultReadyTimeout     = 120 * time.Second
+	DefaultVerify           = 10 * time.Second
+	DefaultPoll             = 500 * time.Millisecond
+	DefaultFailureThreshold = 2
+)
+
+func (o Options) withDefaults() Options {
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = DefaultReadyTimeout
+	}
+	if o.Verify < 0 {
+		o.Verify = 0
+	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.FailureThreshold <= 0 {
+		o.FailureThreshold = DefaultFailureThreshold
+	}
+	if o.LogLines <= 0 {
+		o.LogLines = 10
+	}
+	if o.UndoTimeout <= 0 {
+		o.UndoTimeout = 5 * time.Minute
+	}
+	return o
+}
+
+// Engine runs deploys, rollbacks and scales against one state directory.
+// The caller holds the Store's lock for as long as it uses the Engine.
+type Engine struct {
+	Store  *Store
+	State  *State
+	Driver Driver
+	Proxy  Proxy
+	Opts   Options
+	Out    io.Writer        // progress, one line per step
+	Now    func() time.Time // the clock
+	PID    int              // recorded in the journal; os.Getpid() if zero
+
+	started time.Time
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
+}
+
+func (e *Engine) logf(format string, args ...any) {
+	if e.Out == nil {
+		return
+	}
+	if e.started.IsZero() {
+		e.started = e.now()
+	}
+	el := e.now().Sub(e.started).Seconds()
+	fmt.Fprintf(e.Out, "[%6.2fs] %s\n", el, fmt.Sprintf(format, args...))
+}
+
+// save journals the current step and writes the state.
+func (e *Engine) save(step string) error {
+	if e.State.Op != nil && step != "" {
+		e.State.Op.Step = step
+		e.State.Op.Updated = e.now().UTC()
+	}
+	return e.Store.Save(e.State)
+}
+
+func (e *Engine) begin(kind string, target Release, desired int) error {
+	e.Opts = e.Opts.withDefaults()
+	e.started = e.now()
+	pid := e.pid()
+	var from *Release
+	if e.State.Current != nil {
+		c := *e.State.Current
+		from = &c
+	}
+	e.State.Op = &Operation{
+		Kind: kind, Target: target, From: from, Desired: desired, PID: pid,
+		Started: e.started.UTC(), Updated: e.started.UTC(), Step: "starting",
+	}
+	return e.save("")
+}
+
+// finish closes the operation: history, stats, state.
+func (e *Engine) finish(outcome Outcome, detail string) error {
+	op := e.State.Op
+	e.State.Op = nil
+	entry := Entry{
+		Kind: op.Kind, Version: op.Target.Version, Started: op.Started,
+		Duration: e.now().Sub(e.started).Seconds(), Outcome: outcome, Detail: detail,
+	}
+	if op.From != nil {
+		entry.From = op.From.Version
+	}
+	if err := e.Store.Record(e.State, entry); err != nil {
+		return err
+	}
+	return e.save("")
+}
+
+// placed is a new instance now serving, and whether an old one was stopped
+// for it (then undoing it needs a replacement from the previous release).
+type placed struct {
+	in       Instance
+	replaced bool
+}
+
+// Deploy replaces every serving instance with one of target, one at a time,
+// ending with desired instances (0 keeps the current count, or 1 on a first
+// deploy). kind is "deploy" or "rollback". On failure the change is undone
+// and the error is a *Failure.
+func (e *Engine) Deploy(ctx context.Context, kind string, target Release, desired int) error {
+	st := e.State
+	if desired <= 0 {
+		desired = st.Desired
+	}
+	if desired <= 0 {
+		desired = 1
+	}
+	olds := st.Serving()
+	if err := e.begin(kind, target, desired); err != nil {
+		return err
+	}
+	opName := fmt.Sprintf("%s of %s", kind, target)
+	e.logf("%s: %d instance(s) of %s serving; %d of %s wanted", opName, len(olds), relName(st.Current), desired, target)
+
+	var done []placed
+	for i := 0; i < desired; i++ {
+		nw, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", i+1, desired))
+		if fail != nil {
+			fail.Op = opName
+			return e.undo(fail, done)
+		}
+		p := placed{in: nw}
+		if i < len(olds) {
+			if fail := e.retire(ctx, olds[i]); fail != nil {
+				fail.Op = opName
+				return e.undo(fail, append(done, p))
+			}
+			p.replaced = true
+		}
+		done = append(done, p)
+	}
+	for _, old := range olds[min(desired, len(olds)):] { // fewer instances than before
+		if fail := e.retire(ctx, old); fail != nil {
+			fail.Op = opName
+			return e.undo(fail, done)
+		}
+	}
+
+	if st.Current != nil && *st.Current != target {
+		prev := *st.Current
+		st.Previous = &prev
+	}
+	st.Current = &target
+	st.Desired = desired
+	e.logf("%s succeeded in %.1fs: %s", opName, e.now().Sub(e.started).Seconds(), strings.Join(st.Addrs(), ", "))
+	return e.finish(Succeeded, fmt.Sprintf("%d instance(s)", desired))
+}
+
+// Scale brings the number of serving instances of the current release to n
+// through the same gate: new instances must pass readiness and the
+// verification window; removed ones leave the upstream before they stop.
+func (e *Engine) Scale(ctx context.Context, n int) error {
+	st := e.State
+	if st.Current == nil {
+		return errors.New("nothing is deployed yet: run deploy first")
+	}
+	if n < 1 {
+		return errors.New("scale: at least 1 instance must serve")
+	}
+	target := *st.Current
+	cur := st.Serving()
+	if err := e.begin("scale", target, n); err != nil {
+		return err
+	}
+	opName := fmt.Sprintf("scale of %s from %d to %d", target, len(cur), n)
+	e.logf("%s", opName)
+	var added []placed
+	for k := len(cur); k < n; k++ {
+		nw, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", k+1, n))
+		if fail != nil {
+			fail.Op = opName
+			return e.undo(fail, added)
+		}
+		added = append(added, placed{in: nw})
+	}
+	for i := len(cur) - 1; i >= n; i-- {
+		if fail := e.retire(ctx, cur[i]); fail != nil {
+			fail.Op = opName
+			return e.undo(fail, nil)
+		}
+	}
+	st.Desired = n
+	e.logf("%s succeeded in %.1fs: %s", opName, e.now().Sub(e.started).Seconds(), strings.Join(st.Addrs(), ", "))
+	return e.finish(Succeeded, fmt.Sprintf("%d → %d instances", len(cur), n))
+}
+
+// bringUp takes one new instance of rel through the gate: start → readiness
+// → upstream → verification window. On failure the instance is left as it
+// is (recorded in the state) for undo to remove.
+func (e *Engine) bringUp(ctx context.Context, rel Release, slot string) (Instance, *Failure) {
+	st := e.State
+	in := Instance{ID: st.nextID(), Version: rel.Version, Role: RoleStarting, Started: e.now().UTC()}
+	st.put(in) // written ahead: a stray the CLI dies before recording is found by its id
+	if err := e.save(fmt.Sprintf("starting %s (%s)", in.ID, slot)); err != nil {
+		return in, &Failure{Step: StepStart, Instance: in, Cause: "could not save the state: " + err.Error()}
+	}
+	started, err := e.Driver.Start(ctx, rel, in.ID)
+	if started.ID == in.ID {
+		started.Role = RoleStarting
+		if started.Started.IsZero() {
+			started.Started = in.Started
+		}
+		in = started
+		st.put(in)
+	}
+	if err != nil {
+		e.save("")
+		return in, &Failure{Step: StepStart, Instance: in, Cause: err.Error()}
+	}
+	e.logf("started %s, release %s", in.Name(), rel)
+	if err := e.save(fmt.Sprintf("waiting for readiness of %s", in.ID)); err != nil {
+		return in, &Failure{Step: StepReady, Instance: in, Cause: "could not save the state: " + err.Error()}
+	}
+	if f := e.waitReady(ctx, in); f != nil {
+		return in, f
+	}
+	e.logf("%s is ready after %.1fs", in.ID, e.now().Sub(in.Started).Seconds())
+
+	st.setRole(in.ID, RoleVerifying)
+	if err := e.save(fmt.Sprintf("adding %s to the upstream", in.ID)); err != nil {
+		return in, &Failure{Step: StepAdd, Instance: in, Cause: "could not save the state: " + err.Error()}
+	}
+	if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
+		st.setRole(in.ID, RoleStarting) // Apply restored the previous file
+		e.save("")
+		return in, &Failure{Step: StepAdd, Instance: in, Cause: err.Error()}
+	}
+	e.logf("%s added to the upstream; verifying for %s", in.ID, e.Opts.Verify)
+	if err := e.save(fmt.Sprintf("verifying %s", in.ID)); err != nil {
+		return in, &Failure{Step: StepVerify, Instance: in, Cause: "could not save the state: " + err.Error()}
+	}
+	if f := e.verify(ctx, in); f != nil {
+		return in, f
+	}
+	st.setRole(in.ID, RoleServing)
+	if err := e.save(fmt.Sprintf("%s verified", in.ID)); err != nil {
+		return in, &Failure{Step: StepVerify, Instance: in, Cause: "could not save the state: " + err.Error()}
+	}
+	e.logf("%s verified", in.ID)
+	return in, nil
+}
+
+// waitReady polls the instance until it is ready, exits, or the readiness
+// timeout passes.
+func (e *Engine) waitReady(ctx context.Context, in Instance) *Failure {
+	deadline := time.NewTimer(e.Opts.ReadyTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(e.Opts.Poll)
+	defer tick.Stop()
+	last := Probe{Detail: "not probed yet"}
+	for {
+		last = e.Driver.Probe(ctx, in)
+		switch last.Health {
+		case Ready:
+			return nil
+		case Exited:
+			return &Failure{Step: StepReady, Instance: in, Cause: "it exited before its readiness endpoint said UP" + detail(last)}
+		}
+		select {
+		case <-ctx.Done():
+			return &Failure{Step: StepReady, Instance: in, Cause: "the command was interrupted (" + context.Cause(ctx).Error() + ")"}
+		case <-deadline.C:
+			return &Failure{Step: StepReady, Instance: in, Cause: fmt.Sprintf("it did not become ready within %s%s", e.Opts.ReadyTimeout, detail(last))}
+		case <-tick.C:
+		}
+	}
+}
+
+// verify watches an instance in the upstream for the verification window:
+// it must not exit, and must not fail FailureThreshold probes in a row.
+func (e *Engine) verify(ctx context.Context, in Instance) *Failure {
+	end := time.NewTimer(e.Opts.Verify)
+	defer end.Stop()
+	tick := time.NewTicker(e.Opts.Poll)
+	defer tick.Stop()
+	failed := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return &Failure{Step: StepVerify, Instance: in, Cause: "the command was interrupted (" + context.Cause(ctx).Error() + ")"}
+		case <-end.C:
+			return nil
+		case <-tick.C:
+		}
+		p := e.Driver.Probe(ctx, in)
+		switch p.Health {
+		case Exited:
+			return &Failure{Step: StepVerify, Instance: in, Cause: fmt.Sprintf("it exited %.1fs after it was added to the upstream%s", e.now().Sub(e.journalTime()).Seconds(), detail(p))}
+		case NotReady:
+			failed++
+			if failed >= e.Opts.FailureThreshold {
+				return &Failure{Step: StepVerify, Instance: in, Cause: fmt.Sprintf("its readiness failed %d probes in a row during the verification window%s", failed, detail(p))}
+			}
+		case Ready:
+			failed = 0
+		}
+	}
+}
+
+// journalTime is when the current step began (the journal's last update).
+func (e *Engine) journalTime() time.Time {
+	if e.State.Op != nil {
+		return e.State.Op.Updated
+	}
+	return e.started
+}
+
+// retire drains an instance: out of the upstream, nginx reloaded, then
+// stopped (the app finishes what nginx already sent it during its shutdown
+// delay). If the upstream cannot be changed it stays serving.
+func (e *Engine) retire(ctx context.Context, old Instance) *Failure {
+	st := e.State
+	st.setRole(old.ID, RoleDraining)
+	if err := e.save(fmt.Sprintf("removing %s from the upstream", old.ID)); err != nil {
+		return &Failure{Step: StepDrain, Instance: old, Cause: "could not save the state: " + err.Error()}
+	}
+	if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
+		st.setRole(old.ID, RoleServing)
+		e.save("")
+		return &Failure{Step: StepDrain, Instance: old, Cause: err.Error()}
+	}
+	e.save(fmt.Sprintf("stopping %s", old.ID))
+	e.logf("%s removed from the upstream; stopping it", old.ID)
+	e.stop(ctx, old)
+	return nil
+}
+
+// stop stops an instance that is out of the upstream and forgets it. One
+// that cannot be stopped stays recorded as draining, for the next command.
+func (e *Engine) stop(ctx context.Context, in Instance) {
+	t0 := e.now()
+	// Written ahead: if this command dies now, the next one knows the
+	// instance may have had its SIGTERM and only waits for it.
+	asked := in.Stopping
+	for i := range e.State.Instances {
+		if e.State.Instances[i].ID == in.ID && e.State.Instances[i].Stopping.IsZero() {
+			e.State.Instances[i].Stopping = t0.UTC()
+		}
+	}
+	e.save("")
+	in.Stopping = asked
+	if err := e.Driver.Stop(ctx, in); err != nil {
+		if e.Driver.Probe(ctx, in).Health != Exited {
+			e.logf("warning: stopping %s: %v (left for the next command)", in.ID, err)
+			e.State.setRole(in.ID, RoleDraining)
+			e.save("")
+			return
+		}
+		e.logf("warning: %s: %v", in.ID, err) // gone, though not gracefully
+	}
+	e.State.remove(in.ID)
+	e.save(fmt.Sprintf("%s stopped", in.ID))
+	e.logf("%s stopped after %.1fs", in.ID, e.now().Sub(t0).Seconds())
+}
+
+// undo rolls an operation back after fail: the failed instance leaves the
+// upstream (restoring the last good one) and stops; each new instance placed
+// before it is replaced by the previous release through the same gate, or
+// simply removed where it took no old instance's place. It keeps at least
+// as many ready instances serving as before, so when even that fails the
+// new instances stay and the outcome is Failed.
+func (e *Engine) undo(fail *Failure, done []placed) error {
+	// A signal cancelled the command's context; the undo gets a fresh one.
+	ctx, cancel := context.WithTimeout(context.Background(), e.Opts.UndoTimeout)
+	defer cancel()
+	st := e.State
+	fail.Outcome = RolledBack
+	if fail.Logs == nil && fail.Instance.ID != "" {
+		fail.Logs = lastWords(e.Driver.Logs(ctx, fail.Instance, 20*e.Opts.LogLines), e.Opts.LogLines)
+	}
+	e.logf("FAILED at %q on %s: %s; rolling back", fail.Step, fail.Instance.ID, fail.Cause)
+	e.save("rolling back")
+
+	var notes []string
+	// 1. The instance that failed, unless it is an old one that could not be
+	// drained (it keeps serving).
+	failedNew := fail.Step != StepDrain
+	if failedNew && fail.Instance.ID != "" {
+		if cur, ok := e.find(fail.Instance.ID); ok {
+			if cur.Role == RoleVerifying || cur.Role == RoleServing {
+				st.setRole(cur.ID, RoleDraining)
+				e.save(fmt.Sprintf("removing %s from the upstream", cur.ID))
+				if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
+					st.setRole(cur.ID, RoleServing)
+					e.save("")
+					fail.Outcome = Failed
+					notes = append(notes, fmt.Sprintf("%s could not be taken out of the upstream (%v) and is left running", cur.ID, err))
+					cur.Role = RoleServing
+				}
+			}
+			if cur.Role != RoleServing {
+				e.stop(ctx, cur)
+				notes = append(notes, fmt.Sprintf("%s was stopped", cur.ID))
+			}
+		}
+	}
+	// 2. New instances already in service, newest first.
+	from := st.Op.From
+	for i := len(done) - 1; i >= 0; i-- {
+		p := done[i]
+		if p.replaced {
+			if from == nil {
+				fail.Outcome = Failed
+				notes = append(notes, fmt.Sprintf("%s stays: no previous release is recorded to replace it with", p.in.ID))
+				continue
+			}
+			old, f := e.bringUp(ctx, *from, "restore")
+			if f != nil {
+				e.discard(ctx, old)
+				fail.Outcome = Failed
+				notes = append(notes, fmt.Sprintf("%s stays: the previous release %s did not come back (%s)", p.in.ID, from, f.Cause))
+				continue
+			}
+			notes = append(notes, fmt.Sprintf("%s of %s replaced %s", old.ID, from, p.in.ID))
+		}
+		if f := e.retire(ctx, p.in); f != nil {
+			fail.Outcome = Failed
+			notes = append(notes, fmt.Sprintf("%s could not be drained (%s)", p.in.ID, f.Cause))
+		}
+	}
+	addrs := st.Addrs()
+	serving := "nothing is serving"
+	if len(addrs) > 0 {
+		who := "the instances that were serving"
+		if from != nil {
+			who = "release " + from.String()
+		}
+		serving = fmt.Sprintf("%s keeps serving on %s", who, strings.Join(addrs, ", "))
+	}
+	if len(notes) > 0 {
+		fail.Undo = "Rollback: " + strings.Join(notes, "; ") + "; " + serving
+	} else {
+		fail.Undo = "Rollback: " + serving
+	}
+	e.logf("rollback done: %s", serving)
+	if err := e.finish(fail.Outcome, fail.Error()); err != nil {
+		return errors.Join(fail, err)
+	}
+	return fail
+}
+
+// discard stops an instance that failed the gate during an undo.
+func (e *Engine) discard(ctx context.Context, in Instance) {
+	cur, ok := e.find(in.ID)
+	if !ok {
+		return
+	}
+	if cur.Role == RoleVerifying {
+		e.State.setRole(cur.ID, RoleDraining)
+		if err := e.Proxy.Apply(ctx, e.State.Addrs()); err != nil {
+			e.State.setRole(cur.ID, RoleServing)
+			e.save("")
+			return
+		}
+	}
+	e.stop(ctx, cur)
+}
+
+func (e *Engine) find(id string) (Instance, bool) {
+	for _, in := range e.State.Instances {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return Instance{}, false
+}
+
+func detail(p Probe) string {
+	if p.Detail == "" {
+		return ""
+	}
+	return " (" + p.Detail + ")"
+}
+
+func relName(r *Release) string {
+	if r == nil {
+		return "no recorded release"
+	}
+	return "release " + r.String()
+}
+
+// lastWords picks an instance's last n log lines that say something about
+// it: per-request access log lines (`"msg":"request"`) are left out, as
+// under load they would push out the lines that explain a failure.
+func lastWords(lines []string, n int) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.Contains(l, `"msg":"request"`) {
+			out = append(out, l)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out
+}

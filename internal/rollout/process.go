@@ -1,0 +1,340 @@
+package rollout
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Labels every instance carries in its environment, so a later command can
+// find a process the state lost (Strays). The app ignores them.
+const (
+	envStateDir = "MEALSYNCCTL_STATE_DIR"
+	envInstance = "MEALSYNCCTL_INSTANCE"
+)
+
+// Process runs instances as `mealsync serve` processes on loopback ports,
+// for a VPS without Docker and for the tests. Each is detached from the CLI
+// (its own session, stdin from /dev/null, stdout and stderr appended to
+// <state-dir>/logs/<id>.log), so it outlives the command that started it.
+type Process struct {
+	Store       *Store
+	BindHost    string        // address the instances listen on; "127.0.0.1"
+	BaseEnv     []string      // variables passed through from the CLI (PATH, HOME, …)
+	StopTimeout time.Duration // SIGTERM → SIGKILL; longer than the app's shutdown delay + timeout
+	Client      *http.Client  // readiness probes; nil: 2 s timeout, no keep-alive
+
+	mu     sync.Mutex
+	exited map[int]string // children of this CLI that exited, and how
+}
+
+var _ Driver = (*Process)(nil)
+
+// DefaultStopTimeout outlasts the app's default shutdown (5 s delay + 30 s).
+const DefaultStopTimeout = 45 * time.Second
+
+// Start launches `BINARY serve` with the release's environment file and
+// MEALSYNC_ADDR set to a free port of BindHost.
+func (d *Process) Start(ctx context.Context, rel Release, id string) (Instance, error) {
+	in := Instance{ID: id, Version: rel.Version, Started: time.Now().UTC(), Log: d.Store.LogPath(id)}
+	if rel.Binary == "" {
+		return in, errors.New("the release names no binary")
+	}
+	host := d.BindHost
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	port, err := freePort(host)
+	if err != nil {
+		return in, fmt.Errorf("finding a free port: %w", err)
+	}
+	in.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+	env, err := d.environment(rel, in.Addr, id)
+	if err != nil {
+		return in, err
+	}
+	logf, err := os.OpenFile(in.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return in, err
+	}
+	defer logf.Close() // the child has its own copy
+	// Not CommandContext: the instance must outlive this command.
+	cmd := exec.Command(rel.Binary, "serve")
+	cmd.Dir = rel.Dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logf, logf // stdin nil: /dev/null
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return in, fmt.Errorf("starting %s: %w", rel.Binary, err)
+	}
+	in.PID = cmd.Process.Pid
+	_, in.StartTicks, _ = procStat(in.PID)
+	// Reap it if it exits while this command runs, so it never lingers as
+	// a zombie that looks alive; remember how it ended for the failure report.
+	go func() {
+		err := cmd.Wait()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.exited == nil {
+			d.exited = map[int]string{}
+		}
+		if err != nil {
+			d.exited[in.PID] = err.Error()
+		} else {
+			d.exited[in.PID] = "exit status 0"
+		}
+	}()
+	return in, nil
+}
+
+// environment is BaseEnv, then the release's env file, then the address
+// and the labels, later entries winning.
+func (d *Process) environment(rel Release, addr, id string) ([]string, error) {
+	env := append([]string{}, d.BaseEnv...)
+	if rel.EnvFile != "" {
+		vars, err := ReadEnvFile(rel.EnvFile)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, vars...)
+	}
+	return append(env,
+		"MEALSYNC_ADDR="+addr,
+		envStateDir+"="+d.Store.Dir,
+		envInstance+"="+id,
+	), nil
+}
+
+// Probe: gone (or a different process under the same pid) is Exited;
+// otherwise GET /actuator/health/readiness must answer 200.
+func (d *Process) Probe(ctx context.Context, in Instance) Probe {
+	if !processAlive(in.PID, in.StartTicks) {
+		d.mu.Lock()
+		how := d.exited[in.PID]
+		d.mu.Unlock()
+		if how == "" {
+			how = "process " + strconv.Itoa(in.PID) + " is gone"
+		}
+		return Probe{Health: Exited, Detail: how}
+	}
+	return probeHTTP(ctx, d.client(), "http://"+in.Addr+"/actuator/health/readiness")
+}
+
+func (d *Process) client() *http.Client {
+	if d.Client != nil {
+		return d.Client
+	}
+	return &http.Client{
+		Timeout:   2 * time.Second,
+		Transport: &http.Transport{DisableKeepAlives: true},
+	}
+}
+
+// probeHTTP is one readiness request.
+func probeHTTP(ctx context.Context, c *http.Client, url string) Probe {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return Probe{Health: NotReady, Detail: err.Error()}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return Probe{Health: NotReady, Detail: err.Error()}
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusOK {
+		return Probe{Health: NotReady, Detail: "readiness answered " + resp.Status}
+	}
+	return Probe{Health: Ready}
+}
+
+// Stop sends SIGTERM to the instance's process group, waits for it to exit
+// (the app serves through its shutdown delay, then drains), and sends
+// SIGKILL after StopTimeout.
+func (d *Process) Stop(ctx context.Context, in Instance) error {
+	// A signal to the CLI must not cut a drain short: the wait is bounded
+	// by the stop timeout instead.
+	ctx = context.WithoutCancel(ctx)
+	if !in.Stopping.IsZero() && !d.stillReady(ctx, in) {
+		return awaitPID(ctx, in.PID, in.StartTicks, d.stopTimeout()-time.Since(in.Stopping))
+	}
+	return stopPID(ctx, in.PID, in.StartTicks, d.stopTimeout())
+}
+
+// stillReady tells, for an instance an earlier command was about to stop,
+// whether it never got the SIGTERM: the app reports not-ready from the
+// first moment of its shutdown, so an instance that still answers ready
+// was not signalled (the command died first) and may be, once.
+func (d *Process) stillReady(ctx context.Context, in Instance) bool {
+	return processAlive(in.PID, in.StartTicks) &&
+		probeHTTP(ctx, d.client(), "http://"+in.Addr+"/actuator/health/readiness").Health == Ready
+}
+
+// awaitPID waits up to timeout for a process that was already sent SIGTERM,
+// then kills it.
+func awaitPID(ctx context.Context, pid int, ticks uint64, timeout time.Duration) error {
+	if timeout < time.Second {
+		timeout = time.Second
+	}
+	if waitGone(ctx, pid, ticks, timeout) {
+		return nil
+	}
+	signalGroup(pid, syscall.SIGKILL)
+	if waitGone(ctx, pid, ticks, 10*time.Second) {
+		return fmt.Errorf("pid %d had not exited within the stop timeout and was killed", pid)
+	}
+	return fmt.Errorf("pid %d survived SIGKILL", pid)
+}
+
+func (d *Process) stopTimeout() time.Duration {
+	if d.StopTimeout <= 0 {
+		return DefaultStopTimeout
+	}
+	return d.StopTimeout
+}
+
+func stopPID(ctx context.Context, pid int, ticks uint64, timeout time.Duration) error {
+	if !processAlive(pid, ticks) {
+		return nil
+	}
+	signalGroup(pid, syscall.SIGTERM)
+	if waitGone(ctx, pid, ticks, timeout) {
+		return nil
+	}
+	signalGroup(pid, syscall.SIGKILL)
+	if waitGone(ctx, pid, ticks, 10*time.Second) {
+		return fmt.Errorf("pid %d did not exit within %s of SIGTERM and was killed", pid, timeout)
+	}
+	return fmt.Errorf("pid %d survived SIGKILL", pid)
+}
+
+// signalGroup signals the process group the instance leads (it was started
+// in its own session), so a wrapper and its children get it too.
+func signalGroup(pid int, sig syscall.Signal) {
+	if err := syscall.Kill(-pid, sig); err != nil {
+		syscall.Kill(pid, sig)
+	}
+}
+
+// waitGone polls until the process has exited or the timeout passes.
+func waitGone(ctx context.Context, pid int, ticks uint64, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for processAlive(pid, ticks) {
+		select {
+		case <-ctx.Done():
+			return !processAlive(pid, ticks)
+		case <-deadline.C:
+			return !processAlive(pid, ticks)
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+// Logs returns the last n lines of the instance's log file.
+func (d *Process) Logs(ctx context.Context, in Instance, n int) []string {
+	return tailFile(in.Log, n)
+}
+
+// Strays stops processes labelled with this state directory whose instance
+// id is not among known.
+func (d *Process) Strays(ctx context.Context, known []Instance) ([]string, error) {
+	keep := map[string]bool{}
+	for _, in := range known {
+		keep[in.ID] = true
+	}
+	var out []string
+	ctx = context.WithoutCancel(ctx)
+	for _, pid := range processesWithEnv(envStateDir + "=" + d.Store.Dir) {
+		id := environValue(pid, envInstance)
+		if keep[id] {
+			continue
+		}
+		_, ticks, ok := procStat(pid)
+		if !ok {
+			continue
+		}
+		if err := stopPID(ctx, pid, ticks, d.stopTimeout()); err != nil {
+			return out, err
+		}
+		out = append(out, fmt.Sprintf("%s (pid %d)", id, pid))
+	}
+	return out, nil
+}
+
+// ReadEnvFile reads KEY=VALUE lines: blank lines and # comments are
+// skipped, an `export ` prefix is allowed, and one pair of matching quotes
+// around the value is removed. No other shell syntax is interpreted.
+func ReadEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("env file %s:%d: want KEY=VALUE", path, n)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, sc.Err()
+}
+
+// freePort asks the kernel for a free TCP port on host.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailFile returns the last n lines of a file.
+func tailFile(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const max = 64 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > max {
+		f.Seek(st.Size()-max, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}

@@ -1,0 +1,51 @@
+// Command standin behaves like `mealsync serve` as far as the process
+// driver can tell, for its unit tests: it listens on $MEALSYNC_ADDR and
+// answers /actuator/health/readiness 200 until the first SIGTERM, then 503
+// for $STANDIN_DELAY (default 1s) before it exits 0, logging "stopped
+// gracefully". A second SIGTERM makes it exit 2 at once, logging "second
+// signal", as mealsync does.
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	delay := time.Second
+	if d, err := time.ParseDuration(os.Getenv("STANDIN_DELAY")); err == nil {
+		delay = d
+	}
+	ln, err := net.Listen("tcp", os.Getenv("MEALSYNC_ADDR"))
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(1)
+	}
+	var stopping atomic.Bool
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stopping.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM)
+	fmt.Println("listening")
+	<-sigs
+	stopping.Store(true)
+	fmt.Println("shutting down")
+	select {
+	case <-sigs:
+		fmt.Println("second signal")
+		os.Exit(2)
+	case <-time.After(delay):
+	}
+	fmt.Println("stopped gracefully")
+}
