@@ -16,7 +16,9 @@
 // S3 itself cannot be reached from where the tests run (no network), so the
 // S3 tests talk to an in-process fake of the S3 API (gofakes3 with its
 // in-memory backend, served by httptest). They prove our requests and error
-// mapping against that fake, not against AWS or MinIO themselves.
+// mapping against that fake, not against AWS or MinIO themselves. The fake
+// checks no signatures, so the tests check every request's SigV4 signature
+// themselves (sigv4_test.go), from the spec rather than with the signer.
 package blob
 
 import (
