@@ -278,6 +278,10 @@ func TestServeRefusesOutdatedPostgresSchema(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "mealsync migrate") {
 		t.Fatalf("serve on an empty schema: %v", err)
 	}
+	// seed follows the same rule as serve.
+	if err := run(context.Background(), []string{"mealsync", "seed"}, envFunc(vars), nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "mealsync migrate") {
+		t.Fatalf("seed on an empty schema: %v", err)
+	}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"mealsync", "migrate"}, envFunc(vars), nil, &out, io.Discard); err != nil {
 		t.Fatalf("migrate: %v", err)

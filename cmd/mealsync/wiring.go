@@ -74,17 +74,10 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer db.Close()
-	if !cfg.Postgres() { // SQLite migrates itself, as serve does
-		if _, err := db.Migrate(ctx, now()); err != nil {
-			return err
-		}
-	}
-	st, err := db.Schema(ctx)
-	if err != nil {
-		return err
-	}
-	if !st.UpToDate() {
-		return fmt.Errorf("seed: the schema is out of date; run `mealsync migrate` first")
+	// The schema rules of serve: SQLite migrates itself, PostgreSQL must be
+	// migrated (or MEALSYNC_MIGRATE_ON_START set).
+	if err := prepareSchema(ctx, db, cfg, newLogger(cfg, stderr)); err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
 	added, err := catalog.Seed(ctx, db, now())
 	if err != nil {
