@@ -44,6 +44,12 @@ func newRetryPolicy(maxRetries int) retryPolicy {
 func (p retryPolicy) do(ctx context.Context, attempt func() (http.Header, error)) error {
 	for retry := 0; ; retry++ {
 		header, err := attempt()
+		if err != nil && ctx.Err() != nil {
+			// The caller left (or ran out of time) while the attempt failed:
+			// that, not the reply nobody will read, is the answer — whether
+			// the cancellation landed before or after the reply arrived.
+			return ctx.Err()
+		}
 		if err == nil || retry >= p.maxRetries || !retryable(ctx, header, err) {
 			return err
 		}
