@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/auth"
 )
 
 // Instant prints a time the way the old server's Jackson did: UTC with a Z,
@@ -194,18 +195,26 @@ type preferenceRequest struct {
 
 func (r preferenceRequest) Valid() mealsync.Validation {
 	var v mealsync.Validation
-	for name, l := range map[string]*StringList{
-		"dietaryRestrictions": r.DietaryRestrictions, "favoriteCuisines": r.FavoriteCuisines,
-		"dislikedIngredients": r.DislikedIngredients,
-	} {
-		checkList(&v, name, l)
-	}
 	if r.DietaryRestrictions == nil && r.FavoriteCuisines == nil && r.DislikedIngredients == nil {
 		v.Add("body", "Give at least one of dietaryRestrictions, favoriteCuisines, dislikedIngredients")
 	}
-	// Map order is random: sort so clients see a stable list.
-	sortFields(v)
+	r.checkLists(&v, "")
 	return v
+}
+
+// checkLists checks each list that is present, naming fields with prefix.
+// The order is fixed (alphabetical), so clients see a stable list of errors.
+func (r preferenceRequest) checkLists(v *mealsync.Validation, prefix string) {
+	for _, l := range []struct {
+		name string
+		list *StringList
+	}{
+		{"dietaryRestrictions", r.DietaryRestrictions},
+		{"dislikedIngredients", r.DislikedIngredients},
+		{"favoriteCuisines", r.FavoriteCuisines},
+	} {
+		checkList(v, prefix+l.name, l.list)
+	}
 }
 
 func (r preferenceRequest) apply(p *mealsync.Preferences) {
@@ -243,7 +252,7 @@ func checkPassword(v *mealsync.Validation, field, pw string) {
 		v.Add(field, "Password is required")
 		return
 	}
-	for _, p := range passwordProblems(pw) {
+	for _, p := range auth.PasswordProblems(pw) {
 		v.Add(field, p)
 	}
 }

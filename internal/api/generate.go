@@ -76,14 +76,7 @@ func (r generateRequest) Valid() mealsync.Validation {
 	var v mealsync.Validation
 	checkIngredients(&v, r.Ingredients)
 	if r.UserPreference != nil {
-		for name, l := range map[string]*StringList{
-			"userPreference.dietaryRestrictions": r.UserPreference.DietaryRestrictions,
-			"userPreference.favoriteCuisines":    r.UserPreference.FavoriteCuisines,
-			"userPreference.dislikedIngredients": r.UserPreference.DislikedIngredients,
-		} {
-			checkList(&v, name, l)
-		}
-		sortFields(v)
+		r.UserPreference.checkLists(&v, "userPreference.")
 	}
 	return v
 }
