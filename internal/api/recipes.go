@@ -17,6 +17,10 @@ func recipeNotFound(id string) error {
 	return mealsync.Errorf(mealsync.ENOTFOUND, "Recipe not found with id: %s", id)
 }
 
+func userNotFound(id string) error {
+	return mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", id)
+}
+
 // recipe loads a recipe, with the reference's message when it is missing.
 func (s *Server) recipe(ctx context.Context, id string) (*mealsync.Recipe, error) {
 	rec, err := s.recipes.RecipeByID(ctx, id)
@@ -203,7 +207,7 @@ func (s *Server) saveTarget(r *http.Request, me *mealsync.User) (saveRequest, *m
 	}
 	u, err := s.users.UserByID(r.Context(), req.UserID)
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		err = mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", req.UserID)
+		err = userNotFound(req.UserID)
 	}
 	return req, u, err
 }

@@ -102,7 +102,7 @@ func (s *Server) targetUser(r *http.Request, me *mealsync.User) (*mealsync.User,
 	}
 	u, err := s.users.UserByID(r.Context(), id)
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		return nil, mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", id)
+		return nil, userNotFound(id)
 	}
 	return u, err
 }
@@ -174,7 +174,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, _ *mea
 	}
 	err = s.users.DeleteUser(r.Context(), id)
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		err = mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", id)
+		err = userNotFound(id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
