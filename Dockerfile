@@ -60,6 +60,10 @@ COPY --from=build /out/mealsync /mealsync
 COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data
 ENV MEALSYNC_DATABASE_URL=sqlite:/data/mealsync.db
+# Production behaviour unless told otherwise: no start without a secret of the
+# operator's own (MEALSYNC_JWT_SECRET), JSON logs. MEALSYNC_ENV=development
+# makes a random signing key instead, kept in /data.
+ENV MEALSYNC_ENV=production
 
 # The "nonroot" user (as in distroless), given by number so that a runtime
 # enforcing runAsNonRoot can check it without reading /etc/passwd.

@@ -46,6 +46,11 @@ type User struct {
 	Status       Status
 	Preferences  Preferences
 	PasswordHash string
+	// SessionEpoch counts the times every session of the user was ended (a
+	// password, role or status change, a sign-out everywhere, a stolen
+	// refresh token). Access tokens carry the epoch they were issued in and
+	// stop working when it moves on.
+	SessionEpoch int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -66,14 +71,34 @@ type UserStore interface {
 	UserByID(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
-	// UpdateUser writes Name, PasswordHash, Status, Role, Preferences and
-	// UpdatedAt. With endSessions it also revokes all the user's refresh
-	// tokens, in the same transaction (after a password change).
-	UpdateUser(ctx context.Context, u *User, endSessions bool) error
-	// SetPasswordHash replaces only the hash (a rehash after login must not
-	// overwrite changes made meanwhile, such as a ban).
-	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
+	// UpdateUser writes the fields upd sets, and only those, in one
+	// transaction, and returns the user as stored after it (ErrNotFound for
+	// an unknown id).
+	UpdateUser(ctx context.Context, id string, upd UserUpdate) (*User, error)
+	// ReplacePasswordHash swaps oldHash for newHash only while the stored hash
+	// is still oldHash, and reports whether it did: a rehash after a login must
+	// not undo a password change made meanwhile.
+	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error)
 	DeleteUser(ctx context.Context, id string) error
+}
+
+// UserUpdate names the fields one change writes. Nil fields keep what is
+// stored, so two requests that change different fields of a user — a ban
+// and a name change, a password change and a preference — never undo each
+// other, whatever their order.
+type UserUpdate struct {
+	Name                *string
+	PasswordHash        *string
+	Role                *Role
+	Status              *Status
+	DietaryRestrictions *[]string
+	FavoriteCuisines    *[]string
+	DislikedIngredients *[]string
+	// EndSessions moves the session epoch on, so every access token issued
+	// before stops working, and revokes every refresh token of the user, in
+	// the same transaction.
+	EndSessions bool
+	At          time.Time // the new UpdatedAt
 }
 
 // RefreshToken is a stored refresh token. Only its hash is kept: a database
@@ -98,11 +123,16 @@ type TokenStore interface {
 	// returns the old token as it was before the call; when it was already
 	// rotated or revoked, nothing is written and the caller decides.
 	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time) (old *RefreshToken, rotated bool, err error)
+	// RevokeTokenFamily revokes every token of a family and ends the access
+	// tokens of its user (moves the session epoch on), in one transaction:
+	// a refresh token used twice means it was stolen, and whatever the thief
+	// obtained with it must stop working at once.
 	RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) error
 }
 
-// LoginAttemptStore counts failed logins per key (an account or an address)
-// in the database, so the limit holds across every instance of the service.
+// LoginAttemptStore counts attempts per key (an account or an address that
+// logs in, an address that registers) in the database, so the limits hold
+// across every instance of the service.
 //
 // An attempt is recorded before its password is checked and forgotten if it
 // succeeds or is refused, so that guesses sent in parallel are all counted:

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mealsync/mealsync/internal/testdb"
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 // server is a `run serve` started in-process on 127.0.0.1:0.
@@ -110,7 +113,10 @@ func (s *server) shutdown(t *testing.T) {
 	s.stop()
 	select {
 	case err, ok := <-s.done:
-		if ok && err != nil {
+		if !ok {
+			return // shut down before
+		}
+		if err != nil {
 			t.Errorf("run returned %v", err)
 		}
 		close(s.done)
@@ -211,6 +217,15 @@ func TestEndToEnd(t *testing.T) {
 			if st != 400 {
 				t.Fatalf("token of a revoked family: %d, want 400", st)
 			}
+			// And the access tokens of that login stopped working at once.
+			if st, _ = call(t, "GET", api+"/users/"+id, access, nil); st != 401 {
+				t.Fatalf("access token after the reuse alarm: %d, want 401", st)
+			}
+			st, env = call(t, "POST", api+"/users/login", "", map[string]any{"email": "kim@example.com", "password": "kimchi stew 9"})
+			if st != 200 {
+				t.Fatalf("login again: %d %v", st, env)
+			}
+			access = data(env)["token"].(string)
 			walkRecipes(t, api, id, access)
 
 			if !s.logs.contains(`"msg":"request"`) || !s.logs.contains(`"route":"POST /api/v1/users/login"`) {
@@ -332,5 +347,66 @@ func TestVersionAndHealthcheck(t *testing.T) {
 	s.done <- nil
 	if err := hc(); err == nil {
 		t.Fatal("healthcheck of a stopped server passed")
+	}
+}
+
+// A server started with nothing configured — what `go run ./cmd/mealsync`
+// does — signs tokens with a key no one can read in the repository: not one
+// string in it, tried as the HMAC key, reproduces a token the server issued,
+// and tokens forged with them are refused. The key survives a restart, so
+// sessions do too.
+func TestDefaultStartSignsWithNoPublishedKey(t *testing.T) {
+	published := testenv.PublishedStrings(t) // from the repository, before leaving it
+	dir := t.TempDir()
+	t.Chdir(dir) // the defaults put the database and the key under ./data
+	s := startServer(t, nil)
+	api := s.base + "/api/v1"
+	if st, _ := call(t, "POST", api+"/users/register", "", map[string]any{"email": "kim@example.com", "password": "kimchi stew 9", "name": "Kim"}); st != 200 {
+		t.Fatalf("register: %d", st)
+	}
+	st, env := call(t, "POST", api+"/users/login", "", map[string]any{"email": "kim@example.com", "password": "kimchi stew 9"})
+	if st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	id, token := data(env)["id"].(string), data(env)["token"].(string)
+
+	keyFile := filepath.Join(dir, "data", "jwt-signing-key")
+	fi, err := os.Stat(keyFile)
+	if err != nil {
+		t.Fatalf("no key file beside the database: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	key, _ := os.ReadFile(keyFile)
+	// The control: the check below does find the key among candidates.
+	if _, ok := testenv.SignedWith(token, []string{strings.TrimSpace(string(key))}); !ok {
+		t.Fatal("the token is not signed with the key file's key; the check below would prove nothing")
+	}
+	if len(published) < 1000 {
+		t.Fatalf("only %d strings read from the repository", len(published))
+	}
+	if k, ok := testenv.SignedWith(token, published); ok {
+		t.Fatalf("the server signs with %q, a string published in the repository", k)
+	}
+	// And forged tokens are refused end to end: every published string of a
+	// key's length (the server takes no shorter key), sent as a real request.
+	sent := 0
+	for _, k := range published {
+		if len(k) < 32 {
+			continue
+		}
+		if st, _ := call(t, "GET", api+"/users/"+id, testenv.ForgeToken(k, id), nil); st != 401 {
+			t.Fatalf("a token signed with %q: %d, want 401", k, st)
+		}
+		sent++
+	}
+	t.Logf("%d repository strings tried as keys, %d forged tokens sent", len(published), sent)
+
+	// A restart keeps the key: the token issued before still works.
+	s.shutdown(t)
+	s = startServer(t, nil)
+	if st, _ := call(t, "GET", s.base+"/api/v1/users/"+id, token, nil); st != 200 {
+		t.Fatalf("token after a restart: %d, want 200 (the key is kept)", st)
 	}
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/buildinfo"
+	"github.com/mealsync/mealsync/internal/config"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/metrics"
 	"github.com/mealsync/mealsync/internal/sqldb"
@@ -83,9 +87,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 0
 	}))
 
-	authSvc := auth.NewService(db, db, db, []byte(cfg.JWTSecret), auth.Config{
+	keys, err := signingKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	authSvc := auth.NewService(db, db, db, keys, auth.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		MaxLoginFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow,
+		MaxRegistrations: cfg.RegisterMaxPerAddress, RegisterWindow: cfg.RegisterWindow,
+		HashSlots: auth.HashSlots(debug.SetMemoryLimit(-1), runtime.GOMAXPROCS(0)),
 	}, now, log)
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: db, Recipes: db, Images: images,
@@ -110,7 +120,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	go pruneLoginFailures(ctx, db, cfg.LoginWindow, log)
+	go pruneLoginFailures(ctx, db, max(cfg.LoginWindow, cfg.RegisterWindow), log)
 
 	ready.Store(true)
 	log.Info("listening", "addr", ln.Addr().String(), "startup_ms", time.Since(started).Milliseconds())
@@ -140,6 +150,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped", "uptime", time.Since(started).Round(time.Millisecond).String())
 	return nil
+}
+
+// signingKeys returns the access-token keys: the configured secret first
+// (it signs), then the previous ones (they only verify). A development
+// server without a secret uses a random key it keeps in the data folder —
+// never a constant, which anyone could read in the source and sign with.
+func signingKeys(cfg *config.Config, log *slog.Logger) ([][]byte, error) {
+	if cfg.JWTSecret == "" {
+		key, created, err := auth.LoadOrCreateKey(cfg.JWTKeyFile())
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			log.Info("made a random JWT signing key for development", "file", cfg.JWTKeyFile())
+		}
+		return [][]byte{key}, nil
+	}
+	keys := [][]byte{[]byte(cfg.JWTSecret)}
+	for _, p := range cfg.JWTPreviousSecrets {
+		keys = append(keys, []byte(p))
+	}
+	return keys, nil
 }
 
 func buildInfoGauge(b buildinfo.Info) prometheus.Collector {

@@ -55,7 +55,7 @@ func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Microsecond)}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc := auth.NewService(db, db, db, []byte(testSecret), auth.Config{
+	svc := auth.NewService(db, db, db, [][]byte{[]byte(testSecret)}, auth.Config{
 		AccessTTL: 15 * time.Minute, RefreshTTL: 7 * 24 * time.Hour, MaxLoginFailures: 5, LoginWindow: 15 * time.Minute,
 	}, c.now, log)
 	var ready atomic.Bool
@@ -193,8 +193,8 @@ func (e *env) newAdmin(email string) session {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	u.Role = mealsync.RoleAdmin
-	if err := e.db.UpdateUser(context.Background(), u, false); err != nil {
+	role := mealsync.RoleAdmin
+	if _, err := e.db.UpdateUser(context.Background(), u.ID, mealsync.UserUpdate{Role: &role, At: u.UpdatedAt}); err != nil {
 		e.t.Fatal(err)
 	}
 	return e.login(email)

@@ -174,6 +174,8 @@ func (r refreshRequest) Valid() mealsync.Validation {
 type updateUserRequest struct {
 	Name     string  `json:"name"`
 	Password *string `json:"password"` // optional; changing it ends every session
+	// CurrentPassword is required when users change their own password.
+	CurrentPassword string `json:"currentPassword"`
 }
 
 func (r updateUserRequest) Valid() mealsync.Validation {
@@ -181,6 +183,33 @@ func (r updateUserRequest) Valid() mealsync.Validation {
 	checkName(&v, r.Name, "Name cannot be blank if provided")
 	if r.Password != nil {
 		checkPassword(&v, "password", *r.Password)
+	}
+	if len(r.CurrentPassword) > 1024 {
+		v.Add("currentPassword", "Password is too long")
+	}
+	return v
+}
+
+type roleRequest struct {
+	Role string `json:"role"`
+}
+
+func (r roleRequest) Valid() mealsync.Validation {
+	var v mealsync.Validation
+	if !mealsync.Role(r.Role).Valid() {
+		v.Add("role", "Must be USER or ADMIN")
+	}
+	return v
+}
+
+type statusRequest struct {
+	Status string `json:"status"`
+}
+
+func (r statusRequest) Valid() mealsync.Validation {
+	var v mealsync.Validation
+	if !mealsync.Status(r.Status).Valid() {
+		v.Add("status", "Must be ACTIVE, INACTIVE or BANNED")
 	}
 	return v
 }

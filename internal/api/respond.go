@@ -93,8 +93,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mealsync"`)
 		}
-	case http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		if e.RetryAfter > 0 || m.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+		}
 	}
 	writeJSON(w, m.status, envelope{Errors: items})
 }

@@ -20,6 +20,9 @@ func (s *Server) routes() http.Handler {
 	api.Handle("GET /api/v1/users/{id}", s.user(s.handleGetUser))
 	api.Handle("PUT /api/v1/users/{id}", s.user(s.handleUpdateUser))
 	api.Handle("PUT /api/v1/users/{id}/preference", s.user(s.handleUpdatePreference))
+	api.Handle("PUT /api/v1/users/{id}/role", s.admin(s.handleSetRole))
+	api.Handle("PUT /api/v1/users/{id}/status", s.admin(s.handleSetStatus))
+	api.Handle("POST /api/v1/users/{id}/logout-all", s.user(s.handleLogoutAll))
 	api.Handle("DELETE /api/v1/users/{id}", s.admin(s.handleDeleteUser))
 
 	// Recipes (sections 4, 6 and 11). Literal paths win over {id}.

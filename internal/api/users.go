@@ -15,7 +15,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	u, err := s.auth.Register(r.Context(), auth.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
+	u, err := s.auth.Register(r.Context(), auth.Registration{
+		Email: req.Email, Password: req.Password, Name: req.Name, ClientIP: s.clientIP(r)})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -129,15 +130,9 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, me *me
 		s.fail(w, r, err)
 		return
 	}
-	u.Name = strings.TrimSpace(req.Name)
-	u.UpdatedAt = s.now()
-	if req.Password != nil {
-		if u.PasswordHash, err = auth.HashPassword(*req.Password); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	if err := s.users.UpdateUser(r.Context(), u, req.Password != nil); err != nil {
+	u, err = s.auth.UpdateProfile(r.Context(), me, u.ID, auth.ProfileChange{
+		Name: req.Name, NewPassword: req.Password, CurrentPassword: req.CurrentPassword, ClientIP: s.clientIP(r)})
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -156,13 +151,76 @@ func (s *Server) handleUpdatePreference(w http.ResponseWriter, r *http.Request, 
 		s.fail(w, r, err)
 		return
 	}
-	req.apply(&u.Preferences)
-	u.UpdatedAt = s.now()
-	if err := s.users.UpdateUser(r.Context(), u, false); err != nil {
+	// Only the lists sent are written: two devices changing different lists
+	// at once both keep their change.
+	u, err = s.users.UpdateUser(r.Context(), u.ID, mealsync.UserUpdate{
+		DietaryRestrictions: (*[]string)(req.DietaryRestrictions),
+		FavoriteCuisines:    (*[]string)(req.FavoriteCuisines),
+		DislikedIngredients: (*[]string)(req.DislikedIngredients),
+		At:                  s.now(),
+	})
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		err = userNotFound(u.ID)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	respond(w, http.StatusOK, toUserDTO(u))
+}
+
+// PUT /api/v1/users/{id}/role (admin, not on oneself) — ends the user's sessions.
+func (s *Server) handleSetRole(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decode[roleRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.auth.SetRole(r.Context(), me, id, mealsync.Role(req.Role))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserDTO(u))
+}
+
+// PUT /api/v1/users/{id}/status (admin, not on oneself) — ends the user's sessions.
+func (s *Server) handleSetStatus(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decode[statusRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.auth.SetStatus(r.Context(), me, id, mealsync.Status(req.Status))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toUserDTO(u))
+}
+
+// POST /api/v1/users/{id}/logout-all (self or admin) — every access token of
+// the user stops working on every instance, every refresh token is revoked.
+func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	u, err := s.targetUser(r, me)
+	if err == nil {
+		err = s.auth.EndSessions(r.Context(), u.ID)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // DELETE /api/v1/users/{id} (admin)

@@ -7,8 +7,13 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mealsync/mealsync"
 )
 
 func TestRegisterShapeAndNeverAdmin(t *testing.T) {
@@ -271,26 +276,156 @@ func TestListUsersFilters(t *testing.T) {
 func TestUpdateUserAndPassword(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		s := e.newUser("eve@example.com")
-		r := e.expect(e.do("PUT", "/api/v1/users/"+s.id, s.token, map[string]any{"name": "  Eve  ", "password": "new password 2"}), 200)
+		other := e.login("eve@example.com") // a second device
+		path := "/api/v1/users/" + s.id
+		// Changing one's own password takes the current one.
+		r := e.expect(e.do("PUT", path, s.token, map[string]any{"name": "Eve", "password": "new password 2"}), 400)
+		if got := r.errors(); !slices.Equal(got, []string{"currentPassword: Current password is required to change the password"}) {
+			t.Fatalf("without the current password: %v", got)
+		}
+		r = e.expect(e.do("PUT", path, s.token, map[string]any{"name": "Eve", "password": "new password 2", "currentPassword": "wrong guess 12"}), 400)
+		if got := r.errors(); !slices.Equal(got, []string{"currentPassword: Current password is incorrect"}) {
+			t.Fatalf("with a wrong current password: %v", got)
+		}
+		e.expect(e.do("GET", path, s.token, nil), 200) // refused changes end nothing
+
+		r = e.expect(e.do("PUT", path, s.token, map[string]any{"name": "  Eve  ", "password": "new password 2",
+			"currentPassword": "correct horse 1"}), 200)
 		if r.data()["name"] != "Eve" {
 			t.Fatalf("name: %v", r.data()["name"])
 		}
-		// A password change ends every session: the old refresh token is revoked.
+		// A password change ends every session at once: access tokens on
+		// every device, and the refresh tokens.
+		for _, tok := range []string{s.token, other.token} {
+			e.expect(e.do("GET", path, tok, nil), 401)
+		}
 		e.expect(e.do("POST", "/api/v1/users/refresh", "", map[string]any{"refreshToken": s.refresh}), 400)
 		e.expect(e.do("POST", "/api/v1/users/login", "", map[string]any{"email": s.email, "password": "correct horse 1"}), 401)
-		e.expect(e.do("POST", "/api/v1/users/login", "", map[string]any{"email": s.email, "password": "new password 2"}), 200)
+		d := e.expect(e.do("POST", "/api/v1/users/login", "", map[string]any{"email": s.email, "password": "new password 2"}), 200).data()
+		s.token = d["token"].(string)
 
-		bad := e.expect(e.do("PUT", "/api/v1/users/"+s.id, s.token, map[string]any{"name": "", "password": "short"}), 400)
+		bad := e.expect(e.do("PUT", path, s.token, map[string]any{"name": "", "password": "short"}), 400)
 		if len(bad.errors()) != 3 {
 			t.Fatalf("want every problem at once: %v", bad.errors())
 		}
-		after := e.expect(e.do("GET", "/api/v1/users/"+s.id, s.token, nil), 200)
+		after := e.expect(e.do("GET", path, s.token, nil), 200)
 		if after.data()["name"] != "Eve" {
 			t.Fatal("a rejected update changed the user")
 		}
+		// A name change alone ends no session.
+		e.expect(e.do("PUT", path, s.token, map[string]any{"name": "Eve B"}), 200)
+		e.expect(e.do("GET", path, s.token, nil), 200)
+
+		// An admin resets another user's password without knowing it.
+		admin := e.newAdmin("root@example.com")
+		e.expect(e.do("PUT", path, admin.token, map[string]any{"name": "Eve", "password": "reset password 3"}), 200)
+		e.expect(e.do("GET", path, s.token, nil), 401)
+		e.expect(e.do("POST", "/api/v1/users/login", "", map[string]any{"email": s.email, "password": "reset password 3"}), 200)
 	})
 }
 
+func TestLogoutEverywhere(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ana, bob := e.newUser("ana@example.com"), e.newUser("bob@example.com")
+		anaLaptop := e.login("ana@example.com")
+		admin := e.newAdmin("root@example.com")
+
+		// Another user may not sign Ana out; an unknown id is not probed.
+		e.expect(e.do("POST", "/api/v1/users/"+ana.id+"/logout-all", bob.token, nil), 403)
+		e.expect(e.do("POST", "/api/v1/users/not-a-uuid/logout-all", bob.token, nil), 400)
+		e.expect(e.do("POST", "/api/v1/users/"+ana.id+"/logout-all", "", nil), 401)
+		e.expect(e.do("GET", "/api/v1/users/"+ana.id, ana.token, nil), 200)
+
+		e.expect(e.do("POST", "/api/v1/users/"+ana.id+"/logout-all", ana.token, nil), 204)
+		for _, s := range []session{ana, anaLaptop} {
+			e.expect(e.do("GET", "/api/v1/users/"+ana.id, s.token, nil), 401)
+			e.expect(e.do("POST", "/api/v1/users/refresh", "", map[string]any{"refreshToken": s.refresh}), 400)
+		}
+		e.expect(e.do("GET", "/api/v1/users/"+bob.id, bob.token, nil), 200) // nobody else
+
+		// An admin signs Bob out; an unknown user is 404 for an admin.
+		e.expect(e.do("POST", "/api/v1/users/"+bob.id+"/logout-all", admin.token, nil), 204)
+		e.expect(e.do("GET", "/api/v1/users/"+bob.id, bob.token, nil), 401)
+		e.expect(e.do("POST", "/api/v1/users/"+uuid.NewString()+"/logout-all", admin.token, nil), 404)
+		e.expect(e.do("GET", "/api/v1/users/"+admin.id, admin.token, nil), 200)
+	})
+}
+
+func TestAdminSetsRoleAndStatus(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ana := e.newUser("ana@example.com")
+		admin := e.newAdmin("root@example.com")
+		for _, c := range []struct{ path, field, value string }{
+			{"/role", "role", "ADMIN"}, {"/status", "status", "BANNED"},
+		} {
+			path := "/api/v1/users/" + ana.id + c.path
+			e.expect(e.do("PUT", path, ana.token, map[string]any{c.field: c.value}), 403) // not an admin
+			r := e.expect(e.do("PUT", path, admin.token, map[string]any{c.field: "ROOT"}), 400)
+			if len(r.errors()) != 1 || !strings.HasPrefix(r.errors()[0], c.field+": Must be") {
+				t.Fatalf("bad %s: %v", c.field, r.errors())
+			}
+			e.expect(e.do("PUT", "/api/v1/users/"+admin.id+c.path, admin.token, map[string]any{c.field: c.value}), 403)
+			e.expect(e.do("PUT", "/api/v1/users/"+uuid.NewString()+c.path, admin.token, map[string]any{c.field: c.value}), 404)
+			e.expect(e.do("GET", "/api/v1/users/"+ana.id, ana.token, nil), 200)
+			r = e.expect(e.do("PUT", path, admin.token, map[string]any{c.field: c.value}), 200)
+			if r.data()[c.field] != c.value {
+				t.Fatalf("%s = %v, want %s", c.field, r.data()[c.field], c.value)
+			}
+			// The change ends the user's sessions at once.
+			e.expect(e.do("GET", "/api/v1/users/"+ana.id, ana.token, nil), 401)
+			if c.field == "role" {
+				ana = e.login("ana@example.com")
+				e.expect(e.do("GET", "/api/v1/users", ana.token, nil), 200) // now an admin
+			}
+		}
+		// Banned: no new session either.
+		e.expect(e.do("POST", "/api/v1/users/login", "", map[string]any{"email": "ana@example.com", "password": "correct horse 1"}), 403)
+	})
+}
+
+// Requests changing different fields of one user at the same moment — an
+// admin's ban, the user's name, a preference list — all take effect: no
+// request writes back what it read before another wrote.
+func TestConcurrentUserChangesAllSurvive(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newAdmin("root@example.com")
+		for round := range 4 {
+			email := fmt.Sprintf("u%d@example.com", round)
+			u := e.newUser(email)
+			name := fmt.Sprintf("Name %d", round)
+			reqs := []struct {
+				path, token string
+				body        map[string]any
+			}{
+				{"/status", admin.token, map[string]any{"status": "BANNED"}},
+				{"", u.token, map[string]any{"name": name}},
+				{"/preference", u.token, map[string]any{"favoriteCuisines": []string{"Thai"}}},
+				{"/preference", u.token, map[string]any{"dislikedIngredients": []string{"olives"}}},
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for _, r := range reqs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					// The user's own requests may lose the race to the ban
+					// (then 401/403); the ones that answer 200 must stick.
+					e.do("PUT", "/api/v1/users/"+u.id+r.path, r.token, r.body)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			got, err := e.db.UserByID(context.Background(), u.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != mealsync.StatusBanned {
+				t.Fatalf("round %d: status %s, want the ban to survive the user's own updates", round, got.Status)
+			}
+		}
+	})
+}
 func TestPreferences(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		s := e.newUser("fay@example.com")

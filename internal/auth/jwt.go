@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 )
 
 const (
@@ -14,16 +17,29 @@ const (
 	leeway = 30 * time.Second
 )
 
-// Signer issues and checks HS256 access tokens.
+// Signer issues and checks HS256 access tokens. It signs with its first key
+// and accepts tokens signed with any of them, so a key can be rotated
+// without ending every session: the new key signs, the old one keeps
+// verifying until the tokens it signed have expired.
 type Signer struct {
-	key    []byte
+	keys   map[string][]byte // by key id
+	signID string            // the id of the key that signs
+	all    jwt.VerificationKeySet
 	ttl    time.Duration
 	parser *jwt.Parser
 }
 
-// NewSigner returns a Signer for key (at least 32 bytes, checked by config).
-func NewSigner(key []byte, ttl time.Duration, now func() time.Time) *Signer {
-	return &Signer{key: key, ttl: ttl, parser: jwt.NewParser(
+// KeyID names a key in a token's "kid" header: a prefix of its SHA-256,
+// which tells a verifier which key to use without revealing the key.
+func KeyID(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:8])
+}
+
+// NewSigner returns a Signer that signs with keys[0] and verifies with any
+// of keys (each at least 32 bytes, checked by config).
+func NewSigner(keys [][]byte, ttl time.Duration, now func() time.Time) *Signer {
+	s := &Signer{keys: make(map[string][]byte, len(keys)), signID: KeyID(keys[0]), ttl: ttl, parser: jwt.NewParser(
 		// Only HS256: "alg":"none" and algorithm-confusion tokens fail here.
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
@@ -33,19 +49,44 @@ func NewSigner(key []byte, ttl time.Duration, now func() time.Time) *Signer {
 		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(now),
 	)}
+	for _, k := range keys {
+		s.keys[KeyID(k)] = k
+		s.all.Keys = append(s.all.Keys, k)
+	}
+	return s
 }
 
-// Issue returns a signed access token for userID and its expiry.
-func (s *Signer) Issue(userID string, now time.Time) (string, time.Time, error) {
+// claims are an access token's claims: the registered ones, with the user id
+// as subject, and the user's session epoch when the token was issued.
+type claims struct {
+	jwt.RegisteredClaims
+	// Epoch is the user's session epoch at issue. Ending a user's sessions
+	// bumps the stored epoch, which every older token then fails to match.
+	// Tokens issued before epochs existed carry none and read as 0.
+	Epoch int64 `json:"sep,omitempty"`
+}
+
+// Token is what a verified access token says.
+type Token struct {
+	UserID string // a canonical, lower-case UUID
+	Epoch  int64
+}
+
+// Issue returns a signed access token for the user and its expiry.
+func (s *Signer) Issue(userID string, epoch int64, now time.Time) (string, time.Time, error) {
 	exp := now.Add(s.ttl)
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Issuer:    issuer,
-		Subject:   userID,
-		Audience:  jwt.ClaimStrings{audience},
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(exp),
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   userID,
+			Audience:  jwt.ClaimStrings{audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+		Epoch: epoch,
 	})
-	signed, err := tok.SignedString(s.key)
+	tok.Header["kid"] = s.signID
+	signed, err := tok.SignedString(s.keys[s.signID])
 	return signed, exp, err
 }
 
@@ -53,12 +94,32 @@ func (s *Signer) Issue(userID string, now time.Time) (string, time.Time, error) 
 // told to the client.
 var ErrBadToken = errors.New("invalid or expired token")
 
-// Parse verifies token and returns its subject, the user id.
-func (s *Signer) Parse(token string) (string, error) {
-	var claims jwt.RegisteredClaims
-	_, err := s.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return s.key, nil })
-	if err != nil || claims.Subject == "" {
-		return "", ErrBadToken
+// Parse verifies token and returns what it says. A subject that is not a
+// UUID is refused here: no user id of ours has another form, and a store
+// must never be asked for one.
+func (s *Signer) Parse(token string) (Token, error) {
+	var c claims
+	_, err := s.parser.ParseWithClaims(token, &c, s.key)
+	if err != nil {
+		return Token{}, ErrBadToken
 	}
-	return claims.Subject, nil
+	id, err := uuid.Parse(c.Subject)
+	if err != nil || len(c.Subject) != 36 || c.Epoch < 0 {
+		return Token{}, ErrBadToken
+	}
+	return Token{UserID: id.String(), Epoch: c.Epoch}, nil
+}
+
+// key picks the verification key by the token's "kid"; a token without one
+// (issued before key ids) may match any key.
+func (s *Signer) key(t *jwt.Token) (any, error) {
+	kid, ok := t.Header["kid"]
+	if !ok {
+		return s.all, nil
+	}
+	id, _ := kid.(string)
+	if k, ok := s.keys[id]; ok {
+		return k, nil
+	}
+	return nil, ErrBadToken
 }

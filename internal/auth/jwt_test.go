@@ -10,11 +10,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 var (
 	testKey  = []byte("0123456789abcdef0123456789abcdef") // 32 bytes, as config demands
 	otherKey = []byte("fedcba9876543210fedcba9876543210")
+)
+
+// Subjects are user ids, which are UUIDs.
+const (
+	testUserID  = "5f0c8a52-7d53-4c0e-9b8e-3f6f2a1d9c11"
+	otherUserID = "0b7e0f64-2b38-4a4b-a4f1-6d9e7c4f2a00"
 )
 
 const (
@@ -27,7 +35,7 @@ const (
 func newTestSigner(t testing.TB) (*Signer, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock()
-	return NewSigner(testKey, testAccessTTL, clock.Now), clock
+	return NewSigner([][]byte{testKey}, testAccessTTL, clock.Now), clock
 }
 
 // handToken builds a JWT without the library under test, so the tests can
@@ -62,7 +70,7 @@ func goodClaims(now time.Time) map[string]any {
 	return map[string]any{
 		"iss": "mealsync",
 		"aud": []string{"mealsync-api"},
-		"sub": "user-1",
+		"sub": testUserID,
 		"iat": now.Unix(),
 		"exp": now.Add(testAccessTTL).Unix(),
 	}
@@ -71,16 +79,16 @@ func goodClaims(now time.Time) map[string]any {
 func TestSignerRoundTrip(t *testing.T) {
 	t.Parallel()
 	s, clock := newTestSigner(t)
-	token, exp, err := s.Issue("user-42", clock.Now())
+	token, exp, err := s.Issue(testUserID, 7, clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := clock.Now().Add(testAccessTTL); !exp.Equal(want) {
 		t.Errorf("expiry = %v, want %v", exp, want)
 	}
-	sub, err := s.Parse(token)
-	if err != nil || sub != "user-42" {
-		t.Fatalf("Parse = %q, %v; want user-42, nil", sub, err)
+	tok, err := s.Parse(token)
+	if err != nil || tok != (Token{UserID: testUserID, Epoch: 7}) {
+		t.Fatalf("Parse = %+v, %v; want %s at epoch 7", tok, err, testUserID)
 	}
 
 	// The header says HS256 and the signature is HMAC-SHA256 with our key.
@@ -109,14 +117,14 @@ func TestSignerExpiryLeeway(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, clock := newTestSigner(t)
-			token, _, err := s.Issue("user-1", clock.Now())
+			token, _, err := s.Issue(testUserID, 0, clock.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
 			clock.Advance(c.after)
-			sub, err := s.Parse(token)
+			tok, err := s.Parse(token)
 			if ok := err == nil; ok != c.ok {
-				t.Fatalf("after %v: Parse = %q, %v; want accepted %v", c.after, sub, err, c.ok)
+				t.Fatalf("after %v: Parse = %+v, %v; want accepted %v", c.after, tok, err, c.ok)
 			}
 			if !c.ok && err != ErrBadToken {
 				t.Errorf("err = %v, want ErrBadToken", err)
@@ -138,7 +146,7 @@ func TestSignerRejectsForgedTokens(t *testing.T) {
 	valid := handToken(t, hs256Header(), goodClaims(now), hs256)
 	// Same signature, another user in the payload.
 	validParts := strings.Split(valid, ".")
-	forgedPayload := strings.Split(handToken(t, hs256Header(), with(func(c map[string]any) { c["sub"] = "admin-1" }), hs256), ".")[1]
+	forgedPayload := strings.Split(handToken(t, hs256Header(), with(func(c map[string]any) { c["sub"] = otherUserID }), hs256), ".")[1]
 
 	for _, c := range []struct {
 		name  string
@@ -166,6 +174,18 @@ func TestSignerRejectsForgedTokens(t *testing.T) {
 		{"issued in the future", handToken(t, hs256Header(), with(func(c map[string]any) { c["iat"] = now.Add(wantLeeway + time.Minute).Unix() }), hs256), false},
 		{"not valid yet", handToken(t, hs256Header(), with(func(c map[string]any) { c["nbf"] = now.Add(wantLeeway + time.Minute).Unix() }), hs256), false},
 		{"no subject", handToken(t, hs256Header(), with(func(c map[string]any) { delete(c, "sub") }), hs256), false},
+		// A correctly signed token whose subject is not a user id of ours
+		// (the old server's subjects were emails) never reaches a store.
+		{"subject an email", handToken(t, hs256Header(), with(func(c map[string]any) { c["sub"] = "ana@example.com" }), hs256), false},
+		{"subject not a UUID", handToken(t, hs256Header(), with(func(c map[string]any) { c["sub"] = "user-1" }), hs256), false},
+		{"subject a UUID in braces", handToken(t, hs256Header(), with(func(c map[string]any) { c["sub"] = "{" + testUserID + "}" }), hs256), false},
+		{"subject with a NUL", handToken(t, hs256Header(), with(func(c map[string]any) { c["sub"] = testUserID + "\x00" }), hs256), false},
+		{"negative epoch", handToken(t, hs256Header(), with(func(c map[string]any) { c["sep"] = -1 }), hs256), false},
+		{"epoch not a number", handToken(t, hs256Header(), with(func(c map[string]any) { c["sep"] = "1" }), hs256), false},
+		{"unknown key id", handToken(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": "0011223344556677"}, goodClaims(now), hs256), false},
+		{"key id of another key", handToken(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": KeyID(otherKey)}, goodClaims(now), hs256), false},
+		{"key id not a string", handToken(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": 7}, goodClaims(now), hs256), false},
+		{"key id of the key", handToken(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": KeyID(testKey)}, goodClaims(now), hs256), true},
 		{"tampered payload", validParts[0] + "." + forgedPayload + "." + validParts[2], false},
 		{"signature stripped", validParts[0] + "." + validParts[1] + ".", false},
 		{"two segments", validParts[0] + "." + validParts[1], false},
@@ -173,13 +193,13 @@ func TestSignerRejectsForgedTokens(t *testing.T) {
 		{"empty", "", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := NewSigner(testKey, testAccessTTL, func() time.Time { return now })
-			sub, err := s.Parse(c.token)
+			s := NewSigner([][]byte{testKey}, testAccessTTL, func() time.Time { return now })
+			tok, err := s.Parse(c.token)
 			if ok := err == nil; ok != c.ok {
-				t.Fatalf("Parse(%s) = %q, %v; want accepted %v", c.token, sub, err, c.ok)
+				t.Fatalf("Parse(%s) = %+v, %v; want accepted %v", c.token, tok, err, c.ok)
 			}
-			if c.ok && sub != "user-1" {
-				t.Errorf("subject = %q, want user-1", sub)
+			if c.ok && tok.UserID != testUserID {
+				t.Errorf("subject = %q, want %s", tok.UserID, testUserID)
 			}
 			if !c.ok && err != ErrBadToken {
 				t.Errorf("err = %v, want ErrBadToken", err)
@@ -207,7 +227,7 @@ func validHS256(token string, key []byte) bool {
 // bits, and two spellings of the same signature are not a forgery.)
 func FuzzParse(f *testing.F) {
 	s, clock := newTestSigner(f)
-	valid, _, err := s.Issue("user-1", clock.Now())
+	valid, _, err := s.Issue(testUserID, 0, clock.Now())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -220,18 +240,62 @@ func FuzzParse(f *testing.F) {
 	f.Add("")
 
 	f.Fuzz(func(t *testing.T, token string) {
-		sub, err := s.Parse(token)
+		tok, err := s.Parse(token)
 		if err != nil {
-			if err != ErrBadToken || sub != "" {
-				t.Fatalf("Parse(%q) = %q, %v; a refusal must be \"\", ErrBadToken", token, sub, err)
+			if err != ErrBadToken || tok != (Token{}) {
+				t.Fatalf("Parse(%q) = %+v, %v; a refusal must be Token{}, ErrBadToken", token, tok, err)
 			}
 			return
 		}
-		if sub == "" {
-			t.Fatalf("Parse(%q) accepted a token without a subject", token)
+		if _, err := uuid.Parse(tok.UserID); err != nil {
+			t.Fatalf("Parse(%q) accepted a token whose subject %q is not a UUID", token, tok.UserID)
 		}
 		if !validHS256(token, testKey) {
 			t.Fatalf("Parse(%q) accepted a token that is not HMAC-SHA256-signed with the key", token)
 		}
 	})
+}
+
+// Rotation: a signer whose current key is new and whose previous key is the
+// old one accepts tokens of both, signs only with the new one, and a signer
+// that dropped the old key refuses the old tokens.
+func TestSignerKeyRotation(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	before := NewSigner([][]byte{testKey}, testAccessTTL, clock.Now)
+	during := NewSigner([][]byte{otherKey, testKey}, testAccessTTL, clock.Now)
+	after := NewSigner([][]byte{otherKey}, testAccessTTL, clock.Now)
+
+	old, _, err := before.Issue(testUserID, 0, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _, err := during.Issue(testUserID, 0, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !validHS256(fresh, otherKey) || validHS256(fresh, testKey) {
+		t.Fatal("during a rotation, tokens must be signed with the new key only")
+	}
+	// A token from before key ids existed has no kid: any key may match.
+	noKid := handToken(t, hs256Header(), goodClaims(clock.Now()), hmacWith(sha256.New, testKey))
+	for _, c := range []struct {
+		name   string
+		signer *Signer
+		token  string
+		ok     bool
+	}{
+		{"old token, old signer", before, old, true},
+		{"old token during rotation", during, old, true},
+		{"new token during rotation", during, fresh, true},
+		{"token without kid during rotation", during, noKid, true},
+		{"old token after rotation", after, old, false},
+		{"token without kid after rotation", after, noKid, false},
+		{"new token after rotation", after, fresh, true},
+		{"new token, old signer", before, fresh, false},
+	} {
+		if _, err := c.signer.Parse(c.token); (err == nil) != c.ok {
+			t.Errorf("%s: Parse err = %v, want accepted %v", c.name, err, c.ok)
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +31,26 @@ type Config struct {
 	RefreshTTL       time.Duration
 	MaxLoginFailures int           // per account and per address, within LoginWindow
 	LoginWindow      time.Duration // sliding window of the throttle
+	// MaxRegistrations is how many sign-ups one client address may attempt
+	// within RegisterWindow; 0 means no limit.
+	MaxRegistrations int
+	RegisterWindow   time.Duration
+	// HashSlots bounds the password hashes computed at once (see HashSlots);
+	// HashWait is how long a request may wait for one before it is refused
+	// with 503. Zero values take the defaults of withDefaults.
+	HashSlots int
+	HashWait  time.Duration
+}
+
+// withDefaults fills what a caller (a test) left zero.
+func (c Config) withDefaults() Config {
+	if c.HashSlots <= 0 {
+		c.HashSlots = HashSlots(math.MaxInt64, runtime.GOMAXPROCS(0))
+	}
+	if c.HashWait <= 0 {
+		c.HashWait = 2 * time.Second
+	}
+	return c
 }
 
 // Service is the authentication service.
@@ -37,6 +59,7 @@ type Service struct {
 	tokens   mealsync.TokenStore
 	attempts mealsync.LoginAttemptStore
 	signer   *Signer
+	hashes   *hashGate
 	cfg      Config
 	now      mealsync.Clock
 	log      *slog.Logger
@@ -45,11 +68,15 @@ type Service struct {
 	dummyHash string // verified against for unknown emails, to equalise timing
 }
 
-// NewService builds the service.
+// NewService builds the service. keys[0] signs access tokens; every key
+// verifies them (the others are previous keys, kept while a rotation's
+// older tokens live).
 func NewService(users mealsync.UserStore, tokens mealsync.TokenStore, attempts mealsync.LoginAttemptStore,
-	secret []byte, cfg Config, now mealsync.Clock, log *slog.Logger) *Service {
+	keys [][]byte, cfg Config, now mealsync.Clock, log *slog.Logger) *Service {
+	cfg = cfg.withDefaults()
 	return &Service{users: users, tokens: tokens, attempts: attempts,
-		signer: NewSigner(secret, cfg.AccessTTL, now), cfg: cfg, now: now, log: log}
+		signer: NewSigner(keys, cfg.AccessTTL, now), hashes: newHashGate(cfg.HashSlots, cfg.HashWait),
+		cfg: cfg, now: now, log: log}
 }
 
 // Session is what login and refresh hand the client.
@@ -65,15 +92,24 @@ type Registration struct {
 	Email    string
 	Password string
 	Name     string
+	ClientIP string // the address it came from; throttled per address
 }
 
 // Register creates a USER. The role is never taken from the request.
+//
+// Sign-ups are throttled per client address (each attempt counts, made or
+// not: an account costs a password hash and a row), and the hash waits for
+// a free slot, so a flood of sign-ups can neither fill the database nor
+// exhaust the memory.
 func (s *Service) Register(ctx context.Context, r Registration) (*mealsync.User, error) {
-	hash, err := HashPassword(r.Password)
+	now := s.now().UTC()
+	if err := s.throttleRegistration(ctx, r.ClientIP, now); err != nil {
+		return nil, err
+	}
+	hash, err := s.hashes.hash(ctx, r.Password)
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
-	now := s.now().UTC()
 	u := &mealsync.User{
 		ID:           uuid.NewString(),
 		Email:        strings.TrimSpace(r.Email),
@@ -92,6 +128,32 @@ func (s *Service) Register(ctx context.Context, r Registration) (*mealsync.User,
 		return nil, err
 	}
 	return u, nil
+}
+
+// throttleRegistration records a sign-up attempt from ip and refuses it when
+// the address already made MaxRegistrations in the window. A refused attempt
+// is forgotten: it created nothing.
+func (s *Service) throttleRegistration(ctx context.Context, ip string, now time.Time) error {
+	if s.cfg.MaxRegistrations <= 0 || ip == "" {
+		return nil
+	}
+	key := "register:" + ip
+	attempt := uuid.NewString()
+	if err := s.attempts.RecordLoginAttempt(ctx, attempt, []string{key}, now); err != nil {
+		return err
+	}
+	since := now.Add(-s.cfg.RegisterWindow).Add(time.Microsecond)
+	n, oldest, err := s.attempts.LoginFailures(ctx, key, since)
+	if err != nil {
+		return err
+	}
+	if n > s.cfg.MaxRegistrations {
+		retry := max(oldest.Add(s.cfg.RegisterWindow).Sub(now), time.Second)
+		return errors.Join(&mealsync.Error{Code: mealsync.ETOOMANY, RetryAfter: retry,
+			Message: "Too many sign-ups from this address. Try again later."},
+			s.attempts.ForgetLoginAttempt(context.WithoutCancel(ctx), attempt))
+	}
+	return nil
 }
 
 var errBadCredentials = mealsync.Errorf(mealsync.EUNAUTHORIZED, "Invalid email or password")
@@ -148,17 +210,29 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (u 
 	u, err = s.users.UserByEmail(ctx, email)
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
 		s.dummyOnce.Do(func() { s.dummyHash, _ = HashPassword(rand.Text()) })
-		VerifyPassword(s.dummyHash, password)
-		return nil, false, false, nil
+		_, _, err := s.hashes.verify(ctx, s.dummyHash, password)
+		return nil, false, false, busyOnly(err)
 	}
 	if err != nil {
 		return nil, false, false, err
 	}
-	ok, rehash, err = VerifyPassword(u.PasswordHash, password)
+	ok, rehash, err = s.hashes.verify(ctx, u.PasswordHash, password)
 	if err != nil {
+		if busyOnly(err) != nil {
+			return nil, false, false, err
+		}
 		return nil, false, false, fmt.Errorf("verify password of %s: %w", u.ID, err)
 	}
 	return u, ok, rehash, nil
+}
+
+// busyOnly keeps the errors of waiting for a hash slot (busy, cancelled)
+// and drops a verification's own: the dummy hash is ours and always parses.
+func busyOnly(err error) error {
+	if errors.Is(err, errHashBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
 }
 
 // throttled refuses when a key already had MaxLoginFailures attempts in the
@@ -182,15 +256,21 @@ func (s *Service) throttled(ctx context.Context, keys []string, now time.Time) e
 	return nil
 }
 
-// upgradeHash replaces a legacy or weaker hash after a successful login. A
-// failure is logged, not returned: the login itself succeeded.
+// upgradeHash replaces a legacy or weaker hash after a successful login,
+// only if the hash is still the one the password was checked against: a
+// password changed meanwhile stays changed. A failure is logged, not
+// returned: the login itself succeeded.
 func (s *Service) upgradeHash(ctx context.Context, u *mealsync.User, password string) {
-	hash, err := HashPassword(password)
+	hash, err := s.hashes.hash(ctx, password)
+	replaced := false
 	if err == nil {
-		err = s.users.SetPasswordHash(ctx, u.ID, hash, s.now().UTC())
+		replaced, err = s.users.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, hash, s.now().UTC())
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
+	case !replaced:
+		s.log.InfoContext(ctx, "password rehash skipped: the password changed meanwhile", "user_id", u.ID)
 	}
 }
 
@@ -215,7 +295,7 @@ func (s *Service) newSession(ctx context.Context, u *mealsync.User, now time.Tim
 }
 
 func (s *Service) session(u *mealsync.User, refresh string, rt *mealsync.RefreshToken, now time.Time) (*Session, error) {
-	access, _, err := s.signer.Issue(u.ID, now)
+	access, _, err := s.signer.Issue(u.ID, u.SessionEpoch, now)
 	if err != nil {
 		return nil, fmt.Errorf("sign access token: %w", err)
 	}
@@ -280,18 +360,22 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 var errInvalidToken = mealsync.Errorf(mealsync.EUNAUTHORIZED, "Invalid or expired token")
 
 // Authenticate returns the active user an access token belongs to. The user
-// is loaded on every request, so deleting or banning an account takes effect
-// at once rather than when its tokens expire.
+// is loaded on every request, so deleting or banning an account, or ending
+// its sessions, takes effect at once rather than when its tokens expire: a
+// token issued before the user's session epoch moved on is refused.
 func (s *Service) Authenticate(ctx context.Context, token string) (*mealsync.User, error) {
-	id, err := s.signer.Parse(token)
+	tok, err := s.signer.Parse(token)
 	if err != nil {
 		return nil, errInvalidToken
 	}
-	u, err := s.users.UserByID(ctx, id)
+	u, err := s.users.UserByID(ctx, tok.UserID)
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
 		return nil, errInvalidToken
 	} else if err != nil {
 		return nil, err
+	}
+	if u.SessionEpoch != tok.Epoch {
+		return nil, errInvalidToken
 	}
 	if err := activeUser(u); err != nil {
 		return nil, err

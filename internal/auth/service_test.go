@@ -36,7 +36,7 @@ type serviceEnv struct {
 func newServiceEnv(t *testing.T, db *sqldb.DB) *serviceEnv {
 	t.Helper()
 	clock := newFakeClock()
-	svc := NewService(db, db, db, testKey, testConfig, clock.Now, slog.New(slog.DiscardHandler))
+	svc := NewService(db, db, db, [][]byte{testKey}, testConfig, clock.Now, slog.New(slog.DiscardHandler))
 	return &serviceEnv{svc: svc, db: db, clock: clock}
 }
 
@@ -75,8 +75,9 @@ func (e *serviceEnv) mustSetStatus(t *testing.T, id string, st mealsync.Status) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Status = st
-	if err := e.db.UpdateUser(ctx, u, false); err != nil {
+	// Straight in the store, without ending sessions: the service must
+	// refuse an inactive user's tokens by the status alone.
+	if _, err := e.db.UpdateUser(ctx, u.ID, mealsync.UserUpdate{Status: &st, At: u.UpdatedAt}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -132,8 +133,8 @@ func TestRegisterNeverGrantsAdmin(t *testing.T) {
 	t.Parallel()
 	env := newServiceEnv(t, testdb.SQLite(t))
 	admin := env.mustRegister(t, "root@example.com")
-	admin.Role = mealsync.RoleAdmin
-	if err := env.db.UpdateUser(context.Background(), admin, false); err != nil {
+	role := mealsync.RoleAdmin
+	if _, err := env.db.UpdateUser(context.Background(), admin.ID, mealsync.UserUpdate{Role: &role, At: admin.UpdatedAt}); err != nil {
 		t.Fatal(err)
 	}
 	u := env.mustRegister(t, "next@example.com")
@@ -431,7 +432,7 @@ func TestRefreshAfterSessionsEnded(t *testing.T) {
 	u := env.mustRegister(t, "ana@example.com")
 	s := env.mustLogin(t, "ana@example.com", "")
 	env.clock.Advance(time.Minute)
-	if err := env.db.UpdateUser(ctx, u, true); err != nil {
+	if _, err := env.db.UpdateUser(ctx, u.ID, mealsync.UserUpdate{EndSessions: true, At: env.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := env.svc.Refresh(ctx, s.RefreshToken)
@@ -478,7 +479,7 @@ func TestAuthenticate(t *testing.T) {
 	})
 	t.Run("token for another key", func(t *testing.T) {
 		u := env.mustRegister(t, "forged@example.com")
-		forged, _, err := NewSigner(otherKey, testAccessTTL, env.clock.Now).Issue(u.ID, env.clock.Now())
+		forged, _, err := NewSigner([][]byte{otherKey}, testAccessTTL, env.clock.Now).Issue(u.ID, 0, env.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,14 +13,11 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// DevJWTSecret is the development default. Outside development the server
-// refuses to start with it.
-const DevJWTSecret = "mealsync-development-secret-do-not-use-in-production"
 
 // Environments.
 const (
@@ -42,12 +39,21 @@ type Config struct {
 	MigrateOnStart    bool // PostgreSQL only; SQLite always migrates on start
 	DataDir           string
 
-	JWTSecret        string
-	AccessTokenTTL   time.Duration
-	RefreshTokenTTL  time.Duration
-	LoginMaxFailures int
-	LoginWindow      time.Duration
-	TrustedProxies   []netip.Prefix // whose X-Forwarded-For is believed
+	// JWTSecret signs access tokens. Empty only in development, where the
+	// server makes a random key of its own and keeps it in DataDir.
+	JWTSecret string
+	// JWTPreviousSecrets still verify tokens (never sign): the keys of a
+	// rotation's window.
+	JWTPreviousSecrets []string
+	AccessTokenTTL     time.Duration
+	RefreshTokenTTL    time.Duration
+	LoginMaxFailures   int
+	LoginWindow        time.Duration
+	TrustedProxies     []netip.Prefix // whose X-Forwarded-For is believed
+	// RegisterMaxPerAddress sign-ups per client address within
+	// RegisterWindow (0: no limit).
+	RegisterMaxPerAddress int
+	RegisterWindow        time.Duration
 
 	ShutdownDelay   time.Duration // readiness DOWN, still serving, before Shutdown
 	ShutdownTimeout time.Duration // for in-flight requests once Shutdown starts
@@ -91,30 +97,33 @@ func (c *Config) SQLitePath() string {
 func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config, error) {
 	r := reader{getenv: getenv}
 	c := &Config{
-		Env:                 r.str("MEALSYNC_ENV", EnvDevelopment),
-		Addr:                r.str("MEALSYNC_ADDR", ":8081"),
-		DatabaseURL:         r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
-		DBMaxOpenConns:      r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
-		DBMaxIdleConns:      r.int("MEALSYNC_DB_MAX_IDLE_CONNS", 10),
-		DBConnMaxLifetime:   r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
-		DBConnMaxIdleTime:   r.duration("MEALSYNC_DB_CONN_MAX_IDLE_TIME", 10*time.Minute),
-		MigrateOnStart:      r.bool("MEALSYNC_MIGRATE_ON_START", false),
-		DataDir:             r.str("MEALSYNC_DATA_DIR", ""),
-		JWTSecret:           r.str("MEALSYNC_JWT_SECRET", r.str("JWT_SECRET", "")),
-		AccessTokenTTL:      r.duration("MEALSYNC_ACCESS_TOKEN_TTL", 15*time.Minute),
-		RefreshTokenTTL:     r.duration("MEALSYNC_REFRESH_TOKEN_TTL", 7*24*time.Hour),
-		LoginMaxFailures:    r.int("MEALSYNC_LOGIN_MAX_FAILURES", 5),
-		LoginWindow:         r.duration("MEALSYNC_LOGIN_WINDOW", 15*time.Minute),
-		TrustedProxies:      r.prefixes("MEALSYNC_TRUSTED_PROXIES"),
-		ShutdownDelay:       r.duration("MEALSYNC_SHUTDOWN_DELAY", 5*time.Second),
-		ShutdownTimeout:     r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
-		LogFormat:           r.str("MEALSYNC_LOG_FORMAT", ""),
-		ListCacheSize:       r.int("MEALSYNC_LIST_CACHE_SIZE", 1000),
-		CatalogueVersionTTL: r.duration("MEALSYNC_CATALOGUE_VERSION_TTL", time.Second),
-		AIProvider:          r.str("MEALSYNC_AI_PROVIDER", "catalog"),
-		OpenAIBaseURL:       r.str("MEALSYNC_OPENAI_BASE_URL", "https://api.openai.com/v1"),
-		OpenAIAPIKey:        r.str("MEALSYNC_OPENAI_API_KEY", ""),
-		OpenAIModel:         r.str("MEALSYNC_OPENAI_MODEL", "gpt-4o-mini"),
+		Env:                   r.str("MEALSYNC_ENV", EnvDevelopment),
+		Addr:                  r.str("MEALSYNC_ADDR", ":8081"),
+		DatabaseURL:           r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
+		DBMaxOpenConns:        r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
+		DBMaxIdleConns:        r.int("MEALSYNC_DB_MAX_IDLE_CONNS", 10),
+		DBConnMaxLifetime:     r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
+		DBConnMaxIdleTime:     r.duration("MEALSYNC_DB_CONN_MAX_IDLE_TIME", 10*time.Minute),
+		MigrateOnStart:        r.bool("MEALSYNC_MIGRATE_ON_START", false),
+		DataDir:               r.str("MEALSYNC_DATA_DIR", ""),
+		JWTSecret:             r.str("MEALSYNC_JWT_SECRET", r.str("JWT_SECRET", "")),
+		JWTPreviousSecrets:    r.list("MEALSYNC_JWT_PREVIOUS_SECRETS"),
+		AccessTokenTTL:        r.duration("MEALSYNC_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:       r.duration("MEALSYNC_REFRESH_TOKEN_TTL", 7*24*time.Hour),
+		LoginMaxFailures:      r.int("MEALSYNC_LOGIN_MAX_FAILURES", 5),
+		LoginWindow:           r.duration("MEALSYNC_LOGIN_WINDOW", 15*time.Minute),
+		TrustedProxies:        r.prefixes("MEALSYNC_TRUSTED_PROXIES"),
+		RegisterMaxPerAddress: r.int("MEALSYNC_REGISTER_MAX_PER_ADDRESS", 20),
+		RegisterWindow:        r.duration("MEALSYNC_REGISTER_WINDOW", 10*time.Minute),
+		ShutdownDelay:         r.duration("MEALSYNC_SHUTDOWN_DELAY", 5*time.Second),
+		ShutdownTimeout:       r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
+		LogFormat:             r.str("MEALSYNC_LOG_FORMAT", ""),
+		ListCacheSize:         r.int("MEALSYNC_LIST_CACHE_SIZE", 1000),
+		CatalogueVersionTTL:   r.duration("MEALSYNC_CATALOGUE_VERSION_TTL", time.Second),
+		AIProvider:            r.str("MEALSYNC_AI_PROVIDER", "catalog"),
+		OpenAIBaseURL:         r.str("MEALSYNC_OPENAI_BASE_URL", "https://api.openai.com/v1"),
+		OpenAIAPIKey:          r.str("MEALSYNC_OPENAI_API_KEY", ""),
+		OpenAIModel:           r.str("MEALSYNC_OPENAI_MODEL", "gpt-4o-mini"),
 		// Two attempts of 25 s fit in the server's 60 s write timeout.
 		OpenAITimeout:      r.duration("MEALSYNC_OPENAI_TIMEOUT", 25*time.Second),
 		BlobDir:            r.str("MEALSYNC_BLOB_DIR", ""),
@@ -150,9 +159,6 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("MEALSYNC_LOG_LEVEL: %q is not debug, info, warn or error", level))
-	}
-	if c.JWTSecret == "" && c.Env == EnvDevelopment {
-		c.JWTSecret = DevJWTSecret
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
@@ -201,6 +207,7 @@ func (c *Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"MEALSYNC_ACCESS_TOKEN_TTL": c.AccessTokenTTL, "MEALSYNC_REFRESH_TOKEN_TTL": c.RefreshTokenTTL,
 		"MEALSYNC_LOGIN_WINDOW": c.LoginWindow, "MEALSYNC_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+		"MEALSYNC_REGISTER_WINDOW": c.RegisterWindow,
 	} {
 		if d <= 0 {
 			bad("%s must be positive", name)
@@ -214,6 +221,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginMaxFailures < 1 {
 		bad("MEALSYNC_LOGIN_MAX_FAILURES must be at least 1")
+	}
+	if c.RegisterMaxPerAddress < 0 {
+		bad("MEALSYNC_REGISTER_MAX_PER_ADDRESS must not be negative (0 turns the limit off)")
 	}
 	switch c.AIProvider {
 	case "catalog":
@@ -235,23 +245,51 @@ func (c *Config) Validate() error {
 
 // ValidateSecrets checks what only the server needs: `migrate` and
 // `healthcheck` run without the JWT secret (a migration job need not hold it).
+// Development may go without one: the server then makes a random key.
 func (c *Config) ValidateSecrets() error {
+	var errs []error
 	switch {
-	case c.JWTSecret == "":
-		return errors.New("MEALSYNC_JWT_SECRET is required outside development")
-	case c.JWTSecret == DevJWTSecret && c.Env != EnvDevelopment:
-		return fmt.Errorf("MEALSYNC_JWT_SECRET is the development default; set a secret of your own in %s", c.Env)
-	case len(c.JWTSecret) < 32:
-		return errors.New("MEALSYNC_JWT_SECRET must be at least 32 bytes (e.g. openssl rand -base64 48)")
+	case c.JWTSecret == "" && c.Env != EnvDevelopment:
+		errs = append(errs, fmt.Errorf("MEALSYNC_JWT_SECRET is required in %s (e.g. openssl rand -base64 48)", c.Env))
+	case c.JWTSecret != "" && len(c.JWTSecret) < minSecretBytes:
+		errs = append(errs, fmt.Errorf("MEALSYNC_JWT_SECRET must be at least %d bytes (e.g. openssl rand -base64 48)", minSecretBytes))
+	case slices.Contains(publishedSecrets, c.JWTSecret):
+		errs = append(errs, errors.New("MEALSYNC_JWT_SECRET is a key published in MealSync's source; anyone could sign tokens with it: set one of your own (e.g. openssl rand -base64 48)"))
 	}
-	return nil
+	for i, p := range c.JWTPreviousSecrets {
+		if len(p) < minSecretBytes {
+			errs = append(errs, fmt.Errorf("MEALSYNC_JWT_PREVIOUS_SECRETS: entry %d is shorter than %d bytes", i+1, minSecretBytes))
+		}
+		if slices.Contains(publishedSecrets, p) {
+			errs = append(errs, fmt.Errorf("MEALSYNC_JWT_PREVIOUS_SECRETS: entry %d is a key published in MealSync's source", i+1))
+		}
+		if p == c.JWTSecret {
+			errs = append(errs, fmt.Errorf("MEALSYNC_JWT_PREVIOUS_SECRETS: entry %d is the current secret", i+1))
+		}
+	}
+	if len(c.JWTPreviousSecrets) > 0 && c.JWTSecret == "" {
+		errs = append(errs, errors.New("MEALSYNC_JWT_PREVIOUS_SECRETS needs MEALSYNC_JWT_SECRET: previous keys only verify"))
+	}
+	return errors.Join(errs...)
 }
+
+// minSecretBytes is the shortest HMAC key accepted (HS256's output size).
+const minSecretBytes = 32
+
+// publishedSecrets are keys anyone can read in MealSync's source or its
+// history: the development default of releases before random development
+// keys. A server never signs or verifies with one of them.
+var publishedSecrets = []string{"mealsync-development-secret-do-not-use-in-production"}
+
+// JWTKeyFile is where a development server without MEALSYNC_JWT_SECRET
+// keeps the random key it made.
+func (c *Config) JWTKeyFile() string { return filepath.Join(c.DataDir, "jwt-signing-key") }
 
 // LogValue logs the configuration with secrets masked.
 func (c *Config) LogValue() slog.Value {
-	secret := "(default)"
-	if c.JWTSecret != DevJWTSecret {
-		secret = "(set, " + strconv.Itoa(len(c.JWTSecret)) + " bytes)"
+	secret := "(set, " + strconv.Itoa(len(c.JWTSecret)) + " bytes)"
+	if c.JWTSecret == "" {
+		secret = "(unset: a random key kept in " + c.JWTKeyFile() + ")"
 	}
 	return slog.GroupValue(
 		slog.String("env", c.Env),
@@ -264,10 +302,13 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("migrate_on_start", c.MigrateOnStart),
 		slog.String("data_dir", c.DataDir),
 		slog.String("jwt_secret", secret),
+		slog.Int("jwt_previous_secrets", len(c.JWTPreviousSecrets)),
 		slog.Duration("access_token_ttl", c.AccessTokenTTL),
 		slog.Duration("refresh_token_ttl", c.RefreshTokenTTL),
 		slog.Int("login_max_failures", c.LoginMaxFailures),
 		slog.Duration("login_window", c.LoginWindow),
+		slog.Int("register_max_per_address", c.RegisterMaxPerAddress),
+		slog.Duration("register_window", c.RegisterWindow),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Duration("shutdown_delay", c.ShutdownDelay),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
@@ -362,6 +403,17 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a duration like 30s or 15m", name, v))
 	}
 	return d
+}
+
+// list splits a comma-separated variable, dropping blanks.
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, f := range strings.Split(r.str(name, ""), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (r *reader) prefixes(name string) []netip.Prefix {

@@ -83,12 +83,17 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next *meal
 	return old, rotated, nil
 }
 
-// RevokeTokenFamily revokes every token descended from one login.
+// RevokeTokenFamily revokes every token descended from one login and ends
+// its user's access tokens, in one transaction.
 func (db *DB) RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2
-		WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now.UTC())
-	if err != nil {
-		return fmt.Errorf("revoke token family: %w", db.mapErr(err))
-	}
-	return nil
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2
+			WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now.UTC())
+		if err != nil {
+			return db.wrap("revoke token family", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET session_epoch = session_epoch + 1
+			WHERE id IN (SELECT user_id FROM refresh_tokens WHERE family_id = $1)`, familyID)
+		return db.wrap("end sessions of token family", err)
+	})
 }

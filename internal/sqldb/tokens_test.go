@@ -265,6 +265,19 @@ func TestRevokeTokenFamily(t *testing.T) {
 		if err := db.RevokeTokenFamily(t.Context(), uuid.NewString(), revoked); err != nil {
 			t.Errorf("RevokeTokenFamily of an unknown family: %v, want no error", err)
 		}
+		// Each revocation ended the family's user's access tokens; nobody else's.
+		for _, c := range []struct {
+			who   *mealsync.User
+			epoch int64
+		}{{u, 2}, {other, 0}} {
+			got, err := db.UserByID(t.Context(), c.who.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.SessionEpoch != c.epoch {
+				t.Errorf("user %s: session epoch %d, want %d", c.who.Email, got.SessionEpoch, c.epoch)
+			}
+		}
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mealsync/mealsync"
@@ -13,7 +14,7 @@ import (
 // Preference lists are stored as JSON arrays in one column each: they are
 // always read and replaced whole, with the user.
 const userColumns = `id, email, name, role, status, password_hash,
-	dietary_restrictions, favorite_cuisines, disliked_ingredients, created_at, updated_at`
+	dietary_restrictions, favorite_cuisines, disliked_ingredients, session_epoch, created_at, updated_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -21,7 +22,7 @@ func scanUser(row rowScanner) (*mealsync.User, error) {
 	var u mealsync.User
 	var diet, cuisines, disliked string
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash,
-		&diet, &cuisines, &disliked, &u.CreatedAt, &u.UpdatedAt)
+		&diet, &cuisines, &disliked, &u.SessionEpoch, &u.CreatedAt, &u.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -48,10 +49,10 @@ func jsonList(l []string) string {
 // CreateUser inserts u. u.ID, CreatedAt and UpdatedAt must be set.
 func (db *DB) CreateUser(ctx context.Context, u *mealsync.User) error {
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		u.ID, u.Email, u.Name, u.Role, u.Status, u.PasswordHash,
 		jsonList(u.Preferences.DietaryRestrictions), jsonList(u.Preferences.FavoriteCuisines),
-		jsonList(u.Preferences.DislikedIngredients), u.CreatedAt.UTC(), u.UpdatedAt.UTC())
+		jsonList(u.Preferences.DislikedIngredients), u.SessionEpoch, u.CreatedAt.UTC(), u.UpdatedAt.UTC())
 	if err != nil {
 		return fmt.Errorf("create user: %w", db.mapErr(err))
 	}
@@ -109,33 +110,69 @@ func (db *DB) ListUsers(ctx context.Context, f mealsync.UserFilter) ([]*mealsync
 	return users, rows.Err()
 }
 
-// UpdateUser writes the mutable fields of u; with endSessions it revokes the
-// user's refresh tokens in the same transaction.
-func (db *DB) UpdateUser(ctx context.Context, u *mealsync.User, endSessions bool) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET name = $2, role = $3, status = $4,
-			password_hash = $5, dietary_restrictions = $6, favorite_cuisines = $7,
-			disliked_ingredients = $8, updated_at = $9 WHERE id = $1`,
-			u.ID, u.Name, u.Role, u.Status, u.PasswordHash,
-			jsonList(u.Preferences.DietaryRestrictions), jsonList(u.Preferences.FavoriteCuisines),
-			jsonList(u.Preferences.DislikedIngredients), u.UpdatedAt.UTC())
-		if err := db.expectOne(res, err, "update user"); err != nil || !endSessions {
-			return err
+// UpdateUser writes the columns upd sets, and only those: a request never
+// writes back a value it read earlier, so concurrent changes to different
+// fields all survive. With EndSessions the session epoch moves on and every
+// refresh token of the user is revoked, in the same transaction.
+func (db *DB) UpdateUser(ctx context.Context, id string, upd mealsync.UserUpdate) (*mealsync.User, error) {
+	var a queryArgs
+	a.add(id)
+	sets := []string{"updated_at = " + a.add(upd.At.UTC())}
+	set := func(column string, v any) { sets = append(sets, column+" = "+a.add(v)) }
+	if upd.Name != nil {
+		set("name", *upd.Name)
+	}
+	if upd.PasswordHash != nil {
+		set("password_hash", *upd.PasswordHash)
+	}
+	if upd.Role != nil {
+		set("role", *upd.Role)
+	}
+	if upd.Status != nil {
+		set("status", *upd.Status)
+	}
+	for _, l := range []struct {
+		column string
+		list   *[]string
+	}{
+		{"dietary_restrictions", upd.DietaryRestrictions},
+		{"favorite_cuisines", upd.FavoriteCuisines},
+		{"disliked_ingredients", upd.DislikedIngredients},
+	} {
+		if l.list != nil {
+			set(l.column, jsonList(*l.list))
+		}
+	}
+	if upd.EndSessions {
+		sets = append(sets, "session_epoch = session_epoch + 1")
+	}
+	var u *mealsync.User
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+`
+			WHERE id = $1 RETURNING `+userColumns, a...))
+		if err != nil || !upd.EndSessions {
+			return db.wrap("update user", err)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2
-			WHERE user_id = $1 AND revoked_at IS NULL`, u.ID, u.UpdatedAt.UTC())
-		if err != nil {
-			return fmt.Errorf("revoke user tokens: %w", db.mapErr(err))
-		}
-		return nil
+			WHERE user_id = $1 AND revoked_at IS NULL`, id, upd.At.UTC())
+		return db.wrap("revoke user tokens", err)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
-// SetPasswordHash replaces the hash alone.
-func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error {
-	res, err := db.sql.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
-		id, hash, at.UTC())
-	return db.expectOne(res, err, "set password hash")
+// ReplacePasswordHash swaps the hash only if it is still oldHash.
+func (db *DB) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE users SET password_hash = $3, updated_at = $4
+		WHERE id = $1 AND password_hash = $2`, id, oldHash, newHash, at.UTC())
+	if err != nil {
+		return false, db.wrap("replace password hash", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, db.wrap("replace password hash", err)
 }
 
 // DeleteUser removes a user; its tokens go with it (ON DELETE CASCADE).

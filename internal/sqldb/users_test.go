@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ func sameUser(t *testing.T, got, want *mealsync.User) {
 		{"Role", got.Role, want.Role},
 		{"Status", got.Status, want.Status},
 		{"PasswordHash", got.PasswordHash, want.PasswordHash},
+		{"SessionEpoch", got.SessionEpoch, want.SessionEpoch},
 	} {
 		if f.got != f.want {
 			t.Errorf("%s = %v, want %v", f.name, f.got, f.want)
@@ -176,10 +178,13 @@ func TestUserNotFound(t *testing.T) {
 			return err
 		}},
 		{"UpdateUser", func(t *testing.T, db *sqldb.DB) error {
-			return db.UpdateUser(t.Context(), newUser(now(), func(u *mealsync.User) { u.ID = unknown }), false)
+			name := "Nobody"
+			_, err := db.UpdateUser(t.Context(), unknown, mealsync.UserUpdate{Name: &name, At: now()})
+			return err
 		}},
 		{"UpdateUser ending sessions", func(t *testing.T, db *sqldb.DB) error {
-			return db.UpdateUser(t.Context(), newUser(now(), func(u *mealsync.User) { u.ID = unknown }), true)
+			_, err := db.UpdateUser(t.Context(), unknown, mealsync.UserUpdate{EndSessions: true, At: now()})
+			return err
 		}},
 		{"DeleteUser", func(t *testing.T, db *sqldb.DB) error {
 			return db.DeleteUser(t.Context(), unknown)
@@ -258,12 +263,33 @@ func TestListUsers(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
+	name, hash := "Renamed", "$2a$10$new-hash"
+	role, status := mealsync.RoleAdmin, mealsync.StatusInactive
+	none, cuisines, disliked := []string{}, []string{"Ethiopian", "Korean"}, []string{"olives"}
 	tests := []struct {
-		name        string
-		endSessions bool
+		name string
+		upd  mealsync.UserUpdate
+		want func(u *mealsync.User) // what the update changes, besides UpdatedAt
 	}{
-		{"keeping sessions", false},
-		{"ending sessions", true},
+		{"every field, keeping sessions", mealsync.UserUpdate{Name: &name, PasswordHash: &hash, Role: &role,
+			Status: &status, DietaryRestrictions: &none, FavoriteCuisines: &cuisines, DislikedIngredients: &disliked},
+			func(u *mealsync.User) {
+				u.Name, u.PasswordHash, u.Role, u.Status = name, hash, role, status
+				u.Preferences = mealsync.Preferences{DietaryRestrictions: none, FavoriteCuisines: cuisines, DislikedIngredients: disliked}
+			}},
+		{"every field, ending sessions", mealsync.UserUpdate{Name: &name, PasswordHash: &hash, Role: &role,
+			Status: &status, DietaryRestrictions: &none, FavoriteCuisines: &cuisines, DislikedIngredients: &disliked, EndSessions: true},
+			func(u *mealsync.User) {
+				u.Name, u.PasswordHash, u.Role, u.Status = name, hash, role, status
+				u.Preferences = mealsync.Preferences{DietaryRestrictions: none, FavoriteCuisines: cuisines, DislikedIngredients: disliked}
+				u.SessionEpoch++
+			}},
+		{"the name alone", mealsync.UserUpdate{Name: &name}, func(u *mealsync.User) { u.Name = name }},
+		{"one preference list alone", mealsync.UserUpdate{FavoriteCuisines: &cuisines},
+			func(u *mealsync.User) { u.Preferences.FavoriteCuisines = cuisines }},
+		{"the status alone, ending sessions", mealsync.UserUpdate{Status: &status, EndSessions: true},
+			func(u *mealsync.User) { u.Status = status; u.SessionEpoch++ }},
+		{"sessions alone", mealsync.UserUpdate{EndSessions: true}, func(u *mealsync.User) { u.SessionEpoch++ }},
 	}
 	forEachStore(t, func(t *testing.T, db *sqldb.DB) {
 		for _, tt := range tests {
@@ -271,6 +297,7 @@ func TestUpdateUser(t *testing.T) {
 				created := now().Add(-time.Hour)
 				u := mustCreateUser(t, db, created, func(u *mealsync.User) {
 					u.Preferences.DietaryRestrictions = []string{"vegan"}
+					u.SessionEpoch = 3
 				})
 				other := mustCreateUser(t, db, created, nil)
 				family := uuid.NewString()
@@ -285,46 +312,36 @@ func TestUpdateUser(t *testing.T) {
 				if err := db.RevokeTokenFamily(t.Context(), old.FamilyID, earlier); err != nil {
 					t.Fatal(err)
 				}
-				theirs := mustCreateToken(t, db, other.ID, family, created)
+				u.SessionEpoch++ // the revocation ended u's sessions
+				theirs := mustCreateToken(t, db, other.ID, uuid.NewString(), created)
 
 				updated := now()
-				change := *u
-				change.Name = "Renamed"
-				change.PasswordHash = "$2a$10$new-hash"
-				change.Role = mealsync.RoleAdmin
-				change.Status = mealsync.StatusInactive
-				change.Preferences = mealsync.Preferences{
-					DietaryRestrictions: nil,
-					FavoriteCuisines:    []string{"Ethiopian", "Korean"},
-					DislikedIngredients: []string{"olives"},
-				}
-				change.UpdatedAt = updated
-				// Neither the email nor the creation time is UpdateUser's to change.
-				change.Email = "changed-" + u.Email
-				change.CreatedAt = updated
-				if err := db.UpdateUser(t.Context(), &change, tt.endSessions); err != nil {
+				upd := tt.upd
+				upd.At = updated
+				got, err := db.UpdateUser(t.Context(), u.ID, upd)
+				if err != nil {
 					t.Fatalf("UpdateUser: %v", err)
 				}
-
-				want := change
-				want.Email, want.CreatedAt = u.Email, u.CreatedAt
-				got, err := db.UserByID(t.Context(), u.ID)
+				want := *u
+				tt.want(&want)
+				want.UpdatedAt = updated
+				sameUser(t, got, &want)
+				stored, err := db.UserByID(t.Context(), u.ID)
 				if err != nil {
 					t.Fatalf("UserByID: %v", err)
 				}
-				sameUser(t, got, &want)
-				got, err = db.UserByID(t.Context(), other.ID)
-				if err != nil {
+				sameUser(t, stored, &want)
+				if stored, err = db.UserByID(t.Context(), other.ID); err != nil {
 					t.Fatalf("UserByID(other): %v", err)
 				}
-				sameUser(t, got, other)
+				sameUser(t, stored, other)
 
 				for _, tok := range mine {
 					s, _ := storedToken(t, db, tok.Hash)
-					if tt.endSessions && !sameTime(s.RevokedAt, updated) {
+					if upd.EndSessions && !sameTime(s.RevokedAt, updated) {
 						t.Errorf("token of the updated user: revoked_at = %s, want %s", fmtTime(s.RevokedAt), updated)
 					}
-					if !tt.endSessions && s.RevokedAt != nil {
+					if !upd.EndSessions && s.RevokedAt != nil {
 						t.Errorf("token of the updated user: revoked_at = %s, want none", fmtTime(s.RevokedAt))
 					}
 				}
@@ -335,6 +352,69 @@ func TestUpdateUser(t *testing.T) {
 					t.Errorf("another user's token: revoked_at = %s, want none", fmtTime(s.RevokedAt))
 				}
 			})
+		}
+	})
+}
+
+// Requests that change different fields of one user at the same time all
+// keep their change: none writes back a value it read before another wrote.
+func TestUpdateUserConcurrentChangesAllSurvive(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *sqldb.DB) {
+		for round := range 5 {
+			u := mustCreateUser(t, db, now(), nil)
+			name, hash, status := fmt.Sprintf("Round %d", round), fmt.Sprintf("$argon2id$new-%d", round), mealsync.StatusBanned
+			diet, cuisines := []string{"vegan"}, []string{"Thai"}
+			updates := []mealsync.UserUpdate{
+				{Name: &name}, {PasswordHash: &hash, EndSessions: true}, {Status: &status, EndSessions: true},
+				{DietaryRestrictions: &diet}, {FavoriteCuisines: &cuisines},
+			}
+			start := make(chan struct{})
+			errs := make(chan error, len(updates))
+			for _, upd := range updates {
+				go func() {
+					<-start
+					upd.At = now()
+					_, err := db.UpdateUser(t.Context(), u.ID, upd)
+					errs <- err
+				}()
+			}
+			close(start)
+			for range updates {
+				if err := <-errs; err != nil {
+					t.Fatalf("UpdateUser: %v", err)
+				}
+			}
+			got, err := db.UserByID(t.Context(), u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Name != name || got.PasswordHash != hash || got.Status != status || got.SessionEpoch != 2 ||
+				!slices.Equal(got.Preferences.DietaryRestrictions, diet) || !slices.Equal(got.Preferences.FavoriteCuisines, cuisines) {
+				t.Fatalf("round %d: after concurrent updates the user is %+v; every change must survive, and the epoch be 2", round, got)
+			}
+		}
+	})
+}
+
+func TestReplacePasswordHash(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *sqldb.DB) {
+		u := mustCreateUser(t, db, now(), nil)
+		ok, err := db.ReplacePasswordHash(t.Context(), u.ID, u.PasswordHash, "$argon2id$rehashed", now())
+		if err != nil || !ok {
+			t.Fatalf("ReplacePasswordHash of the current hash = %v, %v; want true", ok, err)
+		}
+		// A rehash computed from the old hash after a password change must not land.
+		changed := "$argon2id$changed"
+		if _, err := db.UpdateUser(t.Context(), u.ID, mealsync.UserUpdate{PasswordHash: &changed, At: now()}); err != nil {
+			t.Fatal(err)
+		}
+		ok, err = db.ReplacePasswordHash(t.Context(), u.ID, "$argon2id$rehashed", "$argon2id$stale", now())
+		if err != nil || ok {
+			t.Fatalf("ReplacePasswordHash of a replaced hash = %v, %v; want false", ok, err)
+		}
+		got, err := db.UserByID(t.Context(), u.ID)
+		if err != nil || got.PasswordHash != changed {
+			t.Fatalf("hash = %q (%v), want the changed one kept", got.PasswordHash, err)
 		}
 	})
 }

@@ -142,6 +142,12 @@ func (r *rig) envFile(name string, extra ...string) string {
 	lines := []string{
 		"# written by test/deploy",
 		"MEALSYNC_ENV=development",
+		// Instances side by side share one key, as production's do (each
+		// development instance would otherwise make its own).
+		"MEALSYNC_JWT_SECRET=deploy-test-secret-shared-by-every-instance",
+		// The load registers accounts by the hundred, all from nginx's one
+		// client address.
+		"MEALSYNC_REGISTER_MAX_PER_ADDRESS=0",
 		"MEALSYNC_DATABASE_URL=" + r.dbURL,
 		"MEALSYNC_LOG_FORMAT=json",
 		"MEALSYNC_SHUTDOWN_DELAY=" + shutdownDelay,

@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 const (
@@ -189,9 +191,19 @@ func TestImage(t *testing.T) {
 		}
 	})
 
+	// The image's defaults are production's: no start without a secret of
+	// the operator's own, and JSON logs (the server below sets no format).
+	t.Run("defaults refuse to start without a secret", func(t *testing.T) {
+		out, code := fsys.run(t, []string{"MEALSYNC_ADDR=127.0.0.1:0"}, append(entrypoint, cfg.OCIv1.Config.Cmd...)...)
+		if code == 0 || !strings.Contains(out, "MEALSYNC_JWT_SECRET is required in production") {
+			t.Errorf("bare start: exit %d, %q; want a refusal naming MEALSYNC_JWT_SECRET", code, out)
+		}
+	})
+
 	t.Run("serve, healthcheck, stop", func(t *testing.T) {
 		srv := startServer(t, fsys.command([]string{
-			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
+			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_SHUTDOWN_DELAY=0s",
+			"MEALSYNC_JWT_SECRET=" + strings.Repeat("image-test-secret-", 3),
 		}, append(entrypoint, cfg.OCIv1.Config.Cmd...)...))
 		healthy := srv.waitReady(t)
 		t.Logf("FIGURE start_to_healthy_ms=%d", healthy.Milliseconds())
@@ -223,6 +235,30 @@ func TestImage(t *testing.T) {
 		}
 	})
 
+	// Told it is development, the image signs with a random key it keeps in
+	// /data, not with anything one could read in this repository.
+	t.Run("development signs with no published key", func(t *testing.T) {
+		srv := startServer(t, fsys.command([]string{
+			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_SHUTDOWN_DELAY=0s", "MEALSYNC_ENV=development", "MEALSYNC_LOG_FORMAT=json",
+		}, append(entrypoint, cfg.OCIv1.Config.Cmd...)...))
+		srv.waitReady(t)
+		token := srv.login(t)
+		if k, ok := testenv.SignedWith(token, testenv.PublishedStrings(t)); ok {
+			t.Fatalf("the image signs with %q, a string published in the repository", k)
+		}
+		key, err := os.Stat(filepath.Join(root, "data", "jwt-signing-key"))
+		if err != nil {
+			t.Fatalf("no signing key kept in /data: %v", err)
+		}
+		if key.Mode().Perm() != 0o600 || key.Sys().(*syscall.Stat_t).Uid != uid {
+			t.Errorf("/data/jwt-signing-key: mode %v, owner %d; want 0600 and the image's user %d",
+				key.Mode().Perm(), key.Sys().(*syscall.Stat_t).Uid, uid)
+		}
+		if code := srv.stop(t); code != 0 {
+			t.Errorf("serve exited %d after SIGTERM\n%s", code, srv.output())
+		}
+	})
+
 	t.Run("memory limit follows the cgroup", func(t *testing.T) {
 		const limit = 256 << 20
 		for _, tc := range []struct {
@@ -235,7 +271,8 @@ func TestImage(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				procs := memoryCgroup(t, limit)
 				env := []string{"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
-					"MEALSYNC_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "m.db")}
+					"MEALSYNC_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "m.db"),
+					"MEALSYNC_JWT_SECRET=" + strings.Repeat("image-test-secret-", 3)}
 				if tc.gomemlimit != "" {
 					env = append(env, "GOMEMLIMIT="+tc.gomemlimit)
 				}

@@ -216,6 +216,30 @@ func (s *server) stop(t *testing.T) int {
 	return 0
 }
 
+// login registers an account and returns an access token the server issued.
+func (s *server) login(t *testing.T) string {
+	t.Helper()
+	creds := `{"email":"img@example.com","password":"image test 42","name":"Img"}`
+	for _, path := range []string{"register", "login"} {
+		resp, err := http.Post("http://"+s.addr+"/api/v1/users/"+path, "application/json", strings.NewReader(creds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Data struct{ Token string } `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+		}
+		if path == "login" {
+			return body.Data.Token
+		}
+	}
+	return ""
+}
+
 // logLine returns the first log record whose msg is msg.
 func (s *server) logLine(msg string) map[string]any {
 	s.mu.Lock()
