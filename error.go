@@ -3,7 +3,9 @@ package mealsync
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error codes. The HTTP layer maps each to one status in one place.
@@ -79,4 +81,12 @@ func (v Validation) Err() error {
 		return nil
 	}
 	return &Error{Code: EINVALID, Message: "validation failed", Fields: v}
+}
+
+// ValidText reports whether s may be stored: valid UTF-8 without NUL.
+// PostgreSQL refuses both in text columns and SQLite would keep them, so
+// every string is checked at the edge, before any store sees it, and both
+// databases answer alike.
+func ValidText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }

@@ -12,6 +12,14 @@ const (
 	Dinner    = "DINNER"
 )
 
+// The days a meal plan may cover: years 1900 to 9999. Every store and date
+// format handles them alike (PostgreSQL refuses year 0, a five-digit year
+// is no longer YYYY-MM-DD), and no one plans meals outside them.
+var (
+	EarliestPlanDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	LatestPlanDate   = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
 // MealTypes lists the meal types in the order of a day.
 var MealTypes = []string{Breakfast, Lunch, Dinner}
 

@@ -87,6 +87,10 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 				"client_ip", s.clientIP(r), "user_id", ri.userID)
 		}()
 
+		if err := checkRequestText(r); err != nil {
+			s.fail(rec, r, err)
+			return
+		}
 		if _, pattern := mux.Handler(r); pattern == "" {
 			s.unmatched(mux, rec, r)
 			return

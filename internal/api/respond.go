@@ -120,6 +120,9 @@ func decode[T validator](r *http.Request) (T, error) {
 	if err := decodeJSON(http.MaxBytesReader(nil, r.Body, MaxBodyBytes), &v); err != nil {
 		return v, err
 	}
+	if err := checkText(v); err != nil {
+		return v, err
+	}
 	return v, v.Valid().Err()
 }
 

@@ -262,6 +262,14 @@ var schemaViolations = map[string]func(map[string]any){
 	"blank instruction": func(r map[string]any) { r["instructions"] = []any{"Stir.", " "} },
 	"11 tags":           func(r map[string]any) { r["tags"] = []any{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"} },
 	"long tag":          func(r map[string]any) { r["tags"] = []any{strings.Repeat("t", 31)} },
+	// A store must never see NUL (PostgreSQL refuses it in text).
+	"NUL in the name": func(r map[string]any) { r["name"] = "Soup\u0000" },
+	"NUL in a step":   func(r map[string]any) { r["instructions"] = []any{"Stir.\u0000"} },
+	"NUL in an ingredient": func(r map[string]any) {
+		r["ingredients"] = []any{map[string]any{"name": "rice", "quantity": "1", "unit": "\u0000"}}
+	},
+	"NUL in a tag":           func(r map[string]any) { r["tags"] = []any{"a\u0000b"} },
+	"NUL in the description": func(r map[string]any) { r["description"] = "\u0000" },
 	"breaks vegetarian": func(r map[string]any) {
 		r["ingredients"] = []any{map[string]any{"name": "chicken breast", "quantity": "2", "unit": ""}}
 	},

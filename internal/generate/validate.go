@@ -130,6 +130,9 @@ func recipeFromAI(raw json.RawMessage) (*mealsync.Recipe, error) {
 		v.Add("tags", fmt.Sprintf("must have at most %d tags", maxTags))
 	}
 	for i, t := range tags {
+		if !mealsync.ValidText(t) {
+			v.Add(fmt.Sprintf("tags[%d]", i), "must be UTF-8 text without NUL characters")
+		}
 		if utf8.RuneCountInString(t) > maxTagLen {
 			v.Add(fmt.Sprintf("tags[%d]", i), fmt.Sprintf("must be at most %d characters", maxTagLen))
 		}
@@ -162,6 +165,8 @@ func ingredientFromAI(v *mealsync.Validation, field string, in aiIngredient) (in
 func text(v *mealsync.Validation, field, s string, max int, required bool) string {
 	s = strings.TrimSpace(s)
 	switch {
+	case !mealsync.ValidText(s): // a store must never see it (PostgreSQL refuses it)
+		v.Add(field, "must be UTF-8 text without NUL characters")
 	case required && s == "":
 		v.Add(field, "is required")
 	case utf8.RuneCountInString(s) > max:

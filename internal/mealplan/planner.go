@@ -56,6 +56,9 @@ func (r Request) Validate() error {
 	var v mealsync.Validation
 	if r.StartDate.IsZero() {
 		v.Add("startDate", "Start date is required")
+	} else if r.StartDate.Before(mealsync.EarliestPlanDate) || r.StartDate.AddDate(0, 0, max(r.Days-1, 0)).After(mealsync.LatestPlanDate) {
+		v.Add("startDate", fmt.Sprintf("The plan must fall between %s and %s",
+			mealsync.EarliestPlanDate.Format(time.DateOnly), mealsync.LatestPlanDate.Format(time.DateOnly)))
 	}
 	if r.Days < 1 || r.Days > MaxDays {
 		v.Add("days", fmt.Sprintf("Days must be between 1 and %d", MaxDays))

@@ -433,3 +433,30 @@ func TestPlanErrors(t *testing.T) {
 		})
 	}
 }
+
+// A plan falls between 1900-01-01 and 9999-12-31, its last day included:
+// dates every store and format handle alike.
+func TestRequestDateRange(t *testing.T) {
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		start time.Time
+		days  int
+		ok    bool
+	}{
+		{day(1900, 1, 1), 28, true},
+		{day(1899, 12, 31), 1, false},
+		{day(0, 1, 1), 1, false},
+		{day(-1, 1, 1), 1, false},
+		{day(9999, 12, 31), 1, true},
+		{day(9999, 12, 31), 2, false},
+		{day(9999, 12, 4), 28, true},
+		{day(9999, 12, 5), 28, false},
+		{day(275760, 9, 13), 1, false},
+		{day(2026, 3, 2), 7, true},
+	} {
+		r := mealplan.Request{StartDate: c.start, Days: c.days, MealsPerDay: 1, Allowed: func(*mealsync.Recipe) bool { return true }}
+		if err := r.Validate(); (err == nil) != c.ok {
+			t.Errorf("start %s, %d days: %v, want ok %v", c.start.Format(time.DateOnly), c.days, err, c.ok)
+		}
+	}
+}
