@@ -63,3 +63,19 @@ func (s *Server) routes() http.Handler {
 	root.Handle("/", s.observe(api))
 	return root
 }
+
+// opsRoutes lists the ops listener's endpoints (MEALSYNC_OPS_ADDR, loopback
+// by default): the probes again, so either port can be probed, and what only
+// operators may read. No net/http/pprof: it adds half a megabyte to the
+// binary, over the image's 20 MB budget.
+func (s *Server) opsRoutes() http.Handler {
+	ops := http.NewServeMux()
+	ops.HandleFunc("GET /actuator/health", s.handleHealth)
+	ops.HandleFunc("GET /actuator/health/liveness", s.handleLiveness)
+	ops.HandleFunc("GET /actuator/health/readiness", s.handleReadiness)
+	ops.HandleFunc("GET /actuator/info", s.handleInfo)
+	ops.Handle("GET /actuator/prometheus", s.prometheusHandler())
+	ops.HandleFunc("GET /actuator/metrics", s.handleMetricNames)
+	ops.HandleFunc("GET /actuator/metrics/{name}", s.handleMetric)
+	return s.jsonFallback(ops)
+}

@@ -64,6 +64,7 @@ type Server struct {
 	now      mealsync.Clock
 	build    buildinfo.Info
 	handler  http.Handler
+	ops      http.Handler
 
 	listCache *listCache // nil when off
 }
@@ -80,8 +81,13 @@ func New(d Deps) *Server {
 		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion)
 	}
 	s.handler = s.routes()
+	s.ops = s.opsRoutes()
 	return s
 }
 
-// ServeHTTP serves every route.
+// ServeHTTP serves every route of the public port.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Ops is the handler of the ops listener, which must not be reachable from
+// the internet: metrics, build info and profiles, besides the probes.
+func (s *Server) Ops() http.Handler { return s.ops }

@@ -191,7 +191,7 @@ func TestImage(t *testing.T) {
 
 	t.Run("serve, healthcheck, stop", func(t *testing.T) {
 		srv := startServer(t, fsys.command([]string{
-			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
+			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_OPS_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
 		}, append(entrypoint, cfg.OCIv1.Config.Cmd...)...))
 		healthy := srv.waitReady(t)
 		t.Logf("FIGURE start_to_healthy_ms=%d", healthy.Milliseconds())
@@ -234,7 +234,7 @@ func TestImage(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				procs := memoryCgroup(t, limit)
-				env := []string{"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
+				env := []string{"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_OPS_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
 					"MEALSYNC_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "m.db")}
 				if tc.gomemlimit != "" {
 					env = append(env, "GOMEMLIMIT="+tc.gomemlimit)
