@@ -23,7 +23,8 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 // The ops listener serves the probes, build info and metrics on a port of
-// its own, and goes down with the server.
+// its own, the API port none but the probes, and it goes down with the
+// server.
 func TestOpsListener(t *testing.T) {
 	s := startServer(t, map[string]string{"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/m.db"})
 	if s.ops == s.base {
@@ -48,6 +49,12 @@ func TestOpsListener(t *testing.T) {
 			t.Errorf("ops %s: %d %.200q, want %d with %q", path, code, body, wantCode, want)
 		}
 	}
+	for _, path := range []string{"/actuator/info", "/actuator/prometheus", "/actuator/metrics"} {
+		if code, _ := get(t, s.base+path); code != http.StatusNotFound {
+			t.Errorf("the API port answers %s with %d, want 404", path, code)
+		}
+	}
+
 	opsAddr := strings.TrimPrefix(s.ops, "http://")
 	s.shutdown(t)
 	c, err := net.Dial("tcp", opsAddr)

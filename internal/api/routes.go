@@ -6,9 +6,11 @@ import (
 	"github.com/mealsync/mealsync/internal/blob"
 )
 
-// routes lists every endpoint. API routes run under observe (request ID,
-// access log, metrics, body limit, panic recovery); each line shows the
-// authorisation it needs. The /actuator probes sit outside all of it.
+// routes lists every endpoint of the public port. API routes run under
+// observe (request ID, access log, metrics, body limit, panic recovery); each
+// line shows the authorisation it needs. The /actuator probes sit outside all
+// of it; the other actuator endpoints are on the ops listener (opsRoutes)
+// only, and answer 404 here.
 func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 
@@ -56,10 +58,6 @@ func (s *Server) routes() http.Handler {
 	root.HandleFunc("GET /actuator/health", s.handleHealth)
 	root.HandleFunc("GET /actuator/health/liveness", s.handleLiveness)
 	root.HandleFunc("GET /actuator/health/readiness", s.handleReadiness)
-	root.HandleFunc("GET /actuator/info", s.handleInfo)
-	root.Handle("GET /actuator/prometheus", s.prometheusHandler())
-	root.HandleFunc("GET /actuator/metrics", s.handleMetricNames)
-	root.HandleFunc("GET /actuator/metrics/{name}", s.handleMetric)
 	root.Handle("/", s.observe(api))
 	return root
 }
