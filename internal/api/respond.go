@@ -32,10 +32,12 @@ type errorItem struct {
 }
 
 // writeJSON is the one place responses are encoded. Headers go before
-// WriteHeader.
+// WriteHeader; the security headers are already set (secureHeaders). What it
+// encodes is never cacheable, even when the handler had chosen otherwise
+// before failing: an error must not be kept under the list's ETag.
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Cache-Control", defaultCacheControl)
 	w.WriteHeader(status)
 	// A failed write means the client went away; there is no one to tell.
 	_ = json.NewEncoder(w).Encode(body)

@@ -80,8 +80,8 @@ func New(d Deps) *Server {
 	if d.Recipes != nil {
 		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion)
 	}
-	s.handler = s.routes()
-	s.ops = s.opsRoutes()
+	s.handler = secureHeaders(s.routes())
+	s.ops = secureHeaders(s.opsRoutes())
 	return s
 }
 
