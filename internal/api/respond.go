@@ -109,19 +109,22 @@ type validator interface {
 
 // decode reads a size-limited JSON body into a T and validates it. Unknown
 // fields are ignored, as the old server did, so newer clients keep working.
+// The body must be declared JSON (application/json, with any parameters, or
+// a +json type): a missing or other Content-Type is 415, so a cross-site
+// form post (text/plain, form-urlencoded) is never read as JSON.
 func decode[T validator](r *http.Request) (T, error) {
 	var v T
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return v, mealsync.Errorf(mealsync.EUNSUPPORTED, "Content-Type must be application/json")
-		}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil ||
+		(mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return v, errNotJSON
 	}
 	if err := decodeJSON(http.MaxBytesReader(nil, r.Body, MaxBodyBytes), &v); err != nil {
 		return v, err
 	}
 	return v, v.Valid().Err()
 }
+
+var errNotJSON = mealsync.Errorf(mealsync.EUNSUPPORTED, "Content-Type must be application/json")
 
 // decodeJSON turns the decoder's errors into field-level client errors.
 func decodeJSON(body io.Reader, v any) error {
