@@ -101,3 +101,25 @@ func TestOpsListenerOff(t *testing.T) {
 		t.Fatalf("readiness: %d", code)
 	}
 }
+
+// MEALSYNC_CORS_ORIGINS reaches the API: a preflight from a listed origin is
+// allowed, one from another origin is not.
+func TestCORSOriginsReachTheServer(t *testing.T) {
+	s := startServer(t, map[string]string{
+		"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/m.db", "MEALSYNC_CORS_ORIGINS": "https://app.example.com",
+	})
+	for origin, want := range map[string]string{"https://app.example.com": "https://app.example.com", "https://other.example.com": ""} {
+		req, _ := http.NewRequest("OPTIONS", s.base+"/api/v1/users/login", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != http.StatusNoContent || got != want {
+			t.Errorf("preflight from %s: %d, Allow-Origin %q; want 204, %q", origin, resp.StatusCode, got, want)
+		}
+	}
+}

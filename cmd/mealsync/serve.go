@@ -93,6 +93,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
+		CORSOrigins: cfg.CORSOrigins,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

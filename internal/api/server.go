@@ -45,6 +45,9 @@ type Deps struct {
 	// CatalogueVersionTTL how often the catalogue's version is re-read.
 	ListCacheSize       int
 	CatalogueVersionTTL time.Duration
+	// CORSOrigins are the browser origins allowed to call the API (cors.go);
+	// none: no CORS headers at all.
+	CORSOrigins []string
 }
 
 // Server holds the dependencies the handlers share.
@@ -80,7 +83,7 @@ func New(d Deps) *Server {
 	if d.Recipes != nil {
 		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion)
 	}
-	s.handler = secureHeaders(s.routes())
+	s.handler = secureHeaders(withCORS(d.CORSOrigins, s.routes()))
 	s.ops = secureHeaders(s.opsRoutes())
 	return s
 }
