@@ -18,20 +18,24 @@ import (
 	"github.com/mealsync/mealsync/internal/testenv"
 )
 
-// server is a `run serve` started in-process on 127.0.0.1:0.
+// server is a `run serve` started in-process on 127.0.0.1:0, its ops
+// listener on another free port.
 type server struct {
 	base string
+	ops  string // the ops listener's base URL
 	done chan error
 	stop context.CancelFunc
 	logs *logSink
+
+	stopped sync.Once
 }
 
-// logSink collects the JSON log lines and announces the listening address.
+// logSink collects the JSON log lines and announces the "listening" line.
 type logSink struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	lines []map[string]any
-	addr  chan string
+	mu        sync.Mutex
+	buf       bytes.Buffer
+	lines     []map[string]any
+	listening chan map[string]any
 }
 
 func (l *logSink) Write(p []byte) (int, error) {
@@ -48,7 +52,7 @@ func (l *logSink) Write(p []byte) (int, error) {
 		if json.Unmarshal(line, &m) == nil {
 			l.lines = append(l.lines, m)
 			if m["msg"] == "listening" {
-				l.addr <- m["addr"].(string)
+				l.listening <- m
 			}
 		}
 	}
@@ -76,6 +80,7 @@ func startServer(t *testing.T, vars map[string]string) *server {
 	t.Helper()
 	base := map[string]string{
 		"MEALSYNC_ADDR":           "127.0.0.1:0",
+		"MEALSYNC_OPS_ADDR":       "127.0.0.1:0",
 		"MEALSYNC_LOG_FORMAT":     "json",
 		"MEALSYNC_SHUTDOWN_DELAY": "0s",
 	}
@@ -83,12 +88,12 @@ func startServer(t *testing.T, vars map[string]string) *server {
 		base[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &logSink{addr: make(chan string, 1)}
+	logs := &logSink{listening: make(chan map[string]any, 1)}
 	s := &server{done: make(chan error, 1), stop: cancel, logs: logs}
 	go func() { s.done <- run(ctx, []string{"mealsync", "serve"}, envFunc(base), nil, logs, io.Discard) }()
 	select {
-	case addr := <-logs.addr:
-		s.base = "http://" + addr
+	case l := <-logs.listening:
+		s.base, s.ops = "http://"+l["addr"].(string), "http://"+l["ops_addr"].(string)
 	case err := <-s.done:
 		cancel()
 		t.Fatalf("server exited before listening: %v", err)
@@ -108,7 +113,13 @@ func startServer(t *testing.T, vars map[string]string) *server {
 	return s
 }
 
+// shutdown cancels run and waits for it; later calls do nothing.
 func (s *server) shutdown(t *testing.T) {
+	t.Helper()
+	s.stopped.Do(func() { s.wait(t) })
+}
+
+func (s *server) wait(t *testing.T) {
 	t.Helper()
 	s.stop()
 	select {
@@ -342,9 +353,6 @@ func TestVersionAndHealthcheck(t *testing.T) {
 		t.Fatalf("healthcheck of a ready server: %v", err)
 	}
 	s.shutdown(t)
-	s.stop = func() {} // already stopped
-	s.done = make(chan error, 1)
-	s.done <- nil
 	if err := hc(); err == nil {
 		t.Fatal("healthcheck of a stopped server passed")
 	}

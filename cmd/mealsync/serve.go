@@ -103,6 +103,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
+		CORSOrigins: cfg.CORSOrigins,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -118,16 +119,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slogErrorLog(log),
 	}
+	defer srv.Close() // an early return leaves nothing listening; a no-op after Shutdown
+	ops, err := listenOps(cfg.OpsAddr, handler.Ops(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer ops.close()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	go ops.serve()
 	go pruneLoginFailures(ctx, db, max(cfg.LoginWindow, cfg.RegisterWindow), log)
 
 	ready.Store(true)
-	log.Info("listening", "addr", ln.Addr().String(), "startup_ms", time.Since(started).Milliseconds())
+	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(),
+		"startup_ms", time.Since(started).Milliseconds())
 
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("http server: %w", err)
+	case err := <-ops.done:
+		return err
 	case <-ctx.Done():
 	}
 
@@ -137,8 +149,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-time.After(cfg.ShutdownDelay): // the shutdown delay itself, not synchronisation
 	case err := <-serveErr:
 		return fmt.Errorf("http server: %w", err)
+	case err := <-ops.done:
+		return err
 	}
-	// The signal context is done: Shutdown gets a fresh one.
+	// The signal context is done: Shutdown gets a fresh one. The ops
+	// listener goes last, so metrics can be read while requests drain.
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	log.Info("draining connections", "timeout", cfg.ShutdownTimeout)
@@ -146,6 +161,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	if err := ops.shutdown(sctx); err != nil {
 		return err
 	}
 	log.Info("stopped", "uptime", time.Since(started).Round(time.Millisecond).String())

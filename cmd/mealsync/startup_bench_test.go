@@ -31,7 +31,7 @@ func BenchmarkStartToReady(b *testing.B) {
 		port := freePort(b)
 		cmd := exec.Command(bin, "serve")
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "MEALSYNC_ADDR=127.0.0.1:"+port, "MEALSYNC_SHUTDOWN_DELAY=0s",
+		cmd.Env = append(os.Environ(), "MEALSYNC_ADDR=127.0.0.1:"+port, "MEALSYNC_OPS_ADDR=127.0.0.1:0", "MEALSYNC_SHUTDOWN_DELAY=0s",
 			"MEALSYNC_DATABASE_URL=sqlite:"+filepath.Join(dir, "m.db"))
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
@@ -63,7 +63,7 @@ func BenchmarkStartToReady(b *testing.B) {
 	b.ReportMetric(rssKB, "idle-RSS-KB")
 }
 
-func freePort(b *testing.B) string {
+func freePort(b testing.TB) string {
 	b.Helper()
 	// Port 0 cannot be used here: the benchmark must know the port before
 	// the process prints it. Ask the kernel for a free one and release it.

@@ -14,8 +14,9 @@ func runMonitor(ctx context.Context, e *env, args []string) error {
 A live view of every MealSync instance, replacing the old monitor.sh: its
 version, readiness, uptime, requests per second, p95 latency and 5xx ratio
 over the last interval, database connections in use of the pool's maximum,
-and the last deploy. It reads the instances' own /actuator endpoints (no
-Prometheus needed) and refreshes every --interval: in place on a terminal
+and the last deploy. It reads the instances' own /actuator endpoints on
+their ops listeners (no Prometheus needed; an instance recorded without one
+is read on its API address) and refreshes every --interval: in place on a terminal
 (plain ANSI, fine over SSH), as appended timestamped tables otherwise. The
 instances are those the state directory records, re-read at every refresh,
 or the fixed --targets list. Ctrl-C stops it.
@@ -25,7 +26,7 @@ table and exits. --json prints one JSON object per refresh (one line; with
 --once exactly one); unknown figures are null. An unreachable instance is a
 row saying why, never a failure.`)
 	dir := stateDirFlag(e, fs)
-	targetList := fs.String("targets", "", "watch these instances instead of the state directory's: `URLs or host:port pairs`, comma-separated (http://10.0.0.5:8081,10.0.0.6:8081)")
+	targetList := fs.String("targets", "", "watch these instances instead of the state directory's: their ops listeners' `URLs or host:port pairs` (MEALSYNC_OPS_ADDR), comma-separated (http://10.0.0.5:9081,10.0.0.6:9081)")
 	interval := fs.Duration("interval", monitor.DefaultInterval, "time between refreshes, and the window the rates are measured over")
 	timeout := fs.Duration("timeout", monitor.DefaultTimeout, "how long an instance may take to answer before it is shown as unreachable")
 	once := fs.Bool("once", false, "print one table (or JSON object) and exit")
@@ -67,7 +68,8 @@ row saying why, never a failure.`)
 
 // stateTargets are every instance the state directory records, serving or
 // not (a deploy in progress shows its new instance starting or verifying and
-// the old one draining). A missing state file is no instances.
+// the old one draining), at their ops listeners. A missing state file is no
+// instances.
 func stateTargets(store *rollout.Store) ([]monitor.Target, error) {
 	st, err := store.Load()
 	if err != nil {
@@ -82,7 +84,11 @@ func stateTargets(store *rollout.Store) ([]monitor.Target, error) {
 		if in.Role != rollout.RoleServing {
 			name += " (" + string(in.Role) + ")"
 		}
-		out = append(out, monitor.Target{Name: name, URL: "http://" + in.Addr})
+		addr := in.OpsAddr
+		if addr == "" { // recorded by an older mealsyncctl, whose instances served everything on one port
+			addr = in.Addr
+		}
+		out = append(out, monitor.Target{Name: name, URL: "http://" + addr})
 	}
 	return out, nil
 }

@@ -41,6 +41,7 @@ func addDriverFlags(fs *flag.FlagSet) *driverFlags {
 	fs.StringVar(&s.Service, "service", "app", "compose driver: the app's `service`")
 	fs.StringVar(&s.NginxService, "nginx-service", "nginx", "compose driver: nginx's `service`, where nginx -t and -s reload run")
 	fs.IntVar(&s.AppPort, "app-port", 8081, "compose driver: the `port` the app listens on inside its container")
+	fs.IntVar(&s.OpsPort, "ops-port", 9081, "compose driver: the `port` of the app's ops listener inside its container (MEALSYNC_OPS_ADDR), where monitor reads metrics")
 	fs.DurationVar(&d.stopWait, "stop-timeout", rollout.DefaultStopTimeout, "how long a stopping instance may take before SIGKILL; longer than the app's MEALSYNC_SHUTDOWN_DELAY + MEALSYNC_SHUTDOWN_TIMEOUT")
 	return d
 }
@@ -69,6 +70,9 @@ func (d *driverFlags) merge(saved rollout.Settings) (rollout.Settings, error) {
 	pick("nginx-service", &out.NginxService, saved.NginxService)
 	if !set["app-port"] && saved.AppPort != 0 {
 		out.AppPort = saved.AppPort
+	}
+	if !set["ops-port"] && saved.OpsPort != 0 {
+		out.OpsPort = saved.OpsPort
 	}
 	if out.Driver != "process" && out.Driver != "compose" {
 		return out, usagef("--driver must be process or compose, not %q", out.Driver)
@@ -103,7 +107,7 @@ func build(e *env, store *rollout.Store, s rollout.Settings, stopTimeout time.Du
 		up.Nginx = rollout.ComposeNginx{Docker: "docker", ComposeFile: s.ComposeFile, Service: s.NginxService}
 		return &rollout.Compose{
 			Docker: "docker", ComposeFile: s.ComposeFile, Service: s.Service,
-			AppPort: s.AppPort, StopTimeout: stopTimeout,
+			AppPort: s.AppPort, OpsPort: s.OpsPort, StopTimeout: stopTimeout,
 		}, up
 	}
 	up.Nginx = rollout.LocalNginx{Bin: s.NginxBin, Conf: s.NginxConf, Prefix: s.NginxPrefix}

@@ -159,7 +159,7 @@ func printStatus(e *env, r statusReport) {
 	fmt.Fprintf(w, "instances:  %d wanted, %d recorded\n", r.Desired, len(r.Instances))
 	if len(r.Instances) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  ID\tVERSION\tROLE\tADDRESS\tPROCESS\tHEALTH\tIN UPSTREAM\tSTARTED")
+		fmt.Fprintln(tw, "  ID\tVERSION\tROLE\tADDRESS\tOPS\tPROCESS\tHEALTH\tIN UPSTREAM\tSTARTED")
 		for _, in := range r.Instances {
 			proc := "-"
 			switch {
@@ -172,7 +172,11 @@ func printStatus(e *env, r statusReport) {
 			if in.Detail != "" && in.Health != "ready" {
 				health += " (" + in.Detail + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Version, in.Role, in.Addr, proc, health,
+			ops := in.OpsAddr
+			if ops == "" {
+				ops = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Version, in.Role, in.Addr, ops, proc, health,
 				yesNo(in.InUpstream), in.Started.Local().Format(time.DateTime))
 		}
 		tw.Flush()

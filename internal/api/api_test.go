@@ -49,6 +49,7 @@ type env struct {
 	clock *clock
 	ready *atomic.Bool
 	srv   *httptest.Server
+	ops   *httptest.Server // the ops listener
 }
 
 func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
@@ -74,9 +75,10 @@ func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
 		o(&deps)
 	}
 	h := api.New(deps)
-	srv := httptest.NewServer(h)
+	srv, ops := httptest.NewServer(h), httptest.NewServer(h.Ops())
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, clock: c, ready: &ready, srv: srv}
+	t.Cleanup(ops.Close)
+	return &env{t: t, db: db, clock: c, ready: &ready, srv: srv, ops: ops}
 }
 
 // testWriter sends the server's warnings and errors to the test log.
@@ -113,6 +115,17 @@ func (r response) errors() []string {
 
 func (e *env) do(method, path, token string, body any, hdr ...string) response {
 	e.t.Helper()
+	return e.doAt(e.srv, method, path, token, body, hdr...)
+}
+
+// doOps is do on the ops listener.
+func (e *env) doOps(method, path string) response {
+	e.t.Helper()
+	return e.doAt(e.ops, method, path, "", nil)
+}
+
+func (e *env) doAt(srv *httptest.Server, method, path, token string, body any, hdr ...string) response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -124,7 +137,7 @@ func (e *env) do(method, path, token string, body any, hdr ...string) response {
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), method, e.srv.URL+path, rd)
+	req, err := http.NewRequestWithContext(context.Background(), method, srv.URL+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -135,9 +148,13 @@ func (e *env) do(method, path, token string, body any, hdr ...string) response {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i]) // an empty value sends no such header
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -137,9 +137,14 @@ func (s *Server) handleValidateIngredients(w http.ResponseWriter, r *http.Reques
 }
 
 // readImage reads the multipart part named "image", at most MaxUploadBytes.
+// Another Content-Type (JSON, none) is 415, as decode answers a JSON
+// endpoint sent something else.
 func readImage(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+64<<10) // room for the multipart framing
 	mr, err := r.MultipartReader()
+	if errors.Is(err, http.ErrNotMultipart) {
+		return nil, mealsync.Errorf(mealsync.EUNSUPPORTED, "Content-Type must be multipart/form-data, with the image in a part named image")
+	}
 	if err != nil {
 		return nil, fieldError("image", "Send the image as multipart/form-data in a part named image")
 	}

@@ -203,9 +203,13 @@ func TestImageUploadNeedsMultipart(t *testing.T) {
 	id := createRecipe(t, e, u.token, recipeBody("Formless"))["id"].(string)
 	path := "/api/v1/recipes/" + id + "/image"
 
-	r := e.expect(e.do("POST", path, admin.token, `{"image": "base64?"}`), 400)
-	if got := r.errors(); !slices.Equal(got, []string{"image: Send the image as multipart/form-data in a part named image"}) {
+	r := e.expect(e.do("POST", path, admin.token, `{"image": "base64?"}`), 415)
+	if got := r.errors(); !slices.Equal(got, []string{"Content-Type: Content-Type must be multipart/form-data, with the image in a part named image"}) {
 		t.Fatalf("JSON body: %q", got)
+	}
+	r = e.expect(e.do("POST", path, admin.token, "--x--", "Content-Type", "multipart/form-data"), 400)
+	if got := r.errors(); !slices.Equal(got, []string{"image: Send the image as multipart/form-data in a part named image"}) {
+		t.Fatalf("no boundary: %q", got)
 	}
 	body, ct := multipartBody(t, "photo", "p.png", "image/png", pngImage(t, 2, 2, color.White))
 	r = e.expect(e.do("POST", path, admin.token, body, "Content-Type", ct), 400)
@@ -241,8 +245,8 @@ func TestDetectIngredientsWithCatalogProvider(t *testing.T) {
 				if got := r.errors(); !slices.Equal(got, []string{"Content-Type: Only JPEG, PNG and WebP images are accepted"}) {
 					t.Fatalf("415: %q", got)
 				}
-				r = e.expect(e.do("POST", path, u.token, `{"image": "x"}`), 400)
-				if got := r.errors(); !slices.Equal(got, []string{"image: Send the image as multipart/form-data in a part named image"}) {
+				r = e.expect(e.do("POST", path, u.token, `{"image": "x"}`), 415)
+				if got := r.errors(); !slices.Equal(got, []string{"Content-Type: Content-Type must be multipart/form-data, with the image in a part named image"}) {
 					t.Fatalf("no multipart: %q", got)
 				}
 				r = e.expect(upload(t, e, path, u.token, "fridge.png", "image/png", padded(t, api.MaxUploadBytes+1)), 413)

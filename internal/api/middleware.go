@@ -99,6 +99,18 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 	})
 }
 
+// jsonFallback serves mux, answering what it has no route for in JSON
+// (unmatched), as the API does.
+func (s *Server) jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			s.unmatched(mux, w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
 // unmatched answers an unknown path (404) or a known path with the wrong
 // method (405, with Allow) in the JSON envelope, not the mux's plain text.
 func (s *Server) unmatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {

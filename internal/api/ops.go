@@ -13,8 +13,10 @@ import (
 
 // The /actuator endpoints keep the paths and shapes the old Spring
 // deployment's tooling uses. They run outside the API middleware: probes are
-// frequent, need no auth, and must not flood the access log. nginx keeps all
-// but /actuator/health from the outside (issue 4's edge config).
+// frequent, need no auth, and must not flood the access log. The public port
+// serves only the three health endpoints; info and metrics are on the ops
+// listener (opsRoutes), so they stay private without nginx too, whose edge
+// config also lets only /actuator/health through.
 
 const (
 	readinessTimeout = time.Second // a probe must answer before the balancer gives up

@@ -32,10 +32,12 @@ type errorItem struct {
 }
 
 // writeJSON is the one place responses are encoded. Headers go before
-// WriteHeader.
+// WriteHeader; the security headers are already set (secureHeaders). What it
+// encodes is never cacheable, even when the handler had chosen otherwise
+// before failing: an error must not be kept under the list's ETag.
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Cache-Control", defaultCacheControl)
 	w.WriteHeader(status)
 	// A failed write means the client went away; there is no one to tell.
 	_ = json.NewEncoder(w).Encode(body)
@@ -109,13 +111,14 @@ type validator interface {
 
 // decode reads a size-limited JSON body into a T and validates it. Unknown
 // fields are ignored, as the old server did, so newer clients keep working.
+// The body must be declared JSON (application/json, with any parameters, or
+// a +json type): a missing or other Content-Type is 415, so a cross-site
+// form post (text/plain, form-urlencoded) is never read as JSON.
 func decode[T validator](r *http.Request) (T, error) {
 	var v T
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return v, mealsync.Errorf(mealsync.EUNSUPPORTED, "Content-Type must be application/json")
-		}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil ||
+		(mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return v, errNotJSON
 	}
 	if err := decodeJSON(http.MaxBytesReader(nil, r.Body, MaxBodyBytes), &v); err != nil {
 		return v, err
@@ -125,6 +128,8 @@ func decode[T validator](r *http.Request) (T, error) {
 	}
 	return v, v.Valid().Err()
 }
+
+var errNotJSON = mealsync.Errorf(mealsync.EUNSUPPORTED, "Content-Type must be application/json")
 
 // decodeJSON turns the decoder's errors into field-level client errors.
 func decodeJSON(body io.Reader, v any) error {

@@ -45,6 +45,9 @@ type Deps struct {
 	// CatalogueVersionTTL how often the catalogue's version is re-read.
 	ListCacheSize       int
 	CatalogueVersionTTL time.Duration
+	// CORSOrigins are the browser origins allowed to call the API (cors.go);
+	// none: no CORS headers at all.
+	CORSOrigins []string
 }
 
 // Server holds the dependencies the handlers share.
@@ -64,6 +67,7 @@ type Server struct {
 	now      mealsync.Clock
 	build    buildinfo.Info
 	handler  http.Handler
+	ops      http.Handler
 
 	listCache *listCache // nil when off
 }
@@ -79,9 +83,14 @@ func New(d Deps) *Server {
 	if d.Recipes != nil {
 		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion)
 	}
-	s.handler = s.routes()
+	s.handler = secureHeaders(withCORS(d.CORSOrigins, s.routes()))
+	s.ops = secureHeaders(s.opsRoutes())
 	return s
 }
 
-// ServeHTTP serves every route.
+// ServeHTTP serves every route of the public port.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Ops is the handler of the ops listener, which must not be reachable from
+// the internet: metrics, build info and profiles, besides the probes.
+func (s *Server) Ops() http.Handler { return s.ops }

@@ -78,6 +78,10 @@ type Config struct {
 	S3AccessKey        string
 	S3SecretKey        string
 	S3UseSSL           bool
+
+	// The app's own defences, for when no nginx stands in front (defence.go).
+	OpsAddr     string   // the ops listener (metrics, build info); "" when MEALSYNC_OPS_ADDR=off
+	CORSOrigins []string // browser origins allowed to call the API; none: no CORS headers at all
 }
 
 // Postgres reports whether DatabaseURL names a PostgreSQL server.
@@ -134,6 +138,8 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		S3AccessKey:        r.str("MEALSYNC_S3_ACCESS_KEY", ""),
 		S3SecretKey:        r.str("MEALSYNC_S3_SECRET_KEY", ""),
 		S3UseSSL:           r.bool("MEALSYNC_S3_USE_SSL", true),
+		OpsAddr:            r.opsAddr("MEALSYNC_OPS_ADDR", DefaultOpsAddr),
+		CORSOrigins:        r.origins("MEALSYNC_CORS_ORIGINS"),
 	}
 	level := r.str("MEALSYNC_LOG_LEVEL", "info")
 
@@ -240,6 +246,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("MEALSYNC_LOG_FORMAT: %q is not json or text", c.LogFormat)
 	}
+	errs = append(errs, c.validateOps())
 	return errors.Join(errs...)
 }
 
@@ -327,6 +334,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("s3_bucket", c.S3Bucket),
 		slog.String("s3_access_key", mask(c.S3AccessKey)),
 		slog.String("s3_secret_key", mask(c.S3SecretKey)),
+		slog.String("ops_addr", opsAddrText(c.OpsAddr)),
+		slog.Any("cors_origins", c.CORSOrigins),
 	)
 }
 

@@ -4,6 +4,10 @@
 // /actuator endpoints like Prometheus would, so it works over SSH with
 // nothing else installed. It replaces the old scripts/monitor.sh.
 //
+// A target is an instance's ops listener (MEALSYNC_OPS_ADDR), which serves
+// the readiness probe, build info and metrics together; the API port
+// answers only the probes.
+//
 // Rates need two scrapes: every figure over an interval (requests per second,
 // p95, error ratio) comes from the difference between the counters of this
 // scrape and the previous one, computed the way PromQL's rate() and
@@ -26,7 +30,7 @@ import (
 // Target is one instance to watch.
 type Target struct {
 	Name string // how the table names it: an instance id, or host:port
-	URL  string // base URL, e.g. http://127.0.0.1:8081; /actuator/... is appended
+	URL  string // the ops listener's base URL, e.g. http://127.0.0.1:9081; /actuator/... is appended
 }
 
 // Snapshot is what one refresh knows about one instance. Figures that cannot
@@ -101,7 +105,7 @@ func (f Frame) Ready() int {
 var ErrNoTargets = errors.New("no instances to monitor: deploy first, or name them with --targets")
 
 // ParseTargets reads a comma-separated list of instances: base URLs
-// (http://10.0.0.5:8081) or host:port pairs, which mean http://host:port.
+// (http://10.0.0.5:9081) or host:port pairs, which mean http://host:port.
 // Each is named by its host:port.
 func ParseTargets(list string) ([]Target, error) {
 	var out []Target
@@ -146,7 +150,7 @@ func parseTarget(item string) (Target, error) {
 		return Target{}, fmt.Errorf("target %q: expected a base URL without user, query or fragment", item)
 	}
 	if p := u.Port(); p == "" && !strings.Contains(item, "://") {
-		return Target{}, fmt.Errorf("target %q: host:port needs a port (the instances listen on 8081 by default)", item)
+		return Target{}, fmt.Errorf("target %q: host:port needs a port (an instance's ops listener is on 127.0.0.1:9081 by default)", item)
 	}
 	name := u.Host
 	if _, _, err := net.SplitHostPort(u.Host); err != nil {

@@ -27,6 +27,7 @@ type Compose struct {
 	ComposeFile string        // "docker-compose.prod.yml"
 	Service     string        // the app's service: "app"
 	AppPort     int           // the port the app listens on inside the container: 8081
+	OpsPort     int           // its ops listener's port there (MEALSYNC_OPS_ADDR): 9081
 	Network     string        // which network's address to use; empty: the container's first
 	StopTimeout time.Duration // docker stop -t; longer than the app's shutdown delay + timeout
 	Env         []string      // docker's environment; nil: the CLI's own. MEALSYNC_TAG is added
@@ -108,15 +109,22 @@ func (d *Compose) Start(ctx context.Context, rel Release, id string) (Instance, 
 	if err != nil {
 		return in, err
 	}
-	in.Addr = net.JoinHostPort(ip, strconv.Itoa(d.port()))
+	in.Addr, in.OpsAddr = d.addrs(ip)
 	return in, nil
 }
 
-func (d *Compose) port() int {
-	if d.AppPort == 0 {
-		return 8081
+// addrs are a container's API and ops addresses on its network, reachable
+// from the other containers there (nginx, Prometheus) and from the host on
+// Docker's bridge networks, never published.
+func (d *Compose) addrs(ip string) (api, ops string) {
+	port, opsPort := d.AppPort, d.OpsPort
+	if port == 0 {
+		port = 8081
 	}
-	return d.AppPort
+	if opsPort == 0 {
+		opsPort = 9081
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port)), net.JoinHostPort(ip, strconv.Itoa(opsPort))
 }
 
 // ip reads the container's address from docker inspect.
@@ -267,10 +275,11 @@ func (d *Compose) Adopt(ctx context.Context) ([]Instance, *Release, error) {
 		}
 		tag := imageTag(image)
 		tags[tag] = true
-		out = append(out, Instance{
-			ID: "adopted" + strconv.Itoa(i+1), Version: tag, Role: RoleServing, Container: c,
-			Addr: net.JoinHostPort(ip, strconv.Itoa(d.port())), Started: time.Now().UTC(),
-		})
+		in := Instance{
+			ID: "adopted" + strconv.Itoa(i+1), Version: tag, Role: RoleServing, Container: c, Started: time.Now().UTC(),
+		}
+		in.Addr, in.OpsAddr = d.addrs(ip)
+		out = append(out, in)
 	}
 	if len(tags) != 1 {
 		return out, nil, nil

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,6 +114,7 @@ func TestComposeDeploy(t *testing.T) {
 	if len(e.State.Instances) != 2 || e.State.Current == nil || e.State.Current.Version != "v1" {
 		t.Fatalf("adopted %+v, current %v", e.State.Instances, e.State.Current)
 	}
+	checkOpsAddrs(t, e.State.Instances)
 	old := []string{e.State.Instances[0].Container, e.State.Instances[1].Container}
 	mark := len(dockerCalls(t, r.docker))
 
@@ -128,6 +130,7 @@ func TestComposeDeploy(t *testing.T) {
 	if len(st.Instances) != 2 || !sameAddrs(servers, st.Addrs()) {
 		t.Fatalf("instances %+v, upstream %v", st.Instances, servers)
 	}
+	checkOpsAddrs(t, st.Instances)
 	conf, _ := os.ReadFile(r.upstream)
 	for _, want := range []string{"least_conn;", "keepalive 32;", st.Instances[0].Addr + " max_fails=1 fail_timeout=5s;", ":8081 "} {
 		if !strings.Contains(string(conf), want) {
@@ -219,6 +222,18 @@ func TestComposeRollsBack(t *testing.T) {
 				t.Errorf("after the rollback: running %v, recorded %+v, current %v", running, st.Instances, st.Current)
 			}
 		})
+	}
+}
+
+// checkOpsAddrs: every container's ops listener is recorded at its own
+// address on the ops port (9081 unless told), for monitor and Prometheus.
+func checkOpsAddrs(t *testing.T, ins []Instance) {
+	t.Helper()
+	for _, in := range ins {
+		host, port, err := net.SplitHostPort(in.Addr)
+		if err != nil || port != "8081" || in.OpsAddr != net.JoinHostPort(host, "9081") {
+			t.Errorf("instance %s: addr %q, ops addr %q; want the container's IP on 8081 and 9081", in.ID, in.Addr, in.OpsAddr)
+		}
 	}
 }
 

@@ -25,7 +25,9 @@ const (
 )
 
 // Process runs instances as `mealsync serve` processes on loopback ports,
-// for a VPS without Docker and for the tests. Each is detached from the CLI
+// for a VPS without Docker and for the tests. Each gets two ports of
+// BindHost: the API's, which goes into the upstream, and its ops
+// listener's, where monitoring reads metrics and build info. Each is detached from the CLI
 // (its own session, stdin from /dev/null, stdout and stderr appended to
 // <state-dir>/logs/<id>.log), so it outlives the command that started it.
 type Process struct {
@@ -44,8 +46,8 @@ var _ Driver = (*Process)(nil)
 // DefaultStopTimeout outlasts the app's default shutdown (5 s delay + 30 s).
 const DefaultStopTimeout = 45 * time.Second
 
-// Start launches `BINARY serve` with the release's environment file and
-// MEALSYNC_ADDR set to a free port of BindHost.
+// Start launches `BINARY serve` with the release's environment file,
+// MEALSYNC_ADDR and MEALSYNC_OPS_ADDR set to free ports of BindHost.
 func (d *Process) Start(ctx context.Context, rel Release, id string) (Instance, error) {
 	in := Instance{ID: id, Version: rel.Version, Started: time.Now().UTC(), Log: d.Store.LogPath(id)}
 	if rel.Binary == "" {
@@ -55,12 +57,13 @@ func (d *Process) Start(ctx context.Context, rel Release, id string) (Instance, 
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	port, err := freePort(host)
+	ports, err := freePorts(host, 2)
 	if err != nil {
-		return in, fmt.Errorf("finding a free port: %w", err)
+		return in, fmt.Errorf("finding free ports: %w", err)
 	}
-	in.Addr = net.JoinHostPort(host, strconv.Itoa(port))
-	env, err := d.environment(rel, in.Addr, id)
+	in.Addr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
+	in.OpsAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
+	env, err := d.environment(rel, in, id)
 	if err != nil {
 		return in, err
 	}
@@ -98,9 +101,9 @@ func (d *Process) Start(ctx context.Context, rel Release, id string) (Instance, 
 	return in, nil
 }
 
-// environment is BaseEnv, then the release's env file, then the address
+// environment is BaseEnv, then the release's env file, then the addresses
 // and the labels, later entries winning.
-func (d *Process) environment(rel Release, addr, id string) ([]string, error) {
+func (d *Process) environment(rel Release, in Instance, id string) ([]string, error) {
 	env := append([]string{}, d.BaseEnv...)
 	if rel.EnvFile != "" {
 		vars, err := ReadEnvFile(rel.EnvFile)
@@ -110,7 +113,8 @@ func (d *Process) environment(rel Release, addr, id string) ([]string, error) {
 		env = append(env, vars...)
 	}
 	return append(env,
-		"MEALSYNC_ADDR="+addr,
+		"MEALSYNC_ADDR="+in.Addr,
+		"MEALSYNC_OPS_ADDR="+in.OpsAddr,
 		envStateDir+"="+d.Store.Dir,
 		envInstance+"="+id,
 	), nil
@@ -307,14 +311,19 @@ func ReadEnvFile(path string) ([]string, error) {
 	return out, sc.Err()
 }
 
-// freePort asks the kernel for a free TCP port on host.
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
+// freePorts asks the kernel for n distinct free TCP ports on host: all are
+// held until every one is found, so the kernel cannot hand out one twice.
+func freePorts(host string, n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // tailFile returns the last n lines of a file.

@@ -17,7 +17,7 @@ import (
 func sleeper(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "mealsync")
-	script := "#!/bin/sh\necho \"started with MEALSYNC_ADDR=$MEALSYNC_ADDR FROM_ENV_FILE=$FROM_ENV_FILE\"\nexec sleep 300\n"
+	script := "#!/bin/sh\necho \"started with MEALSYNC_ADDR=$MEALSYNC_ADDR MEALSYNC_OPS_ADDR=$MEALSYNC_OPS_ADDR FROM_ENV_FILE=$FROM_ENV_FILE\"\nexec sleep 300\n"
 	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func sleeper(t *testing.T) string {
 func TestProcessDriverStartsDetachedAndStops(t *testing.T) {
 	store := newStore(t)
 	envFile := filepath.Join(t.TempDir(), "env")
-	os.WriteFile(envFile, []byte("# comment\nexport FROM_ENV_FILE=\"quoted value\"\nMEALSYNC_ADDR=ignored:1\n"), 0o644)
+	os.WriteFile(envFile, []byte("# comment\nexport FROM_ENV_FILE=\"quoted value\"\nMEALSYNC_ADDR=ignored:1\nMEALSYNC_OPS_ADDR=ignored:2\n"), 0o644)
 	d := &Process{Store: store, StopTimeout: 5 * time.Second, BaseEnv: []string{"PATH=" + os.Getenv("PATH")}}
 	rel := Release{Version: "v1", Binary: sleeper(t), EnvFile: envFile, Dir: t.TempDir()}
 	ctx := context.Background()
@@ -37,8 +37,9 @@ func TestProcessDriverStartsDetachedAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Stop(ctx, in) })
-	if in.PID == 0 || in.StartTicks == 0 || !strings.HasPrefix(in.Addr, "127.0.0.1:") {
-		t.Fatalf("instance %+v", in)
+	if in.PID == 0 || in.StartTicks == 0 || !strings.HasPrefix(in.Addr, "127.0.0.1:") ||
+		!strings.HasPrefix(in.OpsAddr, "127.0.0.1:") || in.OpsAddr == in.Addr {
+		t.Fatalf("instance %+v: want a pid and two distinct loopback ports", in)
 	}
 	if p := d.Probe(ctx, in); p.Health != NotReady {
 		t.Errorf("probe of a process that does not answer HTTP: %v", p)
@@ -49,7 +50,7 @@ func TestProcessDriverStartsDetachedAndStops(t *testing.T) {
 	}
 	var logs []string
 	waitFor(t, "the log line", func() bool { logs = d.Logs(ctx, in, 5); return len(logs) > 0 })
-	if want := "started with MEALSYNC_ADDR=" + in.Addr + " FROM_ENV_FILE=quoted value"; logs[0] != want {
+	if want := "started with MEALSYNC_ADDR=" + in.Addr + " MEALSYNC_OPS_ADDR=" + in.OpsAddr + " FROM_ENV_FILE=quoted value"; logs[0] != want {
 		t.Errorf("log %q, want %q", logs[0], want)
 	}
 
@@ -57,6 +58,10 @@ func TestProcessDriverStartsDetachedAndStops(t *testing.T) {
 	lost, err := d.Start(ctx, rel, "i2")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Instances side by side on one host: no port is used twice.
+	if ports := []string{in.Addr, in.OpsAddr, lost.Addr, lost.OpsAddr}; len(slices.Compact(slices.Sorted(slices.Values(ports)))) != 4 {
+		t.Errorf("two instances share a port: %v", ports)
 	}
 	// Until it has exec'd, a child's environment is still its parent's.
 	waitFor(t, "i2 to run", func() bool { return len(d.Logs(ctx, lost, 1)) > 0 })

@@ -59,10 +59,14 @@ const (
 
 // Instance is one running copy of a release.
 type Instance struct {
-	ID         string    `json:"id"`
-	Version    string    `json:"version"`
-	Role       Role      `json:"role"`
-	Addr       string    `json:"addr,omitempty"`        // host:port as written into the upstream
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Role    Role   `json:"role"`
+	Addr    string `json:"addr,omitempty"` // host:port as written into the upstream
+	// OpsAddr is the instance's ops listener (MEALSYNC_OPS_ADDR): metrics
+	// and build info. Monitoring reads it; nginx never sees it. Empty for an
+	// instance recorded before there was one.
+	OpsAddr    string    `json:"ops_addr,omitempty"`
 	PID        int       `json:"pid,omitempty"`         // process driver
 	StartTicks uint64    `json:"start_ticks,omitempty"` // process driver: /proc start time, guards against PID reuse
 	Container  string    `json:"container,omitempty"`   // compose driver

@@ -52,6 +52,7 @@ type Settings struct {
 	Service      string `json:"service,omitempty"`
 	NginxService string `json:"nginx_service,omitempty"`
 	AppPort      int    `json:"app_port,omitempty"`
+	OpsPort      int    `json:"ops_port,omitempty"`
 	BindHost     string `json:"bind_host,omitempty"`
 }
 

@@ -27,9 +27,10 @@ type Options struct {
 	// t.TempDir().
 	DatabaseURL string
 	// Env sets further variables, and overrides the defaults:
-	// MEALSYNC_ENV=development, MEALSYNC_SHUTDOWN_DELAY=0s and
-	// MEALSYNC_ADDR=127.0.0.1:0 (any free port). MEALSYNC_LOG_FORMAT is
-	// always json: the harness reads the "listening" line for the address.
+	// MEALSYNC_ENV=development, MEALSYNC_SHUTDOWN_DELAY=0s,
+	// MEALSYNC_ADDR=127.0.0.1:0 and MEALSYNC_OPS_ADDR=127.0.0.1:0 (any free
+	// ports). MEALSYNC_LOG_FORMAT is always json: the harness reads the
+	// "listening" line for the addresses.
 	// MEALSYNC_* variables of the test's own environment are not passed on.
 	Env map[string]string
 	// ReadyTimeout bounds the wait for readiness; default 30 s.
@@ -41,8 +42,12 @@ type Instance struct {
 	Addr string // 127.0.0.1:port
 	Port int
 	URL  string // http://Addr
-	Cmd  *exec.Cmd
-	Dir  string // its working directory, in t.TempDir()
+	// OpsAddr is the ops listener's 127.0.0.1:port (metrics, build info),
+	// "" when MEALSYNC_OPS_ADDR=off; OpsURL is http://OpsAddr.
+	OpsAddr string
+	OpsURL  string
+	Cmd     *exec.Cmd
+	Dir     string // its working directory, in t.TempDir()
 
 	logs   *logBuffer
 	exited chan struct{} // closed when the process has exited
@@ -65,6 +70,7 @@ func StartMealsync(t testing.TB, opts Options) *Instance {
 	env := map[string]string{
 		"MEALSYNC_ENV":            "development",
 		"MEALSYNC_ADDR":           "127.0.0.1:0",
+		"MEALSYNC_OPS_ADDR":       "127.0.0.1:0",
 		"MEALSYNC_SHUTDOWN_DELAY": "0s",
 		"MEALSYNC_DATABASE_URL":   "sqlite:" + filepath.Join(dir, "mealsync.db"),
 	}
@@ -101,8 +107,11 @@ func StartMealsync(t testing.TB, opts Options) *Instance {
 	})
 
 	select {
-	case addr := <-inst.logs.addr:
-		inst.Addr = addr
+	case l := <-inst.logs.listening:
+		inst.Addr = l.addr
+		if l.ops != "off" {
+			inst.OpsAddr, inst.OpsURL = l.ops, "http://"+l.ops
+		}
 	case <-inst.exited:
 		t.Fatalf("mealsync exited before listening: %v\n%s", inst.err, tail(inst.Logs(), 40))
 	case <-time.After(opts.ReadyTimeout):
@@ -185,17 +194,21 @@ func childEnv(env map[string]string) []string {
 	return out
 }
 
-// logBuffer keeps a process's output and announces the address of its
+// logBuffer keeps a process's output and announces the addresses of its
 // "listening" log line.
 type logBuffer struct {
-	mu      sync.Mutex
-	all     bytes.Buffer
-	partial []byte
-	decoded []map[string]any
-	addr    chan string
+	mu        sync.Mutex
+	all       bytes.Buffer
+	partial   []byte
+	decoded   []map[string]any
+	listening chan listening
 }
 
-func newLogBuffer() *logBuffer { return &logBuffer{addr: make(chan string, 1)} }
+// listening is what the "listening" line says: the API's address and the
+// ops listener's ("off" when there is none).
+type listening struct{ addr, ops string }
+
+func newLogBuffer() *logBuffer { return &logBuffer{listening: make(chan listening, 1)} }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
@@ -216,7 +229,7 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 		l.decoded = append(l.decoded, m)
 		if m["msg"] == "listening" {
 			select {
-			case l.addr <- fmt.Sprint(m["addr"]):
+			case l.listening <- listening{addr: fmt.Sprint(m["addr"]), ops: fmt.Sprint(m["ops_addr"])}:
 			default:
 			}
 		}

@@ -10,7 +10,8 @@
 //
 //	BuildMealsync(t) / Build(t, pkg)   go build, once per test binary
 //	StartMealsync(t, Options)          a `mealsync serve` process, ready:
-//	                                   Addr, Port, URL, Cmd; Stop, Kill, Logs
+//	                                   Addr, Port, URL, OpsAddr, OpsURL, Cmd;
+//	                                   Stop, Kill, Logs
 //	RequireNginx(t)                    nginx's path, or skip (fail in CI)
 //	StartNginx(t, confDir, upstreams)  nginx on the real config, ready: URL,
 //	                                   Port, Ports, AccessLog, Binary, Flags,

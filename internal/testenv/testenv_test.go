@@ -172,23 +172,39 @@ func TestStartNginxReload(t *testing.T) {
 	}
 }
 
-// StartMealsync reaches readiness on a port of its own; Stop is a graceful
-// exit, after which the port refuses connections.
+// StartMealsync reaches readiness on a port of its own, with an ops
+// listener on another; Stop is a graceful exit, after which neither port
+// accepts connections.
 func TestStartMealsync(t *testing.T) {
 	inst := StartMealsync(t, Options{})
-	resp, err := http.Get(inst.URL + "/actuator/health")
-	if err != nil {
-		t.Fatal(err)
+	if inst.OpsAddr == "" || inst.OpsAddr == inst.Addr {
+		t.Fatalf("ops address %q, API address %q: want a port of its own", inst.OpsAddr, inst.Addr)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/actuator/health: %d", resp.StatusCode)
+	for _, url := range []string{inst.URL + "/actuator/health", inst.OpsURL + "/actuator/info"} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", url, resp.StatusCode)
+		}
 	}
 	if err := inst.Stop(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
-	if c, err := net.Dial("tcp", inst.Addr); err == nil {
-		c.Close()
-		t.Fatalf("%s still accepts connections after Stop", inst.Addr)
+	for _, addr := range []string{inst.Addr, inst.OpsAddr} {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Fatalf("%s still accepts connections after Stop", addr)
+		}
+	}
+}
+
+// With MEALSYNC_OPS_ADDR=off there is no ops listener, and the server runs.
+func TestStartMealsyncWithoutOps(t *testing.T) {
+	inst := StartMealsync(t, Options{Env: map[string]string{"MEALSYNC_OPS_ADDR": "off"}})
+	if inst.OpsAddr != "" || inst.OpsURL != "" {
+		t.Fatalf("ops listener at %q although it is off", inst.OpsAddr)
 	}
 }

@@ -1,6 +1,7 @@
 package compose_test
 
 import (
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -94,5 +95,29 @@ func TestLogRotationOnEveryService(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAppOpsListenerStaysOnTheNetwork: every app listens for operators on
+// 9081 of its compose network (what Prometheus's DNS discovery scrapes; the
+// default, loopback, would be unreachable from another container), and no
+// file publishes that port on the host.
+func TestAppOpsListenerStaysOnTheNetwork(t *testing.T) {
+	for _, file := range composeFiles {
+		t.Run(file, func(t *testing.T) {
+			app := service(t, loadProject(t, file, exampleEnv(t)), "app")
+			host, port, err := net.SplitHostPort(appConfig(t, app).OpsAddr)
+			if err != nil || (host != "" && host != "0.0.0.0") || port != "9081" {
+				t.Errorf("MEALSYNC_OPS_ADDR gives %q, want :9081", appConfig(t, app).OpsAddr)
+			}
+			for _, p := range app.Ports {
+				if p.Target == 9081 {
+					t.Errorf("the ops port is published on the host: %+v", p)
+				}
+			}
+		})
+	}
+	if app := service(t, prodProject(t), "app"); !slices.Contains(app.Expose, "9081") {
+		t.Errorf("prod app expose = %v, want 9081 for Prometheus too", app.Expose)
 	}
 }

@@ -25,8 +25,8 @@ func warmUp(t *testing.T, l *loadGen, d time.Duration) {
 	})
 }
 
-// versionOf asks an instance directly which build it runs (/actuator is
-// closed at the edge).
+// versionOf asks an instance's ops listener which build it runs (/actuator
+// is closed at the edge, and /actuator/info is not on the API port).
 func versionOf(t *testing.T, addr string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/actuator/info")
@@ -90,6 +90,7 @@ func TestZeroLossAcrossDeploys(t *testing.T) {
 	env := r.envFile("good")
 	r.mustRun(r.deployArgs(bins["v1"], env, "--instances", "2")...)
 	r.checkConsistent(2, "v1")
+	r.checkMonitor(2, "v1")
 
 	l := newLoad(r.nginx.URL, "zero"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	l.start()
@@ -115,7 +116,7 @@ func TestZeroLossAcrossDeploys(t *testing.T) {
 			t.Fatalf("after deploy %d: current %v, %d instances\n%s", i, st.Current, len(st.Instances), res.stdout)
 		}
 		for _, in := range st.Instances {
-			if v := versionOf(t, in.Addr); v != to {
+			if v := versionOf(t, in.OpsAddr); v != to {
 				t.Errorf("deploy %d: instance %s runs %s, want %s", i, in.ID, v, to)
 			}
 		}

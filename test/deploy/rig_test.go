@@ -301,6 +301,44 @@ func (r *rig) checkConsistent(n int, version string) {
 	}
 }
 
+// checkMonitor asserts that each of the n instances has an ops listener of
+// its own, on no port another uses, and that `mealsyncctl monitor` reads
+// every one of them there: ready, running version.
+func (r *rig) checkMonitor(n int, version string) {
+	r.t.Helper()
+	st := r.state()
+	ports := map[string]string{}
+	ops := map[string]bool{}
+	for _, in := range st.Instances {
+		ops[in.OpsAddr] = true
+		for _, a := range []string{in.Addr, in.OpsAddr} {
+			if a == "" || ports[a] != "" {
+				r.t.Errorf("instance %s: address %q is empty or taken by %s", in.ID, a, ports[a])
+			}
+			ports[a] = in.ID
+		}
+	}
+	res := r.mustRun("monitor", "--once", "--json", "--interval", "500ms")
+	var frame struct {
+		Ready     int `json:"ready"`
+		Instances []struct {
+			URL, Version, Error string
+			Ready               bool
+		} `json:"instances"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &frame); err != nil {
+		r.t.Fatalf("monitor --json: %v\n%s", err, res.stdout)
+	}
+	if frame.Ready != n || len(frame.Instances) != n {
+		r.t.Fatalf("monitor sees %d ready of %d, want %d:\n%s", frame.Ready, len(frame.Instances), n, res.stdout)
+	}
+	for _, in := range frame.Instances {
+		if !ops[strings.TrimPrefix(in.URL, "http://")] || !in.Ready || in.Version != version || in.Error != "" {
+			r.t.Errorf("monitor row %+v: want an ops address of the state, ready, %s, no error", in, version)
+		}
+	}
+}
+
 // labelledProcesses lists live processes carrying this rig's state
 // directory in their environment (how mealsyncctl labels its instances).
 func (r *rig) labelledProcesses() []int {

@@ -113,10 +113,10 @@ func send(c *http.Client, method, url string, header map[string]string) (int, er
 
 // served is how many requests an instance's own metrics count for route
 // (a mux pattern like "GET /api/v1/recipes"), over all statuses. It reads
-// /actuator/prometheus from the instance directly: nginx hides it.
+// /actuator/prometheus from the instance's ops listener: nginx hides it.
 func served(t *testing.T, app *testenv.Instance, route string) int {
 	t.Helper()
-	resp, err := http.Get(app.URL + "/actuator/prometheus")
+	resp, err := http.Get(app.OpsURL + "/actuator/prometheus")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,9 +64,10 @@ func TestEdge(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"status":"UP"`) {
 			t.Errorf("/actuator/health via nginx: %d %s, want 200 UP", resp.StatusCode, body)
 		}
-		// The instances do serve these; nginx must not, however the path is spelled.
-		if resp, _ := do(t, c, "GET", apps[0].URL+"/actuator/prometheus", nil, nil); resp.StatusCode != 200 {
-			t.Fatalf("the instance itself answers /actuator/prometheus with %d", resp.StatusCode)
+		// The instances serve these on their ops listeners; nginx must not,
+		// however the path is spelled.
+		if resp, _ := do(t, c, "GET", apps[0].OpsURL+"/actuator/prometheus", nil, nil); resp.StatusCode != 200 {
+			t.Fatalf("the instance's ops listener answers /actuator/prometheus with %d", resp.StatusCode)
 		}
 		for _, path := range []string{
 			"/actuator/prometheus", "/actuator/metrics", "/actuator/metrics/http.server.requests",

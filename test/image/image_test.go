@@ -202,7 +202,7 @@ func TestImage(t *testing.T) {
 
 	t.Run("serve, healthcheck, stop", func(t *testing.T) {
 		srv := startServer(t, fsys.command([]string{
-			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_SHUTDOWN_DELAY=0s",
+			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_OPS_ADDR=127.0.0.1:0", "MEALSYNC_SHUTDOWN_DELAY=0s",
 			"MEALSYNC_JWT_SECRET=" + strings.Repeat("image-test-secret-", 3),
 		}, append(entrypoint, cfg.OCIv1.Config.Cmd...)...))
 		healthy := srv.waitReady(t)
@@ -239,7 +239,7 @@ func TestImage(t *testing.T) {
 	// /data, not with anything one could read in this repository.
 	t.Run("development signs with no published key", func(t *testing.T) {
 		srv := startServer(t, fsys.command([]string{
-			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_SHUTDOWN_DELAY=0s", "MEALSYNC_ENV=development", "MEALSYNC_LOG_FORMAT=json",
+			"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_OPS_ADDR=127.0.0.1:0", "MEALSYNC_SHUTDOWN_DELAY=0s", "MEALSYNC_ENV=development", "MEALSYNC_LOG_FORMAT=json",
 		}, append(entrypoint, cfg.OCIv1.Config.Cmd...)...))
 		srv.waitReady(t)
 		token := srv.login(t)
@@ -270,7 +270,7 @@ func TestImage(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				procs := memoryCgroup(t, limit)
-				env := []string{"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
+				env := []string{"MEALSYNC_ADDR=127.0.0.1:0", "MEALSYNC_OPS_ADDR=127.0.0.1:0", "MEALSYNC_LOG_FORMAT=json", "MEALSYNC_SHUTDOWN_DELAY=0s",
 					"MEALSYNC_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "m.db"),
 					"MEALSYNC_JWT_SECRET=" + strings.Repeat("image-test-secret-", 3)}
 				if tc.gomemlimit != "" {

@@ -185,7 +185,8 @@ type scrapeConfig struct {
 }
 
 // The production scrape configuration: one job for every instance, found by
-// compose DNS or the process driver's targets file, at the Actuator path.
+// compose DNS or the process driver's targets file, at the Actuator path of
+// the ops listener (the compose files' MEALSYNC_OPS_ADDR=:9081).
 func TestPrometheusConfigScrapesEveryInstance(t *testing.T) {
 	var cfg struct {
 		Global struct {
@@ -210,8 +211,8 @@ func TestPrometheusConfigScrapesEveryInstance(t *testing.T) {
 		t.Errorf("metrics_path %q, want /actuator/prometheus", job.MetricsPath)
 	}
 	if len(job.DNSSD) != 1 || !slices.Equal(job.DNSSD[0].Names, []string{"app"}) ||
-		job.DNSSD[0].Type != "A" || job.DNSSD[0].Port != 8081 {
-		t.Errorf("dns_sd_configs %+v, want the compose service app, type A, port 8081", job.DNSSD)
+		job.DNSSD[0].Type != "A" || job.DNSSD[0].Port != 9081 {
+		t.Errorf("dns_sd_configs %+v, want the compose service app, type A, port 9081 (the ops listener)", job.DNSSD)
 	}
 	if len(job.FileSD) != 1 || len(job.FileSD[0].Files) == 0 {
 		t.Errorf("file_sd_configs %+v, want the process driver's targets file", job.FileSD)

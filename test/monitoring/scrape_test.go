@@ -39,8 +39,9 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 // TestPrometheusScrapesMealSync builds and starts the real binary on SQLite,
 // makes a few requests, then starts Debian's Prometheus on loopback with the
-// repository's scrape job and alert rules, and asks its HTTP API whether the
-// series the rules and dashboard read arrived with the expected labels.
+// repository's scrape job and alert rules, pointed at the instance's ops
+// listener, and asks its HTTP API whether the series the rules and dashboard
+// read arrived with the expected labels.
 func TestPrometheusScrapesMealSync(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs MealSync and Prometheus")
@@ -72,7 +73,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 	app.expect(t, "GET", "/api/v1/recipes/00000000-0000-4000-8000-000000000000", session.Data.Token, "", http.StatusNotFound)
 	app.expect(t, "GET", "/api/v1/no-such-endpoint", "", "", http.StatusNotFound)
 
-	prom := startPrometheus(t, promBin, app.addr)
+	prom := startPrometheus(t, promBin, app.opsAddr)
 
 	// Every check polls until its deadline: Prometheus scrapes every second,
 	// but the first scrape and rule evaluation come when they come.
@@ -87,8 +88,8 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 			if len(res) != 1 {
 				return false, fmt.Sprintf("%d series: %v", len(res), res)
 			}
-			if res[0].Metric["instance"] != app.addr || res[0].Metric["job"] != "mealsync" {
-				return false, fmt.Sprintf("labels %v, want job mealsync, instance %s", res[0].Metric, app.addr)
+			if res[0].Metric["instance"] != app.opsAddr || res[0].Metric["job"] != "mealsync" {
+				return false, fmt.Sprintf("labels %v, want job mealsync, instance %s", res[0].Metric, app.opsAddr)
 			}
 			return res[0].Value == want, fmt.Sprintf("value %v, want %v", res[0].Value, want)
 		})
@@ -239,12 +240,13 @@ func buildMealSync(t *testing.T) string {
 }
 
 type mealSync struct {
-	addr string // host:port, as Prometheus labels the instance
-	base string
+	addr    string // the API's host:port
+	opsAddr string // the ops listener's host:port, as Prometheus labels the instance
+	base    string
 }
 
-// startMealSync runs `mealsync serve` on an ephemeral loopback port with
-// SQLite in dataDir, reads the address from its "listening" log line, and
+// startMealSync runs `mealsync serve` on ephemeral loopback ports with
+// SQLite in dataDir, reads the addresses from its "listening" log line, and
 // waits for readiness. The process gets SIGTERM when the test ends.
 func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
 	t.Helper()
@@ -255,19 +257,23 @@ func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
 	cmd.Env = append(environWithout("MEALSYNC_", "JWT_SECRET"),
 		"MEALSYNC_ENV=development",
 		"MEALSYNC_ADDR=127.0.0.1:0",
+		"MEALSYNC_OPS_ADDR=127.0.0.1:0",
 		"MEALSYNC_DATABASE_URL=sqlite:"+filepath.Join(dataDir, "mealsync.db"),
 		"MEALSYNC_LOG_FORMAT=json",
 		"MEALSYNC_SHUTDOWN_DELAY=0s",
 	)
 	logs := &lockedBuffer{}
-	addr := make(chan string, 1)
+	addr := make(chan [2]string, 1)
 	// exec copies the output into these writers and Wait waits for the copy,
 	// so no line is lost when the process ends.
 	cmd.Stdout = &lineWriter{out: logs, line: func(b []byte) {
-		var line struct{ Msg, Addr string }
+		var line struct {
+			Msg, Addr string
+			OpsAddr   string `json:"ops_addr"`
+		}
 		if json.Unmarshal(b, &line) == nil && line.Msg == "listening" {
 			select {
-			case addr <- line.Addr:
+			case addr <- [2]string{line.Addr, line.OpsAddr}:
 			default:
 			}
 		}
@@ -282,7 +288,8 @@ func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
 
 	m := &mealSync{}
 	select {
-	case m.addr = <-addr:
+	case a := <-addr:
+		m.addr, m.opsAddr = a[0], a[1]
 	case <-exited:
 		t.Fatalf("mealsync exited before listening:\n%s", logs)
 	case <-time.After(60 * time.Second):
