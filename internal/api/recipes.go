@@ -118,13 +118,13 @@ func (s *Server) handleGetRecipe(w http.ResponseWriter, r *http.Request, _ *meal
 }
 
 // POST /api/v1/recipes — any user adds to the catalogue.
-func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	req, err := decode[recipeRequest](r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rec := &mealsync.Recipe{ID: uuid.NewString(), Source: "user", CreatedAt: s.now()}
+	rec := &mealsync.Recipe{ID: uuid.NewString(), Source: "user", OwnerID: me.ID, Published: true, CreatedAt: s.now()}
 	req.apply(rec, ranking.IngredientKey)
 	if err := truthfulTags(rec); err != nil {
 		s.fail(w, r, err)

@@ -49,6 +49,7 @@ func TestGenerateStoresEachDishOnce(t *testing.T) {
 	}
 	known := dish("Miso Soup")
 	known.ID, known.IngredientKey, known.CreatedAt, known.Source = "00000000-0000-4000-8000-0000000000aa", "miso_soup", now(), "catalog"
+	known.Published = true
 	if err := db.CreateRecipes(ctx, known); err != nil {
 		t.Fatal(err)
 	}

@@ -32,10 +32,13 @@ func New(recipes mealsync.RecipeStore, plans mealsync.MealPlanStore, gen generat
 }
 
 // CatalogSource backs the catalog generator with the store's ingredient
-// filter: the candidates are recipes that use any of the names.
+// filter: the candidates are catalogue recipes that use any of the names.
+// Generation hands its answers to whoever asked, so it never draws on
+// anyone's private recipes.
 func CatalogSource(recipes mealsync.RecipeStore) generate.CandidateSource {
+	catalogue := true
 	return func(ctx context.Context, names []string, limit int) ([]*mealsync.Recipe, error) {
-		p, err := recipes.ListRecipes(ctx, mealsync.RecipeFilter{Ingredients: names, Limit: limit})
+		p, err := recipes.ListRecipes(ctx, mealsync.RecipeFilter{Published: &catalogue, Ingredients: names, Limit: limit})
 		return p.Items, err
 	}
 }
