@@ -77,7 +77,7 @@ func New(d Deps) *Server {
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
 	}
 	if d.Recipes != nil {
-		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion)
+		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion, d.Recipes.HasPrivateRecipes)
 	}
 	s.handler = s.routes()
 	return s
