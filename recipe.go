@@ -12,7 +12,15 @@ type Ingredient struct {
 	Unit     string
 }
 
-// Recipe is a catalogue entry. Nutrition is per serving (kcal, grams).
+// Recipe is a dish. Nutrition is per serving (kcal, grams).
+//
+// Every recipe is either in the shared catalogue (Published) or private to
+// its owner. The catalogue is curated: the starter catalogue, generated
+// recipes, recipes an admin creates, and user recipes an admin publishes.
+// A recipe a user creates is private: only its owner and admins see it, and
+// nothing (lists, recommendations, meal plans, generation) hands it to
+// anyone else. Publishing is one-way: other users may save a published
+// recipe or plan it, so it never turns private again.
 type Recipe struct {
 	ID              string
 	Name            string
@@ -33,16 +41,60 @@ type Recipe struct {
 	Fat             float64
 	ImageURL        string // empty when there is none
 	Source          string // "catalog", "user", "openai", …
-	CreatedAt       time.Time
-	UpdatedAt       *time.Time
+	// OwnerID is the user who created the recipe through the API ("" for
+	// the starter catalogue and generated recipes). It stays set after the
+	// recipe is published. Deleting the user deletes their private recipes
+	// and leaves their published ones in the catalogue, ownerless.
+	OwnerID   string
+	Published bool // in the shared catalogue; false: private to OwnerID
+	CreatedAt time.Time
+	UpdatedAt *time.Time
 }
 
 // Difficulties a recipe may have.
 var Difficulties = []string{"EASY", "MEDIUM", "HARD"}
 
-// RecipeFilter narrows ListRecipes. Zero values match everything. Matching
-// is case-insensitive; lists match when any entry matches.
+// SourceUser is the Source of recipes created through the API.
+const SourceUser = "user"
+
+// Viewer is who recipes are shown to: the zero Viewer is an anonymous
+// caller, who sees the catalogue only.
+type Viewer struct {
+	UserID string
+	Admin  bool
+}
+
+// ViewerOf returns u as a Viewer; nil is anonymous.
+func ViewerOf(u *User) Viewer {
+	if u == nil {
+		return Viewer{}
+	}
+	return Viewer{UserID: u.ID, Admin: u.Role == RoleAdmin}
+}
+
+// CanSee reports whether v may see r: anyone a published recipe, a private
+// one only its owner and admins.
+func (v Viewer) CanSee(r *Recipe) bool {
+	return r.Published || v.Admin || (v.UserID != "" && r.OwnerID == v.UserID)
+}
+
+// CanEdit reports whether v may change or delete r: an admin any recipe,
+// the owner their recipe while it is private (the catalogue is curated).
+func (v Viewer) CanEdit(r *Recipe) bool {
+	return v.Admin || (!r.Published && v.UserID != "" && r.OwnerID == v.UserID)
+}
+
+// RecipeFilter narrows ListRecipes. Zero values match everything the
+// viewer may see. Matching is case-insensitive; lists match when any entry
+// matches.
 type RecipeFilter struct {
+	// Viewer is who the list is for: it holds the catalogue and the
+	// viewer's own private recipes. Admins too see only their own here;
+	// every user's private recipes only with Published set to false.
+	Viewer Viewer
+	// Published, when set, keeps only catalogue recipes (true) or only
+	// private ones (false): the viewer's own, or every user's for an admin.
+	Published    *bool
 	Name         string   // substring of the name
 	Cuisines     []string // equals the cuisine
 	Tags         []string // equals a tag
@@ -80,22 +132,41 @@ const (
 	RecipeGenerated = "GENERATED"
 )
 
-// RecipeStore keeps the catalogue and users' collections.
+// RecipeStore keeps the catalogue, users' private recipes and users'
+// collections. Lookups by id (RecipeByID, RecipesByIDs) return private
+// recipes too: the caller checks Viewer.CanSee.
 type RecipeStore interface {
-	CreateRecipes(ctx context.Context, rs ...*Recipe) error // all or none
+	// CreateRecipes stores rs, all or none. A recipe that is not Published
+	// must have an OwnerID.
+	CreateRecipes(ctx context.Context, rs ...*Recipe) error
+	// UpdateRecipe writes every field of r but ID, CreatedAt, OwnerID and
+	// Published, only while the stored recipe's Published equals r's (the
+	// state the caller authorised the change against); else ErrNotFound.
 	UpdateRecipe(ctx context.Context, r *Recipe) error
 	DeleteRecipe(ctx context.Context, id string) error
+	// DeletePrivateRecipe deletes the recipe only if it is still private to
+	// ownerID; else ErrNotFound.
+	DeletePrivateRecipe(ctx context.Context, id, ownerID string) error
+	// PublishRecipe puts a recipe in the catalogue (again is a no-op) and
+	// returns it.
+	PublishRecipe(ctx context.Context, id string) (*Recipe, error)
 	RecipeByID(ctx context.Context, id string) (*Recipe, error)
 	RecipesByIDs(ctx context.Context, ids []string) ([]*Recipe, error) // in the order of ids, unknown ids skipped
 	ListRecipes(ctx context.Context, f RecipeFilter) (Page[*Recipe], error)
-	CountRecipes(ctx context.Context) (int, error)
-	// CatalogueVersion changes whenever any recipe is created, updated or
-	// deleted, in the same transaction, on every instance.
+	CountRecipes(ctx context.Context) (int, error) // every stored recipe, private ones included
+	// HasPrivateRecipes reports whether ownerID owns a recipe that is not
+	// published (whether their lists differ from the catalogue's).
+	HasPrivateRecipes(ctx context.Context, ownerID string) (bool, error)
+	// CatalogueVersion changes whenever any recipe is created, updated,
+	// published or deleted, in the same transaction, on every instance.
 	CatalogueVersion(ctx context.Context) (int64, error)
-	// RecipesByIngredientKeys finds existing recipes by their dedupe key.
+	// RecipesByIngredientKeys finds catalogue recipes by their dedupe key;
+	// private recipes are never matched.
 	RecipesByIngredientKeys(ctx context.Context, keys []string) (map[string]*Recipe, error)
 
-	// SaveRecipe records a user's recipe; saving twice keeps one record.
+	// SaveRecipe records a user's recipe; saving twice keeps one record. A
+	// recipe the user could not see without admin rights (another user's
+	// private one) is ErrNotFound: a collection never holds one.
 	SaveRecipe(ctx context.Context, s *SavedRecipe) (*SavedRecipe, error)
 	UnsaveRecipe(ctx context.Context, userID, recipeID, kind string) error // ErrNotFound if not saved
 	// UserRecipes lists a user's records of one kind, newest first, one per recipe.

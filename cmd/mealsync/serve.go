@@ -99,7 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}, now, log)
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: db, Recipes: db, Images: images,
-		Kitchen: kitchen.New(db, db, gen, images, now, log),
+		Kitchen: kitchen.New(db, db, gen, images, cfg.ImageURLHosts, now, log),
 		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,

@@ -29,6 +29,9 @@ import (
 
 const testSecret = "test-secret-that-is-at-least-32-bytes-long"
 
+// allowedImageHost is the test server's MEALSYNC_IMAGE_URL_HOSTS.
+const allowedImageHost = "images.example.com"
+
 // clock is a settable test clock.
 type clock struct {
 	mu sync.Mutex
@@ -65,7 +68,7 @@ func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := kitchen.New(db, db, generate.NewCatalog(kitchen.CatalogSource(db)), images, c.now, log)
+	k := kitchen.New(db, db, generate.NewCatalog(kitchen.CatalogSource(db)), images, []string{allowedImageHost}, c.now, log)
 	deps := api.Deps{Log: log, Auth: svc, Users: db, Recipes: db, Kitchen: k, Images: images, DB: db,
 		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
 		// The cache is on, re-reading the catalogue version on every request:

@@ -101,6 +101,7 @@ func (f *sweepFixture) sampleBodies() map[string]map[string]any {
 		"POST /api/v1/recipes/validate-ingredients": ingredients,
 		"POST /api/v1/meal-plans":                   {"startDate": "2026-03-02", "numberOfDays": 3, "mealsPerDay": 2},
 		"POST /api/v1/users/{id}/logout-all":        nil,
+		"POST /api/v1/recipes/{id}/publish":         nil,
 	}
 }
 
@@ -116,6 +117,7 @@ var adminRoutes = map[string]bool{
 	"GET /api/v1/users": true, "PUT /api/v1/recipes/{id}": true, "DELETE /api/v1/recipes/{id}": true,
 	"DELETE /api/v1/users/{id}": true, "POST /api/v1/recipes/{id}/image": true,
 	"PUT /api/v1/users/{id}/role": true, "PUT /api/v1/users/{id}/status": true,
+	"POST /api/v1/recipes/{id}/publish": true,
 	// The user's own token would end its sessions at the first mutation
 	// that passes with the password in it; an admin's goes on.
 	"PUT /api/v1/users/{id}": true,

@@ -20,9 +20,17 @@ import (
 // so a page is never served after a change became visible for longer than
 // versionTTL — on any instance — and immediately on the instance that made
 // the change (invalidate).
+//
+// Only catalogue pages are kept: a page that may hold a user's private
+// recipes is theirs alone and is never cached. Most callers own no private
+// recipe, and their list is the catalogue's; whether a user owns one is
+// remembered per version too (every private recipe created, published or
+// deleted bumps it), so the common case costs no query.
 type listCache struct {
 	pages      *lru.Cache[string, []byte]
+	hasPrivate *lru.Cache[string, bool] // by version and user id
 	versionOf  func(context.Context) (int64, error)
+	privateOf  func(ctx context.Context, userID string) (bool, error)
 	versionTTL time.Duration
 	now        func() time.Time
 
@@ -31,12 +39,41 @@ type listCache struct {
 	checked time.Time // zero: read the version on next use
 }
 
-func newListCache(size int, versionTTL time.Duration, versionOf func(context.Context) (int64, error)) *listCache {
+func newListCache(size int, versionTTL time.Duration, versionOf func(context.Context) (int64, error),
+	privateOf func(ctx context.Context, userID string) (bool, error)) *listCache {
 	if size <= 0 {
 		return nil // caching off
 	}
 	pages, _ := lru.New[string, []byte](size) // size > 0: cannot fail
-	return &listCache{pages: pages, versionOf: versionOf, versionTTL: versionTTL, now: time.Now}
+	hasPrivate, _ := lru.New[string, bool](size)
+	return &listCache{pages: pages, hasPrivate: hasPrivate, versionOf: versionOf, privateOf: privateOf,
+		versionTTL: versionTTL, now: time.Now}
+}
+
+// catalogueFilter returns the filter of f's page as anyone would ask for
+// it, and true, when that page is the catalogue's: f asks for the catalogue
+// only, or its viewer owns no private recipe at version. Otherwise the page
+// may hold the viewer's private recipes and must not be shared: false.
+func (c *listCache) catalogueFilter(ctx context.Context, version int64, f mealsync.RecipeFilter) (mealsync.RecipeFilter, bool, error) {
+	switch {
+	case f.Published != nil && !*f.Published:
+		return f, false, nil
+	case f.Published == nil && f.Viewer.UserID != "":
+		key := fmt.Sprint(version, "|", f.Viewer.UserID)
+		has, ok := c.hasPrivate.Get(key)
+		if !ok {
+			var err error
+			if has, err = c.privateOf(ctx, f.Viewer.UserID); err != nil {
+				return f, false, err
+			}
+			c.hasPrivate.Add(key, has)
+		}
+		if has {
+			return f, false, nil
+		}
+	}
+	f.Viewer, f.Published = mealsync.Viewer{}, nil
+	return f, true, nil
 }
 
 // currentVersion returns the catalogue version, reading it at most once per

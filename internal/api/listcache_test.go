@@ -13,7 +13,7 @@ import (
 func minimalRecipe(name string) *mealsync.Recipe {
 	return &mealsync.Recipe{ID: uuid.NewString(), Name: name, Description: "d", Cuisine: "Italian",
 		Difficulty: "EASY", Ingredients: []mealsync.Ingredient{{Name: "tomato", Quantity: "1"}},
-		Instructions: []string{"cook"}, IngredientKey: name, Servings: 2, Source: "test",
+		Instructions: []string{"cook"}, IngredientKey: name, Servings: 2, Source: "test", Published: true,
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 }
 

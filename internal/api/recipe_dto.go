@@ -161,6 +161,21 @@ func (q *query) int(name string, def, min, max int) int {
 	return n
 }
 
+func (q *query) optBool(name string) *bool {
+	var b bool
+	switch q.q.Get(name) {
+	case "":
+		return nil
+	case "true":
+		b = true
+	case "false":
+	default:
+		q.v.Add(name, "Must be true or false")
+		return nil
+	}
+	return &b
+}
+
 func (q *query) optInt(name string, min, max int) *int {
 	if q.q.Get(name) == "" {
 		return nil

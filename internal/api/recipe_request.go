@@ -15,7 +15,6 @@ const (
 	maxRecipeName      = 100
 	maxCuisine         = 50
 	maxDescription     = 500
-	maxIngredientKey   = 255
 	maxImageURL        = 2048
 	maxIngredients     = 50
 	maxIngredientName  = 100
@@ -37,14 +36,14 @@ type ingredientRequest struct {
 }
 
 // recipeRequest is the body of POST and PUT /recipes. Numbers are pointers
-// so that an update can tell "absent, keep" from "zero".
+// so that an update can tell "absent, keep" from "zero". The reference's
+// ingredientKey and source are not read: the server assigns them.
 type recipeRequest struct {
 	Name            string              `json:"name"`
 	Ingredients     []ingredientRequest `json:"ingredients"`
 	Instructions    []string            `json:"instructions"`
 	Cuisine         string              `json:"cuisine"`
 	ImageURL        *string             `json:"imageUrl"`
-	IngredientKey   string              `json:"ingredientKey"`
 	Description     string              `json:"description"`
 	PreparationTime *int                `json:"preparationTime"`
 	CookingTime     *int                `json:"cookingTime"`
@@ -73,7 +72,6 @@ func (r recipeRequest) Valid() mealsync.Validation {
 	text("name", "Recipe name", r.Name, maxRecipeName, "Recipe name cannot be blank")
 	text("cuisine", "Cuisine", r.Cuisine, maxCuisine, "Cuisine cannot be blank")
 	text("description", "Description", r.Description, maxDescription, "Description cannot be blank")
-	text("ingredientKey", "Ingredient key", r.IngredientKey, maxIngredientKey, "")
 	if len(r.Ingredients) == 0 {
 		v.Add("ingredients", "Ingredients list cannot be empty")
 	} else if len(r.Ingredients) > maxIngredients {
@@ -94,11 +92,16 @@ func (r recipeRequest) Valid() mealsync.Validation {
 		text(fmt.Sprintf("instructions[%d]", i), "Each instruction", s, maxInstructionLen, "Instruction cannot be blank")
 	}
 	if r.ImageURL != nil && *r.ImageURL != "" {
+		// The form only; where it may point is kitchen's rule. A path on
+		// this server is how the local image store's URLs look.
 		u, err := url.Parse(*r.ImageURL)
 		switch {
 		case len(*r.ImageURL) > maxImageURL:
 			v.Add("imageUrl", fmt.Sprintf("Image URL cannot exceed %d characters", maxImageURL))
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		case err != nil:
+			v.Add("imageUrl", "Image URL must be a valid URL")
+		case u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/"):
+		case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 			v.Add("imageUrl", "Image URL must be a valid URL")
 		}
 	}
@@ -155,7 +158,7 @@ func fieldLabel(field string) string {
 
 // apply writes the request onto r. Absent numbers keep r's values, so the
 // same code serves create (on a zero recipe) and update.
-func (req recipeRequest) apply(r *mealsync.Recipe, ingredientKey func(string) string) {
+func (req recipeRequest) apply(r *mealsync.Recipe) {
 	r.Name = strings.TrimSpace(req.Name)
 	r.Cuisine = strings.TrimSpace(req.Cuisine)
 	r.Description = strings.TrimSpace(req.Description)
@@ -174,10 +177,6 @@ func (req recipeRequest) apply(r *mealsync.Recipe, ingredientKey func(string) st
 	}
 	if req.ImageURL != nil {
 		r.ImageURL = strings.TrimSpace(*req.ImageURL)
-	}
-	r.IngredientKey = strings.TrimSpace(req.IngredientKey)
-	if r.IngredientKey == "" {
-		r.IngredientKey = ingredientKey(r.Name)
 	}
 	setInt := func(dst *int, src *int) {
 		if src != nil {

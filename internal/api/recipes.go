@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,19 +20,15 @@ func userNotFound(id string) error {
 	return mealsync.Errorf(mealsync.ENOTFOUND, "User not found with id: %s", id)
 }
 
-// recipe loads a recipe, with the reference's message when it is missing.
-func (s *Server) recipe(ctx context.Context, id string) (*mealsync.Recipe, error) {
-	rec, err := s.recipes.RecipeByID(ctx, id)
-	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		return nil, recipeNotFound(id)
-	}
-	return rec, err
-}
-
-// GET /api/v1/recipes — public: the catalogue, filtered and paged.
-func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request) {
+// GET /api/v1/recipes — public: the catalogue, filtered and paged. A
+// caller who sends a token sees their own private recipes in it too;
+// published=true|false keeps only the catalogue or only private recipes
+// (every user's, for an admin).
+func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	q := query{q: r.URL.Query()}
 	f := mealsync.RecipeFilter{
+		Viewer:       mealsync.ViewerOf(me),
+		Published:    q.optBool("published"),
 		Name:         q.q.Get("name"),
 		Cuisines:     q.list("cuisines"),
 		Tags:         q.list("tags"),
@@ -50,18 +45,29 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if s.listCache == nil {
+	// The answer depends on the token: no shared cache may hand one
+	// caller's list to another.
+	w.Header().Add("Vary", "Authorization") // Add: CORS may have set Vary: Origin
+	var version int64
+	shared := false
+	if s.listCache != nil {
+		var err error
+		if version, err = s.listCache.currentVersion(r.Context()); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if f, shared, err = s.listCache.catalogueFilter(r.Context(), version, f); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if !shared {
 		page, err := s.recipes.ListRecipes(r.Context(), f)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, toPageDTO(page, toRecipeDTO))
-		return
-	}
-	version, err := s.listCache.currentVersion(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	key := listKey(f)
@@ -102,14 +108,15 @@ func truthfulTags(rec *mealsync.Recipe) error {
 	return v.Err()
 }
 
-// GET /api/v1/recipes/{id}
-func (s *Server) handleGetRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+// GET /api/v1/recipes/{id} — a catalogue recipe, or the caller's own
+// private one (any, for an admin).
+func (s *Server) handleGetRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.recipe(r.Context(), id)
+	rec, err := s.kitchen.Recipe(r.Context(), me, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -117,20 +124,21 @@ func (s *Server) handleGetRecipe(w http.ResponseWriter, r *http.Request, _ *meal
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }
 
-// POST /api/v1/recipes — any user adds to the catalogue.
-func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+// POST /api/v1/recipes — a user's recipe, private to them; an admin's goes
+// straight into the catalogue.
+func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	req, err := decode[recipeRequest](r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rec := &mealsync.Recipe{ID: uuid.NewString(), Source: "user", CreatedAt: s.now()}
-	req.apply(rec, ranking.IngredientKey)
+	rec := &mealsync.Recipe{}
+	req.apply(rec)
 	if err := truthfulTags(rec); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.recipes.CreateRecipes(r.Context(), rec); err != nil {
+	if err := s.kitchen.CreateRecipe(r.Context(), me, rec); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -138,31 +146,22 @@ func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, _ *m
 	respond(w, http.StatusCreated, toRecipeDTO(rec))
 }
 
-// PUT /api/v1/recipes/{id} (admin)
-func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+// PUT /api/v1/recipes/{id} — an admin, or the owner of a private recipe.
+func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	req, err := decode[recipeRequest](r)
+	rec, err := s.kitchen.UpdateRecipe(r.Context(), me, id, func(rec *mealsync.Recipe) error {
+		req, err := decode[recipeRequest](r)
+		if err != nil {
+			return err
+		}
+		req.apply(rec)
+		return truthfulTags(rec)
+	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rec, err := s.recipe(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req.apply(rec, ranking.IngredientKey)
-	if err := truthfulTags(rec); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	now := s.now()
-	rec.UpdatedAt = &now
-	if err := s.recipes.UpdateRecipe(r.Context(), rec); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -170,18 +169,14 @@ func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, _ *m
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }
 
-// DELETE /api/v1/recipes/{id} (admin)
-func (s *Server) handleDeleteRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+// DELETE /api/v1/recipes/{id} — an admin, or the owner of a private recipe.
+func (s *Server) handleDeleteRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	err = s.recipes.DeleteRecipe(r.Context(), id)
-	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		err = recipeNotFound(id)
-	}
-	if err != nil {
+	if err := s.kitchen.DeleteRecipe(r.Context(), me, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -189,8 +184,25 @@ func (s *Server) handleDeleteRecipe(w http.ResponseWriter, r *http.Request, _ *m
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// POST /api/v1/recipes/{id}/publish (admin) — into the shared catalogue.
+func (s *Server) handlePublishRecipe(w http.ResponseWriter, r *http.Request, _ *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec, err := s.kitchen.PublishRecipe(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.listCache.invalidate()
+	respond(w, http.StatusOK, toRecipeDTO(rec))
+}
+
 // saveTarget checks a save body: the self-or-admin rule on userId, then the
-// recipe (404 first, as the old server did), then the user.
+// recipe (404 first, as the old server did, also for a private recipe the
+// caller may not see), then the user.
 func (s *Server) saveTarget(r *http.Request, me *mealsync.User) (saveRequest, *mealsync.User, error) {
 	req, err := decode[saveRequest](r)
 	if err != nil {
@@ -199,7 +211,7 @@ func (s *Server) saveTarget(r *http.Request, me *mealsync.User) (saveRequest, *m
 	if !me.CanAccess(req.UserID) {
 		return req, nil, errAccessDenied
 	}
-	if _, err := s.recipe(r.Context(), req.RecipeID); err != nil {
+	if _, err := s.kitchen.Recipe(r.Context(), me, req.RecipeID); err != nil {
 		return req, nil, err
 	}
 	if req.UserID == me.ID {
@@ -223,6 +235,11 @@ func (s *Server) handleSaveRecipe(w http.ResponseWriter, r *http.Request, me *me
 		ID: uuid.NewString(), UserID: u.ID, Recipe: &mealsync.Recipe{ID: req.RecipeID},
 		Type: mealsync.RecipeSaved, SavedAt: s.now(),
 	})
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		// The user exists (saveTarget said so): the recipe is another
+		// user's private one, which an admin saw but u may not keep.
+		err = recipeNotFound(req.RecipeID)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -176,8 +176,8 @@ func filterFixture(t *testing.T, e *env, token string) {
 
 func TestRecipeListFilters(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		u := e.newUser("lists@example.com")
-		filterFixture(t, e, u.token)
+		admin := e.newAdmin("lists@example.com") // an admin's recipes are the catalogue's
+		filterFixture(t, e, admin.token)
 		all := []string{"Beef Tacos", "Chicken Curry", "Green Salad", "Mushroom Risotto", "Tomato Soup"}
 		cases := []struct {
 			name, query string
@@ -218,8 +218,8 @@ func TestRecipeListFilters(t *testing.T) {
 
 func TestRecipeListPagingIsStable(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		u := e.newUser("pages@example.com")
-		filterFixture(t, e, u.token)
+		admin := e.newAdmin("pages@example.com")
+		filterFixture(t, e, admin.token)
 
 		// The default page; the same answer twice.
 		r := listRecipes(t, e, "")
@@ -264,11 +264,15 @@ func TestRecipeListPagingIsStable(t *testing.T) {
 	})
 }
 
+// The list needs no token. A token that is sent must be valid: a client
+// whose token expired learns to refresh rather than silently missing its
+// own recipes.
 func TestRecipeListIsPublic(t *testing.T) {
 	e := sqliteEnv(t)
-	u := e.newUser("pub@example.com")
-	createRecipe(t, e, u.token, recipeBody("Public Dish"))
-	for _, hdr := range [][]string{nil, {"Authorization", "Bearer not-a-token"}, {"Authorization", "Bearer " + u.token}} {
+	admin := e.newAdmin("pub@example.com")
+	u := e.newUser("reader@example.com")
+	createRecipe(t, e, admin.token, recipeBody("Public Dish"))
+	for _, hdr := range [][]string{nil, {"Authorization", "Bearer " + u.token}} {
 		r := e.expect(e.do("GET", "/api/v1/recipes", "", nil, hdr...), 200)
 		if _, has := r.body["errors"]; has {
 			t.Fatalf("the pagination envelope has no errors key: %s", r.raw)
@@ -276,15 +280,22 @@ func TestRecipeListIsPublic(t *testing.T) {
 		if got := names(dataItems(t, r)); !slices.Equal(got, []string{"Public Dish"}) {
 			t.Fatalf("with %v: %q", hdr, got)
 		}
+		if vary := r.header.Get("Vary"); !strings.Contains(vary, "Authorization") {
+			t.Fatalf("Vary %q: the list depends on the token", vary)
+		}
+	}
+	r := e.expect(e.do("GET", "/api/v1/recipes", "", nil, "Authorization", "Bearer not-a-token"), 401)
+	if !strings.Contains(r.header.Get("WWW-Authenticate"), "invalid_token") {
+		t.Fatalf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
 	}
 }
 
 func TestRecipeListNameFilterCountsCharacters(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		u := e.newUser("chars@example.com")
+		admin := e.newAdmin("chars@example.com")
 		// 95 characters but 131 bytes: a valid name must be searchable by itself.
 		name := strings.TrimSpace(strings.Repeat("Bún chả ", 12))
-		createRecipe(t, e, u.token, recipeBody(name))
+		createRecipe(t, e, admin.token, recipeBody(name))
 		r := listRecipes(t, e, "name="+url.QueryEscape(name))
 		if got := names(dataItems(t, r)); !slices.Equal(got, []string{name}) {
 			t.Fatalf("got %q", got)
@@ -433,8 +444,8 @@ func TestRecipeCreateValidation(t *testing.T) {
 				t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 			}
 		}
-		// Nothing was stored.
-		checkPage(t, listRecipes(t, e, ""), 0, 20, 0, false)
+		// Nothing was stored, not even privately.
+		checkPage(t, e.expect(e.do("GET", "/api/v1/recipes", u.token, nil), 200), 0, 20, 0, false)
 	})
 }
 
@@ -471,9 +482,9 @@ func TestRecipeGet(t *testing.T) {
 
 func TestRecipeUpdate(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		u := e.newUser("owner@example.com")
+		u := e.newUser("reader@example.com")
 		admin := e.newAdmin("boss@example.com")
-		created := createRecipe(t, e, u.token, recipeBody("Before"))
+		created := createRecipe(t, e, admin.token, recipeBody("Before"))
 		id := created["id"].(string)
 
 		e.clock.advance(5 * time.Minute) // within the tokens' 15 minutes
@@ -520,7 +531,8 @@ func TestRecipeUpdate(t *testing.T) {
 			checkPage(t, listRecipes(t, e, q), 0, 20, n, false)
 		}
 
-		// Not an admin; unknown id; bad body; bad id.
+		// Not an admin (a catalogue recipe is curated); unknown id; bad
+		// body; bad id.
 		r = e.expect(e.do("PUT", "/api/v1/recipes/"+id, u.token, recipeBody("Mine")), 403)
 		if got := r.errors(); !slices.Equal(got, []string{"Forbidden: Access Denied"}) {
 			t.Fatalf("403: %q", got)
@@ -553,7 +565,7 @@ func TestRecipeDelete(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.newUser("deleter@example.com")
 		admin := e.newAdmin("root@example.com")
-		id := createRecipe(t, e, u.token, recipeBody("Doomed"))["id"].(string)
+		id := createRecipe(t, e, admin.token, recipeBody("Doomed"))["id"].(string)
 
 		r := e.expect(e.do("DELETE", "/api/v1/recipes/"+id, u.token, nil), 403)
 		if got := r.errors(); !slices.Equal(got, []string{"Forbidden: Access Denied"}) {
@@ -584,7 +596,7 @@ func TestRecipeSave(t *testing.T) {
 		u := e.newUser("saver@example.com")
 		other := e.newUser("other@example.com")
 		admin := e.newAdmin("admin@example.com")
-		rid := createRecipe(t, e, u.token, recipeBody("Keeper"))["id"].(string)
+		rid := createRecipe(t, e, admin.token, recipeBody("Keeper"))["id"].(string)
 		body := map[string]any{"userId": u.id, "recipeId": rid}
 
 		r := e.expect(e.do("POST", "/api/v1/recipes/save", u.token, body), 200)

@@ -17,7 +17,7 @@ import (
 var fuzzRoutes = []string{
 	"/api/v1/recipes", "/api/v1/recipes/{id}", "/api/v1/recipes/save", "/api/v1/recipes/saved",
 	"/api/v1/recipes/recent", "/api/v1/recipes/recommended", "/api/v1/recipes/today-picks",
-	"/api/v1/recipes/generate-recipes", "/api/v1/recipes/validate-ingredients", "/api/v1/recipes/{id}/image",
+	"/api/v1/recipes/generate-recipes", "/api/v1/recipes/validate-ingredients", "/api/v1/recipes/{id}/image", "/api/v1/recipes/{id}/publish",
 	"/api/v1/users", "/api/v1/users/register", "/api/v1/users/login", "/api/v1/users/refresh",
 	"/api/v1/users/{id}", "/api/v1/users/{id}/preference", "/api/v1/users/{id}/logout-all",
 	"/api/v1/users/{id}/role", "/api/v1/users/{id}/status",

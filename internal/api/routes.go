@@ -28,11 +28,12 @@ func (s *Server) routes() http.Handler {
 	api.Handle("DELETE /api/v1/users/{id}", s.admin(s.handleDeleteUser))
 
 	// Recipes (sections 4, 6 and 11). Literal paths win over {id}.
-	api.HandleFunc("GET /api/v1/recipes", s.handleListRecipes)
+	api.Handle("GET /api/v1/recipes", s.optionalUser(s.handleListRecipes))
 	api.Handle("POST /api/v1/recipes", s.user(s.handleCreateRecipe))
 	api.Handle("GET /api/v1/recipes/{id}", s.user(s.handleGetRecipe))
-	api.Handle("PUT /api/v1/recipes/{id}", s.admin(s.handleUpdateRecipe))
-	api.Handle("DELETE /api/v1/recipes/{id}", s.admin(s.handleDeleteRecipe))
+	api.Handle("PUT /api/v1/recipes/{id}", s.user(s.handleUpdateRecipe))    // admin, or owner of a private recipe
+	api.Handle("DELETE /api/v1/recipes/{id}", s.user(s.handleDeleteRecipe)) // admin, or owner of a private recipe
+	api.Handle("POST /api/v1/recipes/{id}/publish", s.admin(s.handlePublishRecipe))
 	api.Handle("POST /api/v1/recipes/{id}/image", s.admin(s.handleUploadImage))
 	api.Handle("POST /api/v1/recipes/save", s.user(s.handleSaveRecipe))
 	api.Handle("DELETE /api/v1/recipes/save", s.user(s.handleUnsaveRecipe))

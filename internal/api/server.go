@@ -81,7 +81,7 @@ func New(d Deps) *Server {
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
 	}
 	if d.Recipes != nil {
-		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion)
+		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion, d.Recipes.HasPrivateRecipes)
 	}
 	s.handler = secureHeaders(withCORS(d.CORSOrigins, s.routes()))
 	s.ops = secureHeaders(s.opsRoutes())

@@ -152,7 +152,7 @@ func newRecipe(n int) *mealsync.Recipe {
 		},
 		Instructions: []string{"Chop.", "Simmer."}, Tags: []string{"soup", fmt.Sprintf("batch-%d", n%7)},
 		PreparationTime: 5, CookingTime: 20, TotalTime: 25, Servings: 2,
-		Calories: 120.5, Protein: 3, Carbohydrates: 18, Fat: 4, Source: "user", CreatedAt: now(),
+		Calories: 120.5, Protein: 3, Carbohydrates: 18, Fat: 4, Source: "catalog", Published: true, CreatedAt: now(),
 	}
 }
 

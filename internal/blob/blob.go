@@ -126,6 +126,16 @@ func ValidateKey(key string) error {
 	return nil
 }
 
+// IsStoreURL reports whether raw is the URL of an image in store: exactly
+// store.URL(key) for a key ContentKey makes ("recipes/<sha256>.<ext>"), so
+// no other path under the same base, and nothing a path trick (.., an
+// escaped slash) could turn into one, counts.
+func IsStoreURL(store Store, raw string) bool {
+	key, ok := strings.CutPrefix(raw, store.URL(""))
+	return ok && ValidateKey(key) == nil && path.Dir(key)+"/" == keyPrefix &&
+		contentHash(key) != "" && strings.Count(path.Base(key), ".") == 1
+}
+
 // joinURL puts key under base with exactly one slash between them.
 func joinURL(base, key string) string {
 	return strings.TrimSuffix(base, "/") + "/" + key

@@ -73,3 +73,50 @@ func TestContentKey(t *testing.T) {
 		t.Errorf("ContentKey made an invalid key: %v", err)
 	}
 }
+
+// Only the exact URL of a content-addressed image in the store counts as
+// the store's: the rule that keeps recipes from pointing anywhere else.
+func TestIsStoreURL(t *testing.T) {
+	const hash = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	local, err := blob.NewLocal(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdn, err := blob.NewLocal(t.TempDir(), "https://cdn.example.com/mealsync/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		store blob.Store
+		url   string
+		want  bool
+	}{
+		{local, "/images/recipes/" + hash + ".png", true},
+		{local, "/images/recipes/" + hash + ".webp", true},
+		{cdn, "https://cdn.example.com/mealsync/recipes/" + hash + ".jpg", true},
+		{local, local.URL(blob.ContentKey([]byte("any bytes"), "jpg")), true},
+
+		{local, "https://cdn.example.com/mealsync/recipes/" + hash + ".jpg", false}, // another store
+		{cdn, "/images/recipes/" + hash + ".jpg", false},
+		{cdn, "http://cdn.example.com/mealsync/recipes/" + hash + ".jpg", false}, // another scheme
+		{cdn, "https://cdn.example.com.evil.example/mealsync/recipes/" + hash + ".jpg", false},
+		{cdn, "https://cdn.example.com/mealsync-other/recipes/" + hash + ".jpg", false},
+		{local, "/images/recipes/" + hash + ".png?x=1", false},
+		{local, "/images/recipes/" + hash + ".png#x", false},
+		{local, "/images/recipes/../recipes/" + hash + ".png", false},
+		{local, "/images/recipes/%2e%2e/" + hash + ".png", false},
+		{local, "/images/other/" + hash + ".png", false},
+		{local, "/images/recipes/sub/" + hash + ".png", false},
+		{local, "/images/recipes/" + hash[:63] + ".png", false}, // not a SHA-256
+		{local, "/images/recipes/" + strings.ToUpper(hash) + ".png", false},
+		{local, "/images/recipes/" + hash + ".png.html", false},
+		{local, "/images/recipes/" + hash, false},
+		{local, "/images/", false},
+		{local, "", false},
+	}
+	for _, tt := range tests {
+		if got := blob.IsStoreURL(tt.store, tt.url); got != tt.want {
+			t.Errorf("IsStoreURL(%s, %q) = %v, want %v", tt.store.URL(""), tt.url, got, tt.want)
+		}
+	}
+}

@@ -76,7 +76,7 @@ func Recipes(createdAt time.Time) ([]*mealsync.Recipe, error) {
 			Cuisine: e.Cuisine, Difficulty: e.Difficulty, Ingredients: e.Ingredients, Instructions: e.Instructions,
 			Tags: e.Tags, IngredientKey: ranking.IngredientKey(e.Name), PreparationTime: e.PreparationTime,
 			CookingTime: e.CookingTime, TotalTime: e.TotalTime, Servings: e.Servings, Calories: e.Calories,
-			Protein: e.Protein, Carbohydrates: e.Carbohydrates, Fat: e.Fat, Source: "catalog", CreatedAt: createdAt,
+			Protein: e.Protein, Carbohydrates: e.Carbohydrates, Fat: e.Fat, Source: "catalog", Published: true, CreatedAt: createdAt,
 		}
 	}
 	return out, nil

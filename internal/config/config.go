@@ -82,6 +82,9 @@ type Config struct {
 	// The app's own defences, for when no nginx stands in front (defence.go).
 	OpsAddr     string   // the ops listener (metrics, build info); "" when MEALSYNC_OPS_ADDR=off
 	CORSOrigins []string // browser origins allowed to call the API; none: no CORS headers at all
+	// ImageURLHosts are host names, besides our own image store, that a
+	// recipe's imageUrl may point at (https only); empty: our store only.
+	ImageURLHosts []string
 }
 
 // Postgres reports whether DatabaseURL names a PostgreSQL server.
@@ -140,6 +143,8 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		S3UseSSL:           r.bool("MEALSYNC_S3_USE_SSL", true),
 		OpsAddr:            r.opsAddr("MEALSYNC_OPS_ADDR", DefaultOpsAddr),
 		CORSOrigins:        r.origins("MEALSYNC_CORS_ORIGINS"),
+
+		ImageURLHosts: r.hosts("MEALSYNC_IMAGE_URL_HOSTS"),
 	}
 	level := r.str("MEALSYNC_LOG_LEVEL", "info")
 
@@ -336,6 +341,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("s3_secret_key", mask(c.S3SecretKey)),
 		slog.String("ops_addr", opsAddrText(c.OpsAddr)),
 		slog.Any("cors_origins", c.CORSOrigins),
+		slog.Any("image_url_hosts", c.ImageURLHosts),
 	)
 }
 
@@ -423,6 +429,40 @@ func (r *reader) list(name string) []string {
 		}
 	}
 	return out
+}
+
+// hosts reads a comma-separated list of host names (or IP addresses),
+// lower-cased: no scheme, port or path.
+func (r *reader) hosts(name string) []string {
+	var out []string
+	for _, h := range strings.FieldsFunc(r.str(name, ""), func(r rune) bool { return r == ',' || r == ' ' }) {
+		h = strings.ToLower(h)
+		if _, err := netip.ParseAddr(h); err != nil && !validHostName(h) {
+			r.errs = append(r.errs, fmt.Errorf("%s: %q is not a host name (no scheme, port or path)", name, h))
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// validHostName accepts DNS names: dot-separated labels of letters, digits
+// and inner hyphens, each 1–63 characters, 253 in all.
+func validHostName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (r *reader) prefixes(name string) []netip.Prefix {

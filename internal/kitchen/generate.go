@@ -12,9 +12,10 @@ import (
 )
 
 // Generate asks the provider for recipes from what u has, stores the new
-// ones (a dish already in the catalogue, by ingredient key, is reused, not
-// duplicated), and records them as u's generated recipes — all in that
-// order, so a failure leaves no record pointing at a missing recipe.
+// ones in the catalogue (a dish already in the catalogue, by ingredient
+// key, is reused, not duplicated; a private recipe is never reused), and
+// records them as u's generated recipes — all in that order, so a failure
+// leaves no record pointing at a missing recipe.
 func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.Request) ([]*mealsync.Recipe, error) {
 	got, err := s.gen.Generate(ctx, req)
 	if err != nil {
@@ -47,7 +48,8 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.R
 			got[i] = old
 			continue
 		}
-		r.ID, r.CreatedAt = uuid.NewString(), now
+		// Generated recipes belong to the catalogue, whoever asked.
+		r.ID, r.CreatedAt, r.OwnerID, r.Published = uuid.NewString(), now, "", true
 		if r.Source == "" {
 			r.Source = s.gen.Name()
 		}

@@ -49,11 +49,12 @@ func TestGenerateStoresEachDishOnce(t *testing.T) {
 	}
 	known := dish("Miso Soup")
 	known.ID, known.IngredientKey, known.CreatedAt, known.Source = "00000000-0000-4000-8000-0000000000aa", "miso_soup", now(), "catalog"
+	known.Published = true
 	if err := db.CreateRecipes(ctx, known); err != nil {
 		t.Fatal(err)
 	}
 	provider := answers{dish("Miso Soup"), dish("Onigiri"), dish("onigiri"), dish("寿司"), dish("天ぷら")}
-	k := kitchen.New(db, db, provider, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	k := kitchen.New(db, db, provider, nil, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	got, err := k.Generate(ctx, u, generate.Request{Ingredients: []mealsync.Ingredient{{Name: "rice"}}})
 	if err != nil {

@@ -17,7 +17,7 @@ func (s *Service) SetImage(ctx context.Context, recipeID string, data []byte) (*
 	}
 	r, err := s.recipes.RecipeByID(ctx, recipeID)
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
-		return nil, mealsync.Errorf(mealsync.ENOTFOUND, "Recipe not found with id: %s", recipeID)
+		return nil, recipeNotFound(recipeID)
 	}
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 const planCandidates = 1000
 
 // CreatePlan plans days × mealsPerDay meals for u from the catalogue and
-// u's preferences, and stores the plan.
+// u's own private recipes, by u's preferences, and stores the plan.
 func (s *Service) CreatePlan(ctx context.Context, u *mealsync.User, start time.Time, days, mealsPerDay int) (*mealsync.MealPlan, error) {
 	p := &mealsync.MealPlan{ID: uuid.NewString(), UserID: u.ID, StartDate: start, Days: days, MealsPerDay: mealsPerDay, CreatedAt: s.now()}
 	req := mealplan.Request{StartDate: start, Days: days, MealsPerDay: mealsPerDay, Seed: p.ID,
@@ -23,7 +23,7 @@ func (s *Service) CreatePlan(ctx context.Context, u *mealsync.User, start time.T
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	candidates, err := s.recipes.ListRecipes(ctx, mealsync.RecipeFilter{Limit: planCandidates})
+	candidates, err := s.recipes.ListRecipes(ctx, mealsync.RecipeFilter{Viewer: mealsync.ViewerOf(u), Limit: planCandidates})
 	if err != nil {
 		return nil, err
 	}

@@ -11,13 +11,14 @@ import (
 // the favourite cuisines' recipes, then the catalogue's.
 const candidatesPerSource = 300
 
-// Recommend returns up to limit recipes for u: never one u may not eat or
-// has saved; favourite cuisines first.
+// Recommend returns up to limit recipes for u, from the catalogue and u's
+// own private recipes: never one u may not eat or has saved; favourite
+// cuisines first.
 func (s *Service) Recommend(ctx context.Context, u *mealsync.User, limit int) ([]*mealsync.Recipe, error) {
 	seen := map[string]bool{}
 	var candidates []*mealsync.Recipe
 	add := func(f mealsync.RecipeFilter) error {
-		f.Limit = candidatesPerSource
+		f.Viewer, f.Limit = mealsync.ViewerOf(u), candidatesPerSource
 		p, err := s.recipes.ListRecipes(ctx, f)
 		for _, r := range p.Items {
 			if !seen[r.ID] {

@@ -18,9 +18,9 @@ func insertPlanRecipe(t *testing.T, db *sqldb.DB) string {
 	id := uuid.NewString()
 	_, err := db.SQL().ExecContext(t.Context(), `INSERT INTO recipes (id, name, description, cuisine,
 		difficulty, ingredient_key, preparation_time, cooking_time, total_time, servings, calories,
-		protein, carbohydrates, fat, source, ingredients, instructions, tags, created_at)
-		VALUES ($1, $2, '', 'Italian', 'EASY', $2, 5, 10, 15, 2, 400, 20, 50, 10, 'catalog', '[]', '[]', '[]', $3)`,
-		id, "Recipe "+id, now())
+		protein, carbohydrates, fat, source, ingredients, instructions, tags, created_at, published)
+		VALUES ($1, $2, '', 'Italian', 'EASY', $2, 5, 10, 15, 2, 400, 20, 50, 10, 'catalog', '[]', '[]', '[]', $3, $4)`,
+		id, "Recipe "+id, now(), true)
 	if err != nil {
 		t.Fatalf("insert recipe: %v", err)
 	}

@@ -20,14 +20,14 @@ var _ mealsync.RecipeStore = (*DB)(nil)
 const recipeColumns = `r.id, r.name, r.description, r.cuisine, r.difficulty, r.ingredient_key,
 	r.preparation_time, r.cooking_time, r.total_time, r.servings,
 	r.calories, r.protein, r.carbohydrates, r.fat, r.image_url, r.source,
-	r.ingredients, r.instructions, r.tags, r.created_at, r.updated_at`
+	r.ingredients, r.instructions, r.tags, r.created_at, r.updated_at, r.owner_id, r.published`
 
 // recipeInsertColumns are recipeColumns without the alias, in the same
 // order as recipeValues.
 var recipeInsertColumns = strings.ReplaceAll(recipeColumns, "r.", "")
 
 // Rows per multi-row INSERT. Both databases cap the parameters of one
-// statement (PostgreSQL at 65535, SQLite at 32766): 500 recipes take 10,500,
+// statement (PostgreSQL at 65535, SQLite at 32766): 500 recipes take 11,500,
 // 5,000 side rows 10,000.
 const (
 	recipesPerInsert  = 500
@@ -56,10 +56,15 @@ func recipeValues(r *mealsync.Recipe) []any {
 	if r.UpdatedAt != nil {
 		updated = r.UpdatedAt.UTC()
 	}
+	var owner any
+	if r.OwnerID != "" {
+		owner = r.OwnerID
+	}
 	return []any{r.ID, r.Name, r.Description, r.Cuisine, r.Difficulty, r.IngredientKey,
 		r.PreparationTime, r.CookingTime, r.TotalTime, r.Servings,
 		r.Calories, r.Protein, r.Carbohydrates, r.Fat, image, r.Source,
-		string(ingJSON), jsonList(r.Instructions), jsonList(r.Tags), r.CreatedAt.UTC(), updated}
+		string(ingJSON), jsonList(r.Instructions), jsonList(r.Tags), r.CreatedAt.UTC(), updated,
+		owner, r.Published}
 }
 
 // scanRecipe reads recipeColumns after the destinations in pre. Every column
@@ -70,13 +75,15 @@ func scanRecipe(row rowScanner, pre ...any) (*mealsync.Recipe, error) {
 	var (
 		id, name, description, cuisine, difficulty, key sql.Null[string]
 		image, source, ingredients, instructions, tags  sql.Null[string]
+		owner                                           sql.Null[string]
 		prep, cook, total, servings                     sql.Null[int]
 		calories, protein, carbohydrates, fat           sql.Null[float64]
 		created, updated                                sql.NullTime
+		published                                       sql.Null[bool]
 	)
 	dest := append(pre, &id, &name, &description, &cuisine, &difficulty, &key,
 		&prep, &cook, &total, &servings, &calories, &protein, &carbohydrates, &fat,
-		&image, &source, &ingredients, &instructions, &tags, &created, &updated)
+		&image, &source, &ingredients, &instructions, &tags, &created, &updated, &owner, &published)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -88,7 +95,7 @@ func scanRecipe(row rowScanner, pre ...any) (*mealsync.Recipe, error) {
 		Difficulty: difficulty.V, IngredientKey: key.V,
 		PreparationTime: prep.V, CookingTime: cook.V, TotalTime: total.V, Servings: servings.V,
 		Calories: calories.V, Protein: protein.V, Carbohydrates: carbohydrates.V, Fat: fat.V,
-		ImageURL: image.V, Source: source.V,
+		ImageURL: image.V, Source: source.V, OwnerID: owner.V, Published: published.V,
 		CreatedAt: created.Time.UTC(), UpdatedAt: nullTime(updated),
 	}
 	var ings []storedIngredient
@@ -216,8 +223,10 @@ func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
 	})
 }
 
-// UpdateRecipe replaces every field of r but CreatedAt, and its search
-// terms. UpdatedAt is written as given.
+// UpdateRecipe replaces every field of r but CreatedAt, OwnerID and
+// Published, and its search terms. UpdatedAt is written as given. The row
+// must still have r's Published: an owner's edit authorised while the
+// recipe was private must not land on it once it is in the catalogue.
 func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		v := recipeValues(r)
@@ -225,8 +234,8 @@ func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
 			cuisine = $4, difficulty = $5, ingredient_key = $6, preparation_time = $7,
 			cooking_time = $8, total_time = $9, servings = $10, calories = $11, protein = $12,
 			carbohydrates = $13, fat = $14, image_url = $15, source = $16, ingredients = $17,
-			instructions = $18, tags = $19, updated_at = $20 WHERE id = $1`,
-			append(v[:19:19], v[20])...)
+			instructions = $18, tags = $19, updated_at = $20 WHERE id = $1 AND published = $21`,
+			append(v[:19:19], v[20], r.Published)...)
 		if err := db.expectOne(res, err, "update recipe"); err != nil {
 			return err
 		}
@@ -248,13 +257,52 @@ func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
 // DeleteRecipe removes a recipe; its search terms and users' records of it
 // go with it (ON DELETE CASCADE).
 func (db *DB) DeleteRecipe(ctx context.Context, id string) error {
+	return db.deleteRecipe(ctx, `DELETE FROM recipes WHERE id = $1`, id)
+}
+
+// DeletePrivateRecipe removes a recipe only while it is private to
+// ownerID, in the same statement that checks it.
+func (db *DB) DeletePrivateRecipe(ctx context.Context, id, ownerID string) error {
+	return db.deleteRecipe(ctx, `DELETE FROM recipes WHERE id = $1 AND owner_id = $2 AND NOT published`, id, ownerID)
+}
+
+func (db *DB) deleteRecipe(ctx context.Context, q string, args ...any) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM recipes WHERE id = $1`, id)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err := db.expectOne(res, err, "delete recipe"); err != nil {
 			return err
 		}
 		return db.bumpCatalogueVersion(ctx, tx)
 	})
+}
+
+// PublishRecipe puts a recipe in the catalogue. Publishing a published
+// recipe changes nothing but the catalogue version.
+func (db *DB) PublishRecipe(ctx context.Context, id string) (*mealsync.Recipe, error) {
+	var r *mealsync.Recipe
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE recipes SET published = $2 WHERE id = $1`, id, true)
+		if err := db.expectOne(res, err, "publish recipe"); err != nil {
+			return err
+		}
+		if r, err = scanRecipe(tx.QueryRowContext(ctx, `SELECT `+recipeColumns+` FROM recipes r WHERE r.id = $1`, id)); err != nil {
+			return db.wrap("publish recipe", err)
+		}
+		return db.bumpCatalogueVersion(ctx, tx)
+	})
+	return r, err
+}
+
+// HasPrivateRecipes asks index recipes_owner_idx whether ownerID owns an
+// unpublished recipe.
+func (db *DB) HasPrivateRecipes(ctx context.Context, ownerID string) (bool, error) {
+	var one int
+	err := db.sql.QueryRowContext(ctx, `SELECT 1 FROM recipes
+		WHERE owner_id = $1 AND NOT published LIMIT 1`, ownerID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, db.wrap("has private recipes", err)
 }
 
 // bumpCatalogueVersion marks the catalogue changed, inside the change's own
@@ -325,7 +373,7 @@ func (db *DB) RecipesByIDs(ctx context.Context, ids []string) ([]*mealsync.Recip
 	return rs, nil
 }
 
-// CountRecipes counts the catalogue.
+// CountRecipes counts every stored recipe, private ones included.
 func (db *DB) CountRecipes(ctx context.Context) (int, error) {
 	var n int
 	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM recipes`).Scan(&n); err != nil {
@@ -376,7 +424,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // on PostgreSQL (see migrations/002_recipes.sql); the substring filters
 // use trigram indexes there and scan on SQLite.
 func recipeFilterSQL(f mealsync.RecipeFilter, a *queryArgs) string {
-	conds := []string{"1 = 1"}
+	conds := []string{visibilitySQL(f, a)}
 	if name := strings.TrimSpace(f.Name); name != "" {
 		conds = append(conds, `lower(r.name) LIKE '%' || lower(`+a.add(likeEscaper.Replace(name))+`) || '%' ESCAPE '\'`)
 	}
@@ -413,6 +461,28 @@ func recipeFilterSQL(f mealsync.RecipeFilter, a *queryArgs) string {
 		conds = append(conds, "r.id IN (SELECT recipe_id FROM recipe_ingredient_names WHERE "+strings.Join(likes, " OR ")+")")
 	}
 	return strings.Join(conds, "\n\tAND ")
+}
+
+// visibilitySQL keeps the recipes f.Viewer may list: the catalogue and
+// the viewer's own private recipes, narrowed by f.Published. A private list
+// of one owner is served by recipes_owner_idx.
+func visibilitySQL(f mealsync.RecipeFilter, a *queryArgs) string {
+	v := f.Viewer
+	switch {
+	case f.Published != nil && *f.Published:
+		return "r.published"
+	case f.Published != nil && v.Admin:
+		// Every private recipe has an owner (a CHECK says so); saying it
+		// here lets PostgreSQL read the partial recipes_owner_idx.
+		return "r.owner_id IS NOT NULL AND NOT r.published"
+	case f.Published != nil && v.UserID != "":
+		return "r.owner_id = " + a.add(v.UserID) + " AND NOT r.published"
+	case f.Published != nil: // an anonymous caller has no private recipes
+		return "1 = 0"
+	case v.UserID != "":
+		return "(r.published OR r.owner_id = " + a.add(v.UserID) + ")"
+	}
+	return "r.published"
 }
 
 // listRecipesQuery is ListRecipes' statement: the count of all matches

@@ -31,6 +31,7 @@ func newRecipe(at time.Time, change func(r *mealsync.Recipe)) *mealsync.Recipe {
 		TotalTime:       15,
 		Servings:        2,
 		Source:          "catalog",
+		Published:       true,
 		CreatedAt:       at,
 	}
 	if change != nil {
@@ -76,6 +77,8 @@ func sameRecipe(t *testing.T, got, want *mealsync.Recipe) {
 		{"Fat", got.Fat, want.Fat},
 		{"ImageURL", got.ImageURL, want.ImageURL},
 		{"Source", got.Source, want.Source},
+		{"OwnerID", got.OwnerID, want.OwnerID},
+		{"Published", got.Published, want.Published},
 	} {
 		if f.got != f.want {
 			t.Errorf("recipe %s: %s = %v, want %v", want.Name, f.name, f.got, f.want)

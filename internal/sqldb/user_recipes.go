@@ -26,14 +26,22 @@ func scanSavedRecipe(row rowScanner, pre ...any) (*mealsync.SavedRecipe, error) 
 // Saving again is not an error: it returns the record that exists, with its
 // own ID and SavedAt. ON CONFLICT DO NOTHING makes concurrent saves of the
 // same recipe safe on both databases. An unknown user or recipe is
-// ErrNotFound (the foreign keys say so).
+// ErrNotFound (the foreign keys say so), and so is another user's private
+// recipe. A recipe never turns private again once published, so the check
+// cannot go stale before the insert.
 func (db *DB) SaveRecipe(ctx context.Context, s *mealsync.SavedRecipe) (*mealsync.SavedRecipe, error) {
 	if s.Recipe == nil {
 		return nil, mealsync.Errorf(mealsync.EINVALID, "no recipe to save")
 	}
 	var saved *mealsync.SavedRecipe
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO user_recipes (id, user_id, recipe_id, type, saved_at)
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM recipes WHERE id = $1 AND (published OR owner_id = $2)`,
+			s.Recipe.ID, s.UserID).Scan(&one)
+		if err != nil {
+			return db.wrap("save recipe", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO user_recipes (id, user_id, recipe_id, type, saved_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, type, recipe_id) DO NOTHING`,
 			s.ID, s.UserID, s.Recipe.ID, s.Type, s.SavedAt.UTC())
 		if err != nil {

@@ -175,10 +175,20 @@ func (db *DB) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash stri
 	return n == 1, db.wrap("replace password hash", err)
 }
 
-// DeleteUser removes a user; its tokens go with it (ON DELETE CASCADE).
+// DeleteUser removes a user; its tokens go with it (ON DELETE CASCADE), and
+// so do its private recipes, here, in the same transaction. Recipes it
+// published stay in the catalogue, ownerless (ON DELETE SET NULL).
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
-	return db.expectOne(res, err, "delete user")
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recipes WHERE owner_id = $1 AND NOT published`, id); err != nil {
+			return db.wrap("delete user's recipes", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err := db.expectOne(res, err, "delete user"); err != nil {
+			return err
+		}
+		return db.bumpCatalogueVersion(ctx, tx)
+	})
 }
 
 // expectOne turns "no row affected" into ErrNotFound.
