@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -171,37 +172,33 @@ func (s *Server) handleUpdatePreference(w http.ResponseWriter, r *http.Request, 
 
 // PUT /api/v1/users/{id}/role (admin, not on oneself) — ends the user's sessions.
 func (s *Server) handleSetRole(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
-	id, err := parseID(r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req, err := decode[roleRequest](r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.auth.SetRole(r.Context(), me, id, mealsync.Role(req.Role))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	respond(w, http.StatusOK, toUserDTO(u))
+	adminChange(s, w, r, func(ctx context.Context, id string, req roleRequest) (*mealsync.User, error) {
+		return s.auth.SetRole(ctx, me, id, mealsync.Role(req.Role))
+	})
 }
 
 // PUT /api/v1/users/{id}/status (admin, not on oneself) — ends the user's sessions.
 func (s *Server) handleSetStatus(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	adminChange(s, w, r, func(ctx context.Context, id string, req statusRequest) (*mealsync.User, error) {
+		return s.auth.SetStatus(ctx, me, id, mealsync.Status(req.Status))
+	})
+}
+
+// adminChange reads the user id and a T body, makes the change and answers
+// with the user as it now is.
+func adminChange[T validator](s *Server, w http.ResponseWriter, r *http.Request,
+	change func(ctx context.Context, id string, req T) (*mealsync.User, error)) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	req, err := decode[statusRequest](r)
+	req, err := decode[T](r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	u, err := s.auth.SetStatus(r.Context(), me, id, mealsync.Status(req.Status))
+	u, err := change(r.Context(), id, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
