@@ -82,6 +82,19 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, id string) error
 }
 
+// UserChangeFeed tells which users changed, so that user rows may be cached
+// (every request authenticates one) and a change made anywhere still
+// reaches every cache. Each write to a user row records the user under a
+// version that only grows, in the write's own transaction; versions become
+// visible in order.
+type UserChangeFeed interface {
+	// UserChangesSince returns the users changed after version after (each
+	// once), the latest version, and whether the feed still holds every
+	// change after after — false once old changes were pruned, when the
+	// caller must forget every user.
+	UserChangesSince(ctx context.Context, after int64) (ids []string, latest int64, complete bool, err error)
+}
+
 // UserUpdate names the fields one change writes. Nil fields keep what is
 // stored, so two requests that change different fields of a user — a ban
 // and a name change, a password change and a preference — never undo each

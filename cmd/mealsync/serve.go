@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/buildinfo"
@@ -23,6 +24,7 @@ import (
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/metrics"
 	"github.com/mealsync/mealsync/internal/sqldb"
+	"github.com/mealsync/mealsync/internal/usercache"
 )
 
 // now is the service clock. Times are kept to the microsecond, which both
@@ -91,14 +93,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	authSvc := auth.NewService(db, db, db, keys, auth.Config{
+	// Every request authenticates its user: from memory, while the database's
+	// change feed says the user has not changed.
+	var users mealsync.UserStore = db
+	var tokens mealsync.TokenStore = db
+	if cfg.UserCacheSize > 0 {
+		c := usercache.New(db, db, cfg.UserCacheSize, cfg.UserCacheTTL, time.Now)
+		users, tokens = c, c.Tokens(db)
+	}
+	authSvc := auth.NewService(users, tokens, db, keys, auth.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		MaxLoginFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow,
 		MaxRegistrations: cfg.RegisterMaxPerAddress, RegisterWindow: cfg.RegisterWindow,
 		HashSlots: auth.HashSlots(debug.SetMemoryLimit(-1), runtime.GOMAXPROCS(0)),
 	}, now, log)
 	handler := api.New(api.Deps{
-		Log: log, Auth: authSvc, Users: db, Recipes: db, Images: images,
+		Log: log, Auth: authSvc, Users: users, Recipes: db, Images: images,
 		Kitchen: kitchen.New(db, db, gen, images, cfg.ImageURLHosts, now, log),
 		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
@@ -129,7 +139,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go ops.serve()
-	go pruneLoginFailures(ctx, db, max(cfg.LoginWindow, cfg.RegisterWindow), log)
+	go pruneOldRows(ctx, db, max(cfg.LoginWindow, cfg.RegisterWindow), log)
 
 	ready.Store(true)
 	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(),
@@ -204,12 +214,14 @@ func buildInfoGauge(b buildinfo.Info) prometheus.Collector {
 	return g
 }
 
-// pruneLoginFailures deletes throttle records that have left the window, so
-// the table stays small however long the server runs.
-func pruneLoginFailures(ctx context.Context, db *sqldb.DB, window time.Duration, log interface {
+// pruneOldRows deletes throttle records that have left the window, and the
+// user change feed's entries older than an hour (a cache that has not asked
+// for that long starts over), so the tables stay small however long the
+// server runs.
+func pruneOldRows(ctx context.Context, db *sqldb.DB, window time.Duration, log interface {
 	Warn(msg string, args ...any)
 }) {
-	t := time.NewTicker(window)
+	t := time.NewTicker(min(window, userChangesKept))
 	defer t.Stop()
 	for {
 		select {
@@ -219,6 +231,12 @@ func pruneLoginFailures(ctx context.Context, db *sqldb.DB, window time.Duration,
 			if _, err := db.PruneLoginFailures(ctx, now().Add(-window)); err != nil && ctx.Err() == nil {
 				log.Warn("prune login failures", "err", err)
 			}
+			if _, err := db.PruneUserChanges(ctx, now().Add(-userChangesKept)); err != nil && ctx.Err() == nil {
+				log.Warn("prune user changes", "err", err)
+			}
 		}
 	}
 }
+
+// userChangesKept is how long the user change feed keeps an entry.
+const userChangesKept = time.Hour

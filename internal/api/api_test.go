@@ -25,6 +25,7 @@ import (
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/sqldb"
 	"github.com/mealsync/mealsync/internal/testdb"
+	"github.com/mealsync/mealsync/internal/usercache"
 )
 
 const testSecret = "test-secret-that-is-at-least-32-bytes-long"
@@ -57,9 +58,32 @@ type env struct {
 
 func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
 	t.Helper()
+	return newEnvCaching(t, db, 0, opts...)
+}
+
+// newEnvUncached is newEnv reading users from the database on every
+// request (MEALSYNC_USER_CACHE_SIZE=0).
+func newEnvUncached(t testing.TB, db *sqldb.DB) *env {
+	t.Helper()
+	return newEnvCaching(t, db, -1)
+}
+
+// newEnvCaching is newEnv with users cached as in production. The tests use
+// an interval of 0 — the change feed is asked before every answer — so that
+// a test writing to the database directly sees its write at once, while
+// every request still goes through the cache. A negative interval turns the
+// cache off.
+func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...func(*api.Deps)) *env {
+	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Microsecond)}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc := auth.NewService(db, db, db, [][]byte{[]byte(testSecret)}, auth.Config{
+	var users mealsync.UserStore = db
+	var tokens mealsync.TokenStore = db
+	if interval >= 0 {
+		c := usercache.New(db, db, 10_000, interval, time.Now)
+		users, tokens = c, c.Tokens(db)
+	}
+	svc := auth.NewService(users, tokens, db, [][]byte{[]byte(testSecret)}, auth.Config{
 		AccessTTL: 15 * time.Minute, RefreshTTL: 7 * 24 * time.Hour, MaxLoginFailures: 5, LoginWindow: 15 * time.Minute,
 	}, c.now, log)
 	var ready atomic.Bool
@@ -69,7 +93,7 @@ func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
 		t.Fatal(err)
 	}
 	k := kitchen.New(db, db, generate.NewCatalog(kitchen.CatalogSource(db)), images, []string{allowedImageHost}, c.now, log)
-	deps := api.Deps{Log: log, Auth: svc, Users: db, Recipes: db, Kitchen: k, Images: images, DB: db,
+	deps := api.Deps{Log: log, Auth: svc, Users: users, Recipes: db, Kitchen: k, Images: images, DB: db,
 		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
 		// The cache is on, re-reading the catalogue version on every request:
 		// tests that write to the store directly see their writes at once.

@@ -50,6 +50,10 @@ type Config struct {
 	LoginMaxFailures   int
 	LoginWindow        time.Duration
 	TrustedProxies     []netip.Prefix // whose X-Forwarded-For is believed
+	// UserCacheSize users are kept in memory per instance (0: none);
+	// UserCacheTTL is how often the database is asked which changed.
+	UserCacheSize int
+	UserCacheTTL  time.Duration
 	// RegisterMaxPerAddress sign-ups per client address within
 	// RegisterWindow (0: no limit).
 	RegisterMaxPerAddress int
@@ -122,6 +126,8 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		TrustedProxies:        r.prefixes("MEALSYNC_TRUSTED_PROXIES"),
 		RegisterMaxPerAddress: r.int("MEALSYNC_REGISTER_MAX_PER_ADDRESS", 20),
 		RegisterWindow:        r.duration("MEALSYNC_REGISTER_WINDOW", 10*time.Minute),
+		UserCacheSize:         r.int("MEALSYNC_USER_CACHE_SIZE", 100_000),
+		UserCacheTTL:          r.duration("MEALSYNC_USER_CACHE_TTL", 500*time.Millisecond),
 		ShutdownDelay:         r.duration("MEALSYNC_SHUTDOWN_DELAY", 5*time.Second),
 		ShutdownTimeout:       r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
 		LogFormat:             r.str("MEALSYNC_LOG_FORMAT", ""),
@@ -233,6 +239,12 @@ func (c *Config) Validate() error {
 	if c.LoginMaxFailures < 1 {
 		bad("MEALSYNC_LOGIN_MAX_FAILURES must be at least 1")
 	}
+	if c.UserCacheSize < 0 {
+		bad("MEALSYNC_USER_CACHE_SIZE must not be negative (0 turns the cache off)")
+	}
+	if c.UserCacheTTL < 0 || c.UserCacheTTL > time.Second {
+		bad("MEALSYNC_USER_CACHE_TTL must be between 0 and 1s: a ban or sign-out must reach every instance within a second")
+	}
 	if c.RegisterMaxPerAddress < 0 {
 		bad("MEALSYNC_REGISTER_MAX_PER_ADDRESS must not be negative (0 turns the limit off)")
 	}
@@ -319,6 +331,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("refresh_token_ttl", c.RefreshTokenTTL),
 		slog.Int("login_max_failures", c.LoginMaxFailures),
 		slog.Duration("login_window", c.LoginWindow),
+		slog.Int("user_cache_size", c.UserCacheSize),
+		slog.Duration("user_cache_ttl", c.UserCacheTTL),
 		slog.Int("register_max_per_address", c.RegisterMaxPerAddress),
 		slog.Duration("register_window", c.RegisterWindow),
 		slog.Any("trusted_proxies", c.TrustedProxies),

@@ -151,8 +151,11 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd mealsync.UserUpdate
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+`
 			WHERE id = $1 RETURNING `+userColumns, a...))
-		if err != nil || !upd.EndSessions {
+		if err != nil {
 			return db.wrap("update user", err)
+		}
+		if err := db.recordUserChange(ctx, tx, id, upd.At); err != nil || !upd.EndSessions {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2
 			WHERE user_id = $1 AND revoked_at IS NULL`, id, upd.At.UTC())
@@ -166,13 +169,21 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd mealsync.UserUpdate
 
 // ReplacePasswordHash swaps the hash only if it is still oldHash.
 func (db *DB) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error) {
-	res, err := db.sql.ExecContext(ctx, `UPDATE users SET password_hash = $3, updated_at = $4
-		WHERE id = $1 AND password_hash = $2`, id, oldHash, newHash, at.UTC())
-	if err != nil {
-		return false, db.wrap("replace password hash", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, db.wrap("replace password hash", err)
+	replaced := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $3, updated_at = $4
+			WHERE id = $1 AND password_hash = $2`, id, oldHash, newHash, at.UTC())
+		if err != nil {
+			return db.wrap("replace password hash", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n != 1 {
+			return db.wrap("replace password hash", err)
+		}
+		replaced = true
+		return db.recordUserChange(ctx, tx, id, at)
+	})
+	return replaced && err == nil, err
 }
 
 // DeleteUser removes a user; its tokens go with it (ON DELETE CASCADE), and
@@ -185,6 +196,9 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
 		if err := db.expectOne(res, err, "delete user"); err != nil {
+			return err
+		}
+		if err := db.recordUserChange(ctx, tx, id, time.Now()); err != nil {
 			return err
 		}
 		return db.bumpCatalogueVersion(ctx, tx)
