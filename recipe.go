@@ -2,6 +2,7 @@ package mealsync
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -49,6 +50,22 @@ type Recipe struct {
 	Published bool // in the shared catalogue; false: private to OwnerID
 	CreatedAt time.Time
 	UpdatedAt *time.Time
+}
+
+// SearchTerms normalises what tag and ingredient filters look for and what
+// they are matched against: trimmed, lower-cased (Go's Unicode folding, the
+// same on every store), blanks dropped, each once, in first-seen order.
+func SearchTerms(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	var terms []string
+	for _, s := range list {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s != "" && !seen[s] {
+			seen[s] = true
+			terms = append(terms, s)
+		}
+	}
+	return terms
 }
 
 // Difficulties a recipe may have.
@@ -131,6 +148,20 @@ const (
 	RecipeSaved     = "SAVED"
 	RecipeGenerated = "GENERATED"
 )
+
+// CatalogueFeed serves copies of the catalogue kept in memory: the whole of
+// it once, then which recipes changed. Every change to a recipe records its
+// id under the catalogue version it takes, in the change's own transaction;
+// versions become visible in order.
+type CatalogueFeed interface {
+	// Catalogue returns every published recipe and the catalogue version
+	// they were read at, together.
+	Catalogue(ctx context.Context) ([]*Recipe, int64, error)
+	// RecipeChangesSince returns the recipes changed after version after,
+	// the latest version, and whether every change after after is still
+	// recorded (false once pruned: read the Catalogue again).
+	RecipeChangesSince(ctx context.Context, after int64) (ids []string, latest int64, complete bool, err error)
+}
 
 // RecipeStore keeps the catalogue, users' private recipes and users'
 // collections. Lookups by id (RecipeByID, RecipesByIDs) return private

@@ -20,6 +20,7 @@ import (
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/buildinfo"
+	"github.com/mealsync/mealsync/internal/catalogindex"
 	"github.com/mealsync/mealsync/internal/config"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/metrics"
@@ -65,7 +66,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	gen, err := newProvider(cfg, db, log)
+	// The catalogue is listed and searched from memory, kept in step with
+	// the database's record of which recipes changed.
+	var recipes mealsync.RecipeStore = db
+	if cfg.CatalogueIndex {
+		idx := catalogindex.New(db, db, cfg.CatalogueVersionTTL, time.Now)
+		loaded := time.Now()
+		if err := idx.Warm(ctx); err != nil {
+			return fmt.Errorf("catalogue index: %w", err)
+		}
+		log.Info("catalogue index loaded", "took_ms", time.Since(loaded).Milliseconds())
+		recipes = idx
+	}
+	gen, err := newProvider(cfg, recipes, log)
 	if err != nil {
 		return err
 	}
@@ -108,8 +121,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HashSlots: auth.HashSlots(debug.SetMemoryLimit(-1), runtime.GOMAXPROCS(0)),
 	}, now, log)
 	handler := api.New(api.Deps{
-		Log: log, Auth: authSvc, Users: users, Recipes: db, Images: images,
-		Kitchen: kitchen.New(db, db, gen, images, cfg.ImageURLHosts, now, log),
+		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images,
+		Kitchen: kitchen.New(recipes, db, gen, images, cfg.ImageURLHosts, now, log),
 		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
@@ -215,9 +228,9 @@ func buildInfoGauge(b buildinfo.Info) prometheus.Collector {
 }
 
 // pruneOldRows deletes throttle records that have left the window, and the
-// user change feed's entries older than an hour (a cache that has not asked
-// for that long starts over), so the tables stay small however long the
-// server runs.
+// user and recipe change feeds' entries older than an hour (a cache that has
+// not asked for that long starts over), so the tables stay small however
+// long the server runs.
 func pruneOldRows(ctx context.Context, db *sqldb.DB, window time.Duration, log interface {
 	Warn(msg string, args ...any)
 }) {
@@ -234,9 +247,12 @@ func pruneOldRows(ctx context.Context, db *sqldb.DB, window time.Duration, log i
 			if _, err := db.PruneUserChanges(ctx, now().Add(-userChangesKept)); err != nil && ctx.Err() == nil {
 				log.Warn("prune user changes", "err", err)
 			}
+			if _, err := db.PruneRecipeChanges(ctx, now().Add(-userChangesKept)); err != nil && ctx.Err() == nil {
+				log.Warn("prune recipe changes", "err", err)
+			}
 		}
 	}
 }
 
-// userChangesKept is how long the user change feed keeps an entry.
+// userChangesKept is how long the change feeds keep an entry.
 const userChangesKept = time.Hour

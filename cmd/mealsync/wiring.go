@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/catalog"
 	"github.com/mealsync/mealsync/internal/config"
@@ -38,9 +39,9 @@ func openImages(ctx context.Context, cfg *config.Config) (blob.Store, error) {
 
 // newProvider returns the recipe generator: the offline catalogue by
 // default, or an OpenAI-compatible endpoint.
-func newProvider(cfg *config.Config, db *sqldb.DB, log *slog.Logger) (generate.Provider, error) {
+func newProvider(cfg *config.Config, recipes mealsync.RecipeStore, log *slog.Logger) (generate.Provider, error) {
 	if cfg.AIProvider != "openai" {
-		return generate.NewCatalog(kitchen.CatalogSource(db)), nil
+		return generate.NewCatalog(kitchen.CatalogSource(recipes)), nil
 	}
 	return generate.NewOpenAI(generate.Config{
 		BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.OpenAIModel,

@@ -21,6 +21,7 @@ import (
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/blob"
+	"github.com/mealsync/mealsync/internal/catalogindex"
 	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/sqldb"
@@ -72,7 +73,7 @@ func newEnvUncached(t testing.TB, db *sqldb.DB) *env {
 // an interval of 0 — the change feed is asked before every answer — so that
 // a test writing to the database directly sees its write at once, while
 // every request still goes through the cache. A negative interval turns the
-// cache off.
+// caches off (users and the catalogue index).
 func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...func(*api.Deps)) *env {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Microsecond)}
@@ -92,8 +93,14 @@ func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...f
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := kitchen.New(db, db, generate.NewCatalog(kitchen.CatalogSource(db)), images, []string{allowedImageHost}, c.now, log)
-	deps := api.Deps{Log: log, Auth: svc, Users: users, Recipes: db, Kitchen: k, Images: images, DB: db,
+	// The catalogue comes from memory as in production, the feed asked on
+	// every list (interval 0) for the same reason as the users'.
+	var recipes mealsync.RecipeStore = db
+	if interval >= 0 {
+		recipes = catalogindex.New(db, db, interval, time.Now)
+	}
+	k := kitchen.New(recipes, db, generate.NewCatalog(kitchen.CatalogSource(recipes)), images, []string{allowedImageHost}, c.now, log)
+	deps := api.Deps{Log: log, Auth: svc, Users: users, Recipes: recipes, Kitchen: k, Images: images, DB: db,
 		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
 		// The cache is on, re-reading the catalogue version on every request:
 		// tests that write to the store directly see their writes at once.

@@ -4,8 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,4 +111,114 @@ func benchList(b *testing.B, e *env) {
 		})
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 	})
+}
+
+// diverseQueries returns n different list queries drawn as people search:
+// cuisines, tags, a time limit, free-text name terms from the catalogue's
+// own words, offsets — so that a cache of pages sees what users make it see.
+func diverseQueries(n int, seed uint64) []string {
+	base, _ := catalog.Recipes(time.Now()) // embedded: cannot fail
+	r := rand.New(rand.NewPCG(seed, 3))
+	var words, cuisines, tags []string
+	seen := map[string]bool{}
+	for _, rec := range base {
+		for _, w := range strings.Fields(strings.ToLower(rec.Name)) {
+			if len(w) >= 3 && !seen[w] {
+				seen[w] = true
+				words = append(words, w)
+			}
+		}
+		if !seen["c:"+rec.Cuisine] {
+			seen["c:"+rec.Cuisine] = true
+			cuisines = append(cuisines, rec.Cuisine)
+		}
+		for _, t := range rec.Tags {
+			if !seen["t:"+t] {
+				seen["t:"+t] = true
+				tags = append(tags, t)
+			}
+		}
+	}
+	out := make([]string, 0, n)
+	uniq := map[string]bool{}
+	for len(out) < n {
+		q := url.Values{}
+		if r.IntN(2) == 0 {
+			w := words[r.IntN(len(words))]
+			q.Set("name", w[:3+r.IntN(len(w)-2)])
+		}
+		if r.IntN(2) == 0 {
+			q.Set("cuisines", cuisines[r.IntN(len(cuisines))])
+		}
+		if r.IntN(3) == 0 {
+			q.Set("tags", tags[r.IntN(len(tags))])
+		}
+		if r.IntN(3) == 0 {
+			q.Set("maxTotalTime", strconv.Itoa(15*(1+r.IntN(8))))
+		}
+		q.Set("offset", strconv.Itoa(20*r.IntN(4)))
+		q.Set("limit", "20")
+		u := "/api/v1/recipes?" + q.Encode()
+		if !uniq[u] {
+			uniq[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// BenchmarkCatalogueDiverse measures the list under diverse queries (no
+// query repeated within 5,000) over 10,000 recipes on PostgreSQL: SQL, the
+// in-memory index, and the index behind the page cache (production). Many
+// clients at once; req/s and p95 are the figures in docs/BENCHMARKS.md.
+func BenchmarkCatalogueDiverse(b *testing.B) {
+	queries := diverseQueries(5000, 1)
+	for _, n := range []int{10_000, 100_000} {
+		db := testdb.Postgres(b)
+		for i, c := range []struct {
+			name     string
+			interval time.Duration // -1: no caches at all
+			pages    int
+		}{{"sql", -1, 0}, {"index", time.Second, 0}, {"index+pages", time.Second, 1000}} {
+			e := newEnvCaching(b, db, c.interval, func(d *api.Deps) { d.ListCacheSize, d.CatalogueVersionTTL = c.pages, time.Second })
+			if i == 0 {
+				loadCatalogue(b, e, n)
+			}
+			b.Run(fmt.Sprintf("%d/%s", n, c.name), func(b *testing.B) {
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				var next atomic.Int64
+				var mu sync.Mutex
+				var lat []time.Duration
+				b.SetParallelism(8)
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					var mine []time.Duration
+					for pb.Next() {
+						u := e.srv.URL + queries[int(next.Add(1))%len(queries)]
+						t0 := time.Now()
+						resp, err := client.Get(u)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						mine = append(mine, time.Since(t0))
+						if resp.StatusCode != 200 {
+							b.Errorf("%s: status %d", u, resp.StatusCode)
+							return
+						}
+					}
+					mu.Lock()
+					lat = append(lat, mine...)
+					mu.Unlock()
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+				slices.Sort(lat)
+				if len(lat) > 0 {
+					b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
+				}
+			})
+		}
+	}
 }

@@ -66,6 +66,7 @@ type Config struct {
 	LogFormat string // json or text
 
 	ListCacheSize       int           // catalogue pages cached in memory; 0 turns the cache off
+	CatalogueIndex      bool          // list and search the catalogue from memory
 	CatalogueVersionTTL time.Duration // how stale another instance's catalogue change may be seen
 
 	AIProvider    string // catalog (offline) or openai
@@ -132,6 +133,7 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		ShutdownTimeout:       r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
 		LogFormat:             r.str("MEALSYNC_LOG_FORMAT", ""),
 		ListCacheSize:         r.int("MEALSYNC_LIST_CACHE_SIZE", 1000),
+		CatalogueIndex:        r.bool("MEALSYNC_CATALOGUE_INDEX", true),
 		CatalogueVersionTTL:   r.duration("MEALSYNC_CATALOGUE_VERSION_TTL", time.Second),
 		AIProvider:            r.str("MEALSYNC_AI_PROVIDER", "catalog"),
 		OpenAIBaseURL:         r.str("MEALSYNC_OPENAI_BASE_URL", "https://api.openai.com/v1"),
@@ -341,6 +343,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Int("list_cache_size", c.ListCacheSize),
+		slog.Bool("catalogue_index", c.CatalogueIndex),
 		slog.Duration("catalogue_version_ttl", c.CatalogueVersionTTL),
 		slog.String("ai_provider", c.AIProvider),
 		slog.String("openai_base_url", c.OpenAIBaseURL),

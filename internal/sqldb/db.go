@@ -25,6 +25,10 @@ type Dialect struct {
 	// MapError turns a driver error into a domain sentinel (wrapping it), or
 	// returns it unchanged.
 	MapError func(error) error
+	// ByteOrder follows a text column in ORDER BY to sort it by code point
+	// whatever the database's locale (PostgreSQL: ` COLLATE "C"`; SQLite
+	// does so already).
+	ByteOrder string
 }
 
 // DB is a connection pool plus its dialect. It implements the domain's

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mealsync/mealsync"
 )
 
-var _ mealsync.RecipeStore = (*DB)(nil)
+var (
+	_ mealsync.RecipeStore   = (*DB)(nil)
+	_ mealsync.CatalogueFeed = (*DB)(nil)
+)
 
 // Ingredients, instructions and tags are stored as JSON with their recipe:
 // they are always read and replaced whole. Searching goes through the side
@@ -115,29 +119,12 @@ func scanRecipe(row rowScanner, pre ...any) (*mealsync.Recipe, error) {
 	return r, nil
 }
 
-// searchTerms normalises what the side tables hold and what their filters
-// look for: trimmed, lower-cased, blanks dropped, each once. Lower-casing is
-// Go's on both sides, so the match does not depend on what lower() means to
-// the database.
-func searchTerms(list []string) []string {
-	seen := make(map[string]bool, len(list))
-	var terms []string
-	for _, s := range list {
-		s = strings.ToLower(strings.TrimSpace(s))
-		if s != "" && !seen[s] {
-			seen[s] = true
-			terms = append(terms, s)
-		}
-	}
-	return terms
-}
-
 func ingredientNames(r *mealsync.Recipe) []string {
 	names := make([]string, len(r.Ingredients))
 	for i, in := range r.Ingredients {
 		names[i] = in.Name
 	}
-	return searchTerms(names)
+	return mealsync.SearchTerms(names)
 }
 
 // insertRows writes rows (each of the same width) into table with
@@ -196,7 +183,7 @@ func insertRecipes(ctx context.Context, x execer, rs []*mealsync.Recipe) error {
 func insertSideRows(ctx context.Context, x execer, rs []*mealsync.Recipe) error {
 	var tags, names [][]any
 	for _, r := range rs {
-		for _, t := range searchTerms(r.Tags) {
+		for _, t := range mealsync.SearchTerms(r.Tags) {
 			tags = append(tags, []any{t, r.ID})
 		}
 		for _, n := range ingredientNames(r) {
@@ -219,7 +206,11 @@ func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
 		if err := insertRecipes(ctx, tx, rs); err != nil {
 			return db.wrap("create recipes", err)
 		}
-		return db.bumpCatalogueVersion(ctx, tx)
+		ids := make([]string, len(rs))
+		for i, r := range rs {
+			ids[i] = r.ID
+		}
+		return db.recordRecipeChanges(ctx, tx, ids...)
 	})
 }
 
@@ -250,29 +241,29 @@ func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
 		if err := insertSideRows(ctx, tx, []*mealsync.Recipe{r}); err != nil {
 			return db.wrap("update recipe", err)
 		}
-		return db.bumpCatalogueVersion(ctx, tx)
+		return db.recordRecipeChanges(ctx, tx, r.ID)
 	})
 }
 
 // DeleteRecipe removes a recipe; its search terms and users' records of it
 // go with it (ON DELETE CASCADE).
 func (db *DB) DeleteRecipe(ctx context.Context, id string) error {
-	return db.deleteRecipe(ctx, `DELETE FROM recipes WHERE id = $1`, id)
+	return db.deleteRecipe(ctx, id, `DELETE FROM recipes WHERE id = $1`, id)
 }
 
 // DeletePrivateRecipe removes a recipe only while it is private to
 // ownerID, in the same statement that checks it.
 func (db *DB) DeletePrivateRecipe(ctx context.Context, id, ownerID string) error {
-	return db.deleteRecipe(ctx, `DELETE FROM recipes WHERE id = $1 AND owner_id = $2 AND NOT published`, id, ownerID)
+	return db.deleteRecipe(ctx, id, `DELETE FROM recipes WHERE id = $1 AND owner_id = $2 AND NOT published`, id, ownerID)
 }
 
-func (db *DB) deleteRecipe(ctx context.Context, q string, args ...any) error {
+func (db *DB) deleteRecipe(ctx context.Context, id, q string, args ...any) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err := db.expectOne(res, err, "delete recipe"); err != nil {
 			return err
 		}
-		return db.bumpCatalogueVersion(ctx, tx)
+		return db.recordRecipeChanges(ctx, tx, id)
 	})
 }
 
@@ -288,7 +279,7 @@ func (db *DB) PublishRecipe(ctx context.Context, id string) (*mealsync.Recipe, e
 		if r, err = scanRecipe(tx.QueryRowContext(ctx, `SELECT `+recipeColumns+` FROM recipes r WHERE r.id = $1`, id)); err != nil {
 			return db.wrap("publish recipe", err)
 		}
-		return db.bumpCatalogueVersion(ctx, tx)
+		return db.recordRecipeChanges(ctx, tx, r.ID)
 	})
 	return r, err
 }
@@ -305,11 +296,56 @@ func (db *DB) HasPrivateRecipes(ctx context.Context, ownerID string) (bool, erro
 	return err == nil, db.wrap("has private recipes", err)
 }
 
-// bumpCatalogueVersion marks the catalogue changed, inside the change's own
-// transaction: a reader sees the new version only with the new rows.
-func (db *DB) bumpCatalogueVersion(ctx context.Context, tx *sql.Tx) error {
-	_, err := tx.ExecContext(ctx, `UPDATE catalogue_version SET version = version + 1 WHERE id = 1`)
-	return db.wrap("bump catalogue version", err)
+// recordRecipeChanges marks the catalogue changed, inside the change's own
+// transaction — a reader sees the new version only with the new rows — and
+// records which recipes changed under it (see feed).
+func (db *DB) recordRecipeChanges(ctx context.Context, tx *sql.Tx, ids ...string) error {
+	return db.record(ctx, tx, recipeFeed, time.Now(), ids...)
+}
+
+// Catalogue returns every published recipe and the catalogue version, read
+// in one snapshot (a repeatable-read transaction on PostgreSQL; SQLite's
+// transactions are snapshots already).
+func (db *DB) Catalogue(ctx context.Context) ([]*mealsync.Recipe, int64, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect.Name == "postgres" {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.sql.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, 0, db.wrap("catalogue", err)
+	}
+	defer tx.Rollback() // read-only: nothing to commit
+	var version int64
+	if err := tx.QueryRowContext(ctx, `SELECT version FROM catalogue_version WHERE id = 1`).Scan(&version); err != nil {
+		return nil, 0, db.wrap("catalogue version", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+recipeColumns+` FROM recipes r WHERE r.published`)
+	if err != nil {
+		return nil, 0, db.wrap("catalogue", err)
+	}
+	defer rows.Close()
+	var rs []*mealsync.Recipe
+	for rows.Next() {
+		r, err := scanRecipe(rows)
+		if err != nil {
+			return nil, 0, db.wrap("catalogue", err)
+		}
+		rs = append(rs, r)
+	}
+	return rs, version, db.wrap("catalogue", rows.Err())
+}
+
+// RecipeChangesSince returns the recipes changed after catalogue version
+// after, the latest version, and whether every change after after is still
+// recorded (false once pruned: the caller must read the catalogue again).
+func (db *DB) RecipeChangesSince(ctx context.Context, after int64) ([]string, int64, bool, error) {
+	return db.changesSince(ctx, recipeFeed, after)
+}
+
+// PruneRecipeChanges deletes entries recorded before before.
+func (db *DB) PruneRecipeChanges(ctx context.Context, before time.Time) (int64, error) {
+	return db.prune(ctx, recipeFeed, before)
 }
 
 // CatalogueVersion returns the catalogue's change counter.
@@ -386,7 +422,7 @@ func (db *DB) CountRecipes(ctx context.Context) (int, error) {
 // then id, with the count of all matches, in one round trip.
 func (db *DB) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (mealsync.Page[*mealsync.Recipe], error) {
 	page := mealsync.Page[*mealsync.Recipe]{Items: []*mealsync.Recipe{}, Offset: f.Offset, Limit: f.Limit}
-	q, args := listRecipesQuery(f)
+	q, args := listRecipesQuery(f, db.dialect.ByteOrder)
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, db.wrap("list recipes", err)
@@ -446,14 +482,14 @@ func recipeFilterSQL(f mealsync.RecipeFilter, a *queryArgs) string {
 	if f.MinServings != nil {
 		conds = append(conds, "r.servings >= "+a.add(*f.MinServings))
 	}
-	if tags := searchTerms(f.Tags); len(tags) > 0 {
+	if tags := mealsync.SearchTerms(f.Tags); len(tags) > 0 {
 		marks := make([]string, len(tags))
 		for i, t := range tags {
 			marks[i] = a.add(t)
 		}
 		conds = append(conds, "r.id IN (SELECT recipe_id FROM recipe_tags WHERE tag IN ("+strings.Join(marks, ", ")+"))")
 	}
-	if names := searchTerms(f.Ingredients); len(names) > 0 {
+	if names := mealsync.SearchTerms(f.Ingredients); len(names) > 0 {
 		likes := make([]string, len(names))
 		for i, n := range names {
 			likes[i] = "name LIKE " + a.add("%"+likeEscaper.Replace(n)+"%") + ` ESCAPE '\'`
@@ -489,10 +525,11 @@ func visibilitySQL(f mealsync.RecipeFilter, a *queryArgs) string {
 // LEFT JOINed to the page, so that a page past the end still brings its
 // total (as one row of NULL recipe columns). Count and page are separate
 // subqueries, each free to take its best plan: the page can walk
-// recipes_name_id_idx and stop after offset+limit matches, the count can
-// use whatever index is most selective; neither has to keep wide rows of
-// every match, as count(*) OVER () would.
-func listRecipesQuery(f mealsync.RecipeFilter) (string, []any) {
+// recipes_name_bytes_idx and stop after offset+limit matches, the count
+// can use whatever index is most selective; neither has to keep wide rows
+// of every match, as count(*) OVER () would. Names sort by code point
+// (byteOrder), whatever the database's locale.
+func listRecipesQuery(f mealsync.RecipeFilter, byteOrder string) (string, []any) {
 	var a queryArgs
 	countWhere := recipeFilterSQL(f, &a)
 	pageWhere := recipeFilterSQL(f, &a)
@@ -500,6 +537,6 @@ func listRecipesQuery(f mealsync.RecipeFilter) (string, []any) {
 	return `SELECT t.total, ` + strings.ReplaceAll(recipeColumns, "r.", "p.") + `
 FROM (SELECT count(*) AS total FROM recipes r WHERE ` + countWhere + `) t
 LEFT JOIN (SELECT ` + recipeColumns + ` FROM (SELECT r.id FROM recipes r WHERE ` + pageWhere + `
-	ORDER BY r.name, r.id LIMIT ` + limit + ` OFFSET ` + offset + `) ids JOIN recipes r ON r.id = ids.id) p ON 1 = 1
-ORDER BY p.name, p.id`, a
+	ORDER BY r.name` + byteOrder + `, r.id LIMIT ` + limit + ` OFFSET ` + offset + `) ids JOIN recipes r ON r.id = ids.id) p ON 1 = 1
+ORDER BY p.name` + byteOrder + `, p.id`, a
 }

@@ -92,22 +92,9 @@ func (db *DB) RevokeTokenFamily(ctx context.Context, familyID string, now time.T
 		if err != nil {
 			return db.wrap("revoke token family", err)
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE users SET session_epoch = session_epoch + 1
+		ids, err := queryIDs(ctx, tx, `UPDATE users SET session_epoch = session_epoch + 1
 			WHERE id IN (SELECT user_id FROM refresh_tokens WHERE family_id = $1) RETURNING id`, familyID)
 		if err != nil {
-			return db.wrap("end sessions of token family", err)
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return db.wrap("end sessions of token family", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return db.wrap("end sessions of token family", err)
 		}
 		for _, id := range ids {

@@ -191,6 +191,12 @@ func (db *DB) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash stri
 // published stay in the catalogue, ownerless (ON DELETE SET NULL).
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Every recipe the user owned changes: private ones go, published
+		// ones lose their owner (ON DELETE SET NULL).
+		owned, err := queryIDs(ctx, tx, `SELECT id FROM recipes WHERE owner_id = $1`, id)
+		if err != nil {
+			return db.wrap("user's recipes", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recipes WHERE owner_id = $1 AND NOT published`, id); err != nil {
 			return db.wrap("delete user's recipes", err)
 		}
@@ -198,11 +204,29 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err := db.expectOne(res, err, "delete user"); err != nil {
 			return err
 		}
-		if err := db.recordUserChange(ctx, tx, id, time.Now()); err != nil {
+		if err := db.recordUserChange(ctx, tx, id, time.Now()); err != nil || len(owned) == 0 {
 			return err
 		}
-		return db.bumpCatalogueVersion(ctx, tx)
+		return db.recordRecipeChanges(ctx, tx, owned...)
 	})
+}
+
+// queryIDs runs a query of one text column and returns its values.
+func queryIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // expectOne turns "no row affected" into ErrNotFound.

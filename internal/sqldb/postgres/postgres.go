@@ -48,6 +48,7 @@ func Open(url string, p Pool) (*sqldb.DB, error) {
 		Migrations:    sub,
 		MigrationLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		MapError:      mapError,
+		ByteOrder:     ` COLLATE "C"`,
 	}), nil
 }
 

@@ -1,0 +1,428 @@
+// Package catalogindex keeps the recipe catalogue in memory, indexed, so
+// that listing and searching it — the most frequent requests, with filters
+// as diverse as the people asking — costs no database work. The catalogue is
+// small (thousands to a hundred thousand recipes), read-mostly, and
+// versioned: the database records which recipes each catalogue version
+// changed (mealsync.CatalogueFeed), and the index patches those at most once
+// per interval, so a change made on any instance shows within the interval,
+// and at once on the instance that made it.
+//
+// Its answers are those of the SQL path (internal/sqldb's ListRecipes) for
+// every filter, which a differential test checks on PostgreSQL: names
+// folded as Go folds them (PostgreSQL's lower() does alike), listed by name
+// in code-point order, then id.
+//
+// It imports the domain only.
+package catalogindex
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/mealsync/mealsync"
+)
+
+// Index is a mealsync.RecipeStore whose catalogue lists come from memory;
+// everything else, and lists that may hold a viewer's private recipes, go
+// to the store it wraps.
+type Index struct {
+	mealsync.RecipeStore
+	feed     mealsync.CatalogueFeed
+	interval time.Duration
+	now      func() time.Time
+
+	snap       atomic.Pointer[snapshot]
+	hasPrivate *lru.Cache[string, bool] // by catalogue version and user id
+
+	mu      sync.Mutex    // one refresh at a time
+	checked atomic.Int64  // when the feed was last asked (Unix ns); 0: before the next answer
+	writes  atomic.Uint64 // moves on with every write through this index
+}
+
+var _ mealsync.RecipeStore = (*Index)(nil)
+
+// New returns an index over store, asking feed what changed at most once
+// per interval.
+func New(store mealsync.RecipeStore, feed mealsync.CatalogueFeed, interval time.Duration, now func() time.Time) *Index {
+	hp, _ := lru.New[string, bool](10_000) // a positive size cannot fail
+	return &Index{RecipeStore: store, feed: feed, interval: interval, now: now, hasPrivate: hp}
+}
+
+// ListRecipes answers from memory when f asks for the catalogue only, or
+// its viewer owns no private recipe; otherwise the store answers.
+func (x *Index) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (mealsync.Page[*mealsync.Recipe], error) {
+	s, err := x.current(ctx)
+	if err != nil {
+		return mealsync.Page[*mealsync.Recipe]{}, err
+	}
+	switch {
+	case f.Published != nil && *f.Published:
+	case f.Published != nil: // private recipes only
+		return x.RecipeStore.ListRecipes(ctx, f)
+	case f.Viewer.UserID != "":
+		key := fmt.Sprint(s.version, "|", f.Viewer.UserID)
+		has, ok := x.hasPrivate.Get(key)
+		if !ok {
+			if has, err = x.RecipeStore.HasPrivateRecipes(ctx, f.Viewer.UserID); err != nil {
+				return mealsync.Page[*mealsync.Recipe]{}, err
+			}
+			x.hasPrivate.Add(key, has)
+		}
+		if has {
+			return x.RecipeStore.ListRecipes(ctx, f)
+		}
+	}
+	return s.list(f), nil
+}
+
+// Warm reads the catalogue, so that the first request does not.
+func (x *Index) Warm(ctx context.Context) error {
+	_, err := x.current(ctx)
+	return err
+}
+
+// current returns a snapshot no older than the interval, asking the feed
+// for what changed (and patching it in) when it is due.
+func (x *Index) current(ctx context.Context) (*snapshot, error) {
+	if s := x.snap.Load(); s != nil && x.fresh() {
+		return s, nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	s := x.snap.Load()
+	if s != nil && x.fresh() { // another request refreshed it meanwhile
+		return s, nil
+	}
+	asked, writes := x.now(), x.writes.Load()
+	next, err := x.refresh(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	x.snap.Store(next)
+	if x.writes.Load() == writes { // else a write here may have missed this read: ask again next time
+		x.checked.Store(asked.UnixNano())
+	}
+	return next, nil
+}
+
+// fresh reports whether the feed was asked less than an interval ago.
+func (x *Index) fresh() bool {
+	at := x.checked.Load()
+	return at != 0 && x.now().Sub(time.Unix(0, at)) < x.interval
+}
+
+// refresh returns s brought up to the feed's latest version: patched with
+// the recipes that changed, or read whole when there is nothing to patch.
+func (x *Index) refresh(ctx context.Context, s *snapshot) (*snapshot, error) {
+	if s != nil {
+		ids, latest, complete, err := x.feed.RecipeChangesSince(ctx, s.version)
+		if err != nil {
+			return nil, err
+		}
+		if complete {
+			if len(ids) == 0 {
+				return s, nil
+			}
+			changed, err := x.RecipeStore.RecipesByIDs(ctx, ids)
+			if err != nil {
+				return nil, err
+			}
+			return s.patched(ids, changed, latest), nil
+		}
+	}
+	all, version, err := x.feed.Catalogue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return build(all, version), nil
+}
+
+// changed makes the next list ask the feed: this instance has just changed
+// the catalogue.
+func (x *Index) changed() {
+	x.writes.Add(1)
+	x.checked.Store(0)
+}
+
+// The writes go through, then the next list sees them.
+
+func (x *Index) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
+	defer x.changed()
+	return x.RecipeStore.CreateRecipes(ctx, rs...)
+}
+
+func (x *Index) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
+	defer x.changed()
+	return x.RecipeStore.UpdateRecipe(ctx, r)
+}
+
+func (x *Index) DeleteRecipe(ctx context.Context, id string) error {
+	defer x.changed()
+	return x.RecipeStore.DeleteRecipe(ctx, id)
+}
+
+func (x *Index) DeletePrivateRecipe(ctx context.Context, id, ownerID string) error {
+	defer x.changed()
+	return x.RecipeStore.DeletePrivateRecipe(ctx, id, ownerID)
+}
+
+func (x *Index) PublishRecipe(ctx context.Context, id string) (*mealsync.Recipe, error) {
+	defer x.changed()
+	return x.RecipeStore.PublishRecipe(ctx, id)
+}
+
+// snapshot is the catalogue at one version: its published recipes in list
+// order, and postings — for each cuisine, difficulty, tag and name trigram,
+// the positions of the recipes that have it, ascending.
+type snapshot struct {
+	version    int64
+	recipes    []*mealsync.Recipe
+	lowerNames []string
+	tagTerms   [][]string // per recipe: mealsync.SearchTerms of its tags
+	ingTerms   [][]string // per recipe: of its ingredient names
+	cuisine    map[string][]int32
+	difficulty map[string][]int32
+	tag        map[string][]int32
+	trigram    map[[3]byte][]int32
+}
+
+// build indexes rs, which must all be published.
+func build(rs []*mealsync.Recipe, version int64) *snapshot {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b *mealsync.Recipe) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	s := &snapshot{version: version, recipes: rs, lowerNames: make([]string, len(rs)),
+		tagTerms: make([][]string, len(rs)), ingTerms: make([][]string, len(rs)),
+		cuisine: map[string][]int32{}, difficulty: map[string][]int32{}, tag: map[string][]int32{},
+		trigram: map[[3]byte][]int32{}}
+	for i, r := range rs {
+		p := int32(i)
+		name := strings.ToLower(r.Name)
+		s.lowerNames[i] = name
+		s.cuisine[strings.ToLower(r.Cuisine)] = append(s.cuisine[strings.ToLower(r.Cuisine)], p)
+		s.difficulty[strings.ToLower(r.Difficulty)] = append(s.difficulty[strings.ToLower(r.Difficulty)], p)
+		s.tagTerms[i] = mealsync.SearchTerms(r.Tags)
+		for _, t := range s.tagTerms[i] {
+			s.tag[t] = append(s.tag[t], p)
+		}
+		names := make([]string, len(r.Ingredients))
+		for j, in := range r.Ingredients {
+			names[j] = in.Name
+		}
+		s.ingTerms[i] = mealsync.SearchTerms(names)
+		for _, g := range trigrams(name) {
+			if l := s.trigram[g]; len(l) == 0 || l[len(l)-1] != p {
+				s.trigram[g] = append(l, p)
+			}
+		}
+	}
+	return s
+}
+
+// patched returns a snapshot at version: s without the recipes ids names,
+// with those of changed that are published.
+func (s *snapshot) patched(ids []string, changed []*mealsync.Recipe, version int64) *snapshot {
+	gone := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		gone[strings.ToLower(id)] = true
+	}
+	rs := make([]*mealsync.Recipe, 0, len(s.recipes)+len(changed))
+	for _, r := range s.recipes {
+		if !gone[strings.ToLower(r.ID)] {
+			rs = append(rs, r)
+		}
+	}
+	for _, r := range changed {
+		if r.Published {
+			rs = append(rs, r)
+		}
+	}
+	return build(rs, version)
+}
+
+// trigrams returns the distinct byte trigrams of s: a string contains t only
+// if it has every trigram of t.
+func trigrams(s string) [][3]byte {
+	if len(s) < 3 {
+		return nil
+	}
+	out := make([][3]byte, 0, len(s)-2)
+	for i := 0; i+3 <= len(s); i++ {
+		out = append(out, [3]byte{s[i], s[i+1], s[i+2]})
+	}
+	slices.SortFunc(out, func(a, b [3]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
+	return slices.Compact(out)
+}
+
+// query is a filter as the index evaluates it: normalised as the SQL path
+// normalises it.
+type query struct {
+	name       string
+	cuisines   map[string]bool
+	difficulty string
+	tags       []string
+	ings       []string
+	maxTime    *int
+	minServ    *int
+}
+
+func newQuery(f mealsync.RecipeFilter) query {
+	q := query{name: strings.ToLower(strings.TrimSpace(f.Name)), difficulty: strings.ToLower(strings.TrimSpace(f.Difficulty)),
+		tags: mealsync.SearchTerms(f.Tags), ings: mealsync.SearchTerms(f.Ingredients), maxTime: f.MaxTotalTime, minServ: f.MinServings}
+	for _, c := range f.Cuisines {
+		if c = strings.TrimSpace(c); c != "" {
+			if q.cuisines == nil {
+				q.cuisines = map[string]bool{}
+			}
+			q.cuisines[strings.ToLower(c)] = true
+		}
+	}
+	return q
+}
+
+// list answers one page of f from the snapshot.
+func (s *snapshot) list(f mealsync.RecipeFilter) mealsync.Page[*mealsync.Recipe] {
+	q := newQuery(f)
+	page := mealsync.Page[*mealsync.Recipe]{Items: []*mealsync.Recipe{}, Offset: f.Offset, Limit: f.Limit}
+	visit := func(p int32) {
+		if !s.matches(p, q) {
+			return
+		}
+		if page.Total >= f.Offset && len(page.Items) < f.Limit {
+			r := *s.recipes[p] // a copy: what the caller does with it stays its own
+			page.Items = append(page.Items, &r)
+		}
+		page.Total++
+	}
+	candidates, narrowed := s.candidates(q)
+	if !narrowed {
+		for p := range s.recipes {
+			visit(int32(p))
+		}
+		return page
+	}
+	for _, p := range candidates {
+		visit(p)
+	}
+	return page
+}
+
+// candidates returns the positions that can match q, ascending, from the
+// postings of its cuisines, difficulty, tags and name trigrams; narrowed is
+// false when q has none of those and every recipe must be looked at.
+func (s *snapshot) candidates(q query) ([]int32, bool) {
+	var sets [][]int32
+	if len(q.cuisines) > 0 {
+		var lists [][]int32
+		for c := range q.cuisines {
+			lists = append(lists, s.cuisine[c])
+		}
+		sets = append(sets, union(lists))
+	}
+	if q.difficulty != "" {
+		sets = append(sets, s.difficulty[q.difficulty])
+	}
+	if len(q.tags) > 0 {
+		lists := make([][]int32, len(q.tags))
+		for i, t := range q.tags {
+			lists[i] = s.tag[t]
+		}
+		sets = append(sets, union(lists))
+	}
+	for _, g := range trigrams(q.name) {
+		sets = append(sets, s.trigram[g])
+	}
+	if len(sets) == 0 {
+		return nil, false
+	}
+	slices.SortFunc(sets, func(a, b []int32) int { return len(a) - len(b) })
+	out := sets[0]
+	for _, set := range sets[1:] {
+		if len(out) == 0 {
+			break
+		}
+		out = intersect(out, set)
+	}
+	return out, true
+}
+
+// matches checks every condition of q on the recipe at p.
+func (s *snapshot) matches(p int32, q query) bool {
+	r := s.recipes[p]
+	switch {
+	case q.name != "" && !strings.Contains(s.lowerNames[p], q.name):
+		return false
+	case q.cuisines != nil && !q.cuisines[strings.ToLower(r.Cuisine)]:
+		return false
+	case q.difficulty != "" && strings.ToLower(r.Difficulty) != q.difficulty:
+		return false
+	case q.maxTime != nil && r.TotalTime > *q.maxTime:
+		return false
+	case q.minServ != nil && r.Servings < *q.minServ:
+		return false
+	case len(q.tags) > 0 && !anyIn(s.tagTerms[p], q.tags):
+		return false
+	case len(q.ings) > 0 && !anyContains(s.ingTerms[p], q.ings):
+		return false
+	}
+	return true
+}
+
+func anyIn(have, want []string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyContains(names, terms []string) bool {
+	for _, n := range names {
+		for _, t := range terms {
+			if strings.Contains(n, t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// union merges ascending lists into one, without repeats.
+func union(lists [][]int32) []int32 {
+	var out []int32
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// intersect keeps what two ascending lists share.
+func intersect(a, b []int32) []int32 {
+	out := make([]int32, 0, min(len(a), len(b)))
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}

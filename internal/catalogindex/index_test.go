@@ -1,0 +1,287 @@
+package catalogindex_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/catalogindex"
+	"github.com/mealsync/mealsync/internal/sqldb"
+	"github.com/mealsync/mealsync/internal/testdb"
+)
+
+// Words recipes are made of. Accented letters are lower-case here: SQLite's
+// lower() folds ASCII only, so upper-case non-ASCII letters are the one
+// place the stores differ (PostgreSQL and the index fold them; the
+// PostgreSQL-only case below checks that).
+var (
+	words     = []string{"tomato", "soup", "crème", "brûlée", "ramen", "kimchi", "stew", "salad", "pasta", "rice", "bowl", "tofu", "curry", "pie", "bread", "100%", "a_b", "x", "piña", "jalapeño"}
+	cuisines  = []string{"Italian", "Thai", "Korean", "French", "Mexican", "Japanese", "indian"}
+	tags      = []string{"vegan", "Vegetarian", "quick", "gluten-free", "Spicy", "dinner", "lunch"}
+	ingreds   = []string{"Tomato", "rice", "tofu", "chili flakes", "olive oil", "garlic", "crème fraîche", "basil"}
+	diffs     = []string{"EASY", "MEDIUM", "HARD"}
+	upperOdds = 0.3
+)
+
+type fixture struct {
+	db    *sqldb.DB
+	index *catalogindex.Index
+	clock *clock
+	owner *mealsync.User
+	all   []*mealsync.Recipe
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+const interval = time.Second
+
+func pick[T any](r *rand.Rand, l []T) T { return l[r.IntN(len(l))] }
+
+func shout(r *rand.Rand, s string, nonASCII bool) string {
+	if r.Float64() >= upperOdds {
+		return s
+	}
+	if nonASCII {
+		return strings.ToUpper(s)
+	}
+	return strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' {
+			return c - 'a' + 'A'
+		}
+		return c
+	}, s)
+}
+
+// newFixture stores n recipes, a tenth of them private, and an index.
+func newFixture(t *testing.T, db *sqldb.DB, n int, seed uint64, nonASCII bool) *fixture {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	owner := &mealsync.User{ID: uuid.NewString(), Email: uuid.NewString() + "@example.com", Name: "Owner",
+		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUser(t.Context(), owner); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, clock: &clock{t: now}, owner: owner}
+	for range n {
+		var name []string
+		for range 1 + r.IntN(4) {
+			name = append(name, shout(r, pick(r, words), nonASCII))
+		}
+		rec := &mealsync.Recipe{ID: uuid.NewString(), Name: strings.Join(name, " "), Description: "d",
+			Cuisine: shout(r, pick(r, cuisines), nonASCII), Difficulty: pick(r, diffs),
+			Instructions: []string{"cook"}, TotalTime: r.IntN(180), Servings: 1 + r.IntN(8),
+			Source: "catalog", Published: r.IntN(10) > 0, CreatedAt: now}
+		if !rec.Published {
+			rec.OwnerID = owner.ID
+		}
+		for range r.IntN(4) {
+			rec.Tags = append(rec.Tags, shout(r, pick(r, tags), nonASCII))
+		}
+		for range 1 + r.IntN(4) {
+			rec.Ingredients = append(rec.Ingredients, mealsync.Ingredient{Name: shout(r, pick(r, ingreds), nonASCII), Quantity: "1"})
+		}
+		f.all = append(f.all, rec)
+	}
+	// Two recipes with the same name: the id decides their order.
+	f.all[1].Name = f.all[0].Name
+	if err := db.CreateRecipes(t.Context(), f.all...); err != nil {
+		t.Fatal(err)
+	}
+	f.index = catalogindex.New(db, db, interval, f.clock.now)
+	return f
+}
+
+// randomFilter draws a filter as diverse as the realistic mix.
+func randomFilter(r *rand.Rand, f *fixture, nonASCII bool) mealsync.RecipeFilter {
+	var q mealsync.RecipeFilter
+	if r.IntN(2) == 0 {
+		name := pick(r, f.all).Name
+		i := r.IntN(len(name))
+		j := min(len(name), i+1+r.IntN(8))
+		term := strings.ToValidUTF8(name[i:j], "")
+		if r.IntN(5) == 0 {
+			term = " " + pick(r, words) + " "
+		}
+		q.Name = shout(r, term, nonASCII)
+	}
+	for range r.IntN(3) {
+		q.Cuisines = append(q.Cuisines, shout(r, pick(r, append(cuisines, "Martian", " thai ")), nonASCII))
+	}
+	for range r.IntN(3) {
+		q.Tags = append(q.Tags, shout(r, pick(r, append(tags, "none-such")), nonASCII))
+	}
+	for range r.IntN(3) {
+		g := pick(r, ingreds)
+		q.Ingredients = append(q.Ingredients, shout(r, g[:1+r.IntN(len(g))], nonASCII))
+	}
+	if r.IntN(4) == 0 {
+		q.Difficulty = shout(r, strings.ToLower(pick(r, diffs)), nonASCII)
+	}
+	if r.IntN(3) == 0 {
+		v := r.IntN(200)
+		q.MaxTotalTime = &v
+	}
+	if r.IntN(4) == 0 {
+		v := 1 + r.IntN(8)
+		q.MinServings = &v
+	}
+	q.Offset, q.Limit = r.IntN(60), 1+r.IntN(40)
+	switch r.IntN(6) {
+	case 0:
+		q.Viewer = mealsync.Viewer{UserID: f.owner.ID} // has private recipes: the store answers
+	case 1:
+		q.Viewer = mealsync.Viewer{UserID: uuid.NewString()} // has none: the index answers
+	case 2:
+		yes := true
+		q.Published = &yes
+	}
+	return q
+}
+
+func ids(p mealsync.Page[*mealsync.Recipe]) []string {
+	out := make([]string, len(p.Items))
+	for i, r := range p.Items {
+		out[i] = r.ID
+	}
+	return out
+}
+
+// same fails t unless the index answers f as the SQL path does.
+func same(t *testing.T, f *fixture, q mealsync.RecipeFilter) {
+	t.Helper()
+	want, err := f.db.ListRecipes(t.Context(), q)
+	if err != nil {
+		t.Fatalf("SQL: %v", err)
+	}
+	got, err := f.index.ListRecipes(t.Context(), q)
+	if err != nil {
+		t.Fatalf("index: %v", err)
+	}
+	if got.Total != want.Total || !slices.Equal(ids(got), ids(want)) {
+		t.Fatalf("filter %+v:\nindex total %d %v\nSQL   total %d %v", q, got.Total, ids(got), want.Total, ids(want))
+	}
+	for i := range got.Items {
+		if fmt.Sprint(*got.Items[i]) != fmt.Sprint(*want.Items[i]) {
+			t.Fatalf("filter %+v: item %d differs:\nindex %+v\nSQL   %+v", q, i, *got.Items[i], *want.Items[i])
+		}
+	}
+}
+
+// The differential test: thousands of random filters, each answered by the
+// index exactly as by SQL — the same page, in the same order, the same total.
+func TestIndexAnswersAsSQL(t *testing.T) {
+	for _, c := range []struct {
+		store    string
+		nonASCII bool
+	}{{"sqlite", false}, {"postgres", false}, {"postgres", true}} {
+		t.Run(fmt.Sprintf("%s/upper-case non-ASCII %v", c.store, c.nonASCII), func(t *testing.T) {
+			var db *sqldb.DB
+			if c.store == "sqlite" {
+				db = testdb.SQLite(t)
+			} else {
+				db = testdb.Postgres(t)
+			}
+			f := newFixture(t, db, 1500, 7, c.nonASCII)
+			r := rand.New(rand.NewPCG(42, 9))
+			for range 2000 {
+				same(t, f, randomFilter(r, f, c.nonASCII))
+			}
+			// And the edges: everything, past the end, one by one.
+			same(t, f, mealsync.RecipeFilter{Limit: 2000})
+			same(t, f, mealsync.RecipeFilter{Offset: 5000, Limit: 10})
+			same(t, f, mealsync.RecipeFilter{Name: "   ", Limit: 5})
+			same(t, f, mealsync.RecipeFilter{Name: "%", Limit: 50})
+			same(t, f, mealsync.RecipeFilter{Name: "_", Limit: 50})
+		})
+	}
+}
+
+// A change made elsewhere shows after the interval; one made through the
+// index at once; pruned history makes the index read everything again.
+func TestIndexFollowsChanges(t *testing.T) {
+	for _, s := range testdb.Stores {
+		t.Run(s.Name, func(t *testing.T) {
+			f := newFixture(t, s.Open(t), 50, 3, false)
+			all := mealsync.RecipeFilter{Limit: 1000}
+			same(t, f, all)
+
+			// Elsewhere: straight in the database.
+			extra := &mealsync.Recipe{ID: uuid.NewString(), Name: "Aaa first", Description: "d", Cuisine: "Thai",
+				Difficulty: "EASY", Instructions: []string{"x"}, Servings: 1, Source: "catalog", Published: true, CreatedAt: f.clock.now()}
+			if err := f.db.CreateRecipes(t.Context(), extra); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.advance(interval - time.Millisecond)
+			if p, _ := f.index.ListRecipes(t.Context(), all); slices.Contains(ids(p), extra.ID) {
+				t.Fatal("the premise: within the interval the index still answers from its copy")
+			}
+			f.clock.advance(time.Millisecond)
+			same(t, f, all)
+
+			// Here: through the index, published and then edited.
+			mine := &mealsync.Recipe{ID: uuid.NewString(), Name: "Zzz mine", Description: "d", Cuisine: "Thai",
+				Difficulty: "EASY", Instructions: []string{"x"}, Servings: 1, Source: "user", OwnerID: f.owner.ID, CreatedAt: f.clock.now()}
+			if err := f.index.CreateRecipes(t.Context(), mine); err != nil {
+				t.Fatal(err)
+			}
+			same(t, f, all) // private: not in the catalogue
+			if _, err := f.index.PublishRecipe(t.Context(), mine.ID); err != nil {
+				t.Fatal(err)
+			}
+			if p, _ := f.index.ListRecipes(t.Context(), all); !slices.Contains(ids(p), mine.ID) {
+				t.Fatal("a recipe published here is not listed here at once")
+			}
+			mine.Name, mine.Published = "Aab renamed", true
+			if err := f.index.UpdateRecipe(t.Context(), mine); err != nil {
+				t.Fatal(err)
+			}
+			same(t, f, all)
+			same(t, f, mealsync.RecipeFilter{Name: "renamed", Limit: 5})
+			if err := f.index.DeleteRecipe(t.Context(), extra.ID); err != nil {
+				t.Fatal(err)
+			}
+			same(t, f, all)
+
+			// Pruned: the index reads the catalogue whole.
+			if err := f.db.DeleteRecipe(t.Context(), f.all[5].ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.db.PruneRecipeChanges(t.Context(), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.advance(interval)
+			same(t, f, all)
+		})
+	}
+}
+
+// What a caller does to a listed recipe does not change the index.
+func TestIndexAnswersCopies(t *testing.T) {
+	f := newFixture(t, testdb.SQLite(t), 20, 5, false)
+	q := mealsync.RecipeFilter{Limit: 100, Published: new(bool)}
+	*q.Published = true
+	p, err := f.index.ListRecipes(t.Context(), q)
+	if err != nil || len(p.Items) == 0 {
+		t.Fatal(err)
+	}
+	p.Items[0].Name = "Mallory"
+	same(t, f, q)
+}
