@@ -88,6 +88,40 @@ func (x *Index) Warm(ctx context.Context) error {
 	return err
 }
 
+// RecipeByID answers a published recipe from memory (no older than the
+// interval, as the lists); a private or unknown one from the store.
+func (x *Index) RecipeByID(ctx context.Context, id string) (*mealsync.Recipe, error) {
+	s, err := x.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := s.byID[id]; ok {
+		r := *s.recipes[p]
+		return &r, nil
+	}
+	return x.RecipeStore.RecipeByID(ctx, id)
+}
+
+// RecipesByIDs answers from memory when every id is a published recipe's,
+// from the store otherwise (a meal plan with a private recipe, or one
+// deleted since).
+func (x *Index) RecipesByIDs(ctx context.Context, ids []string) ([]*mealsync.Recipe, error) {
+	s, err := x.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*mealsync.Recipe, 0, len(ids))
+	for _, id := range ids {
+		p, ok := s.byID[id]
+		if !ok {
+			return x.RecipeStore.RecipesByIDs(ctx, ids)
+		}
+		r := *s.recipes[p]
+		out = append(out, &r)
+	}
+	return out, nil
+}
+
 // current returns a snapshot no older than the interval, asking the feed
 // for what changed (and patching it in) when it is due.
 func (x *Index) current(ctx context.Context) (*snapshot, error) {
@@ -184,6 +218,7 @@ func (x *Index) PublishRecipe(ctx context.Context, id string) (*mealsync.Recipe,
 type snapshot struct {
 	version    int64
 	recipes    []*mealsync.Recipe
+	byID       map[string]int32 // id, as the store spells it → position
 	lowerNames []string
 	tagTerms   [][]string // per recipe: mealsync.SearchTerms of its tags
 	ingTerms   [][]string // per recipe: of its ingredient names
@@ -202,12 +237,13 @@ func build(rs []*mealsync.Recipe, version int64) *snapshot {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	s := &snapshot{version: version, recipes: rs, lowerNames: make([]string, len(rs)),
+	s := &snapshot{version: version, recipes: rs, byID: make(map[string]int32, len(rs)), lowerNames: make([]string, len(rs)),
 		tagTerms: make([][]string, len(rs)), ingTerms: make([][]string, len(rs)),
 		cuisine: map[string][]int32{}, difficulty: map[string][]int32{}, tag: map[string][]int32{},
 		trigram: map[[3]byte][]int32{}}
 	for i, r := range rs {
 		p := int32(i)
+		s.byID[r.ID] = p
 		name := strings.ToLower(r.Name)
 		s.lowerNames[i] = name
 		s.cuisine[strings.ToLower(r.Cuisine)] = append(s.cuisine[strings.ToLower(r.Cuisine)], p)

@@ -285,3 +285,49 @@ func TestIndexAnswersCopies(t *testing.T) {
 	p.Items[0].Name = "Mallory"
 	same(t, f, q)
 }
+
+// By id, the index answers as the store for every recipe, published or
+// private, known or not, one at a time and in lists (whose order is the
+// ids' order, repeats kept, unknown ids skipped).
+func TestIndexByIDAnswersAsStore(t *testing.T) {
+	for _, s := range testdb.Stores {
+		t.Run(s.Name, func(t *testing.T) {
+			f := newFixture(t, s.Open(t), 200, 11, false)
+			unknown := uuid.NewString()
+			for _, r := range append(slices.Clone(f.all), &mealsync.Recipe{ID: unknown}, &mealsync.Recipe{ID: strings.ToUpper(f.all[3].ID)}) {
+				want, werr := f.db.RecipeByID(t.Context(), r.ID)
+				got, gerr := f.index.RecipeByID(t.Context(), r.ID)
+				if mealsync.ErrorCode(werr) != mealsync.ErrorCode(gerr) || (werr == nil && fmt.Sprint(*got) != fmt.Sprint(*want)) {
+					t.Fatalf("RecipeByID(%s): index %v %v, store %v %v", r.ID, got, gerr, want, werr)
+				}
+			}
+			var private string
+			for _, r := range f.all {
+				if !r.Published {
+					private = r.ID
+					break
+				}
+			}
+			for _, list := range [][]string{
+				{f.all[0].ID, f.all[1].ID, f.all[0].ID},
+				{f.all[2].ID, unknown, f.all[3].ID},
+				{private, f.all[4].ID},
+				{},
+			} {
+				want, werr := f.db.RecipesByIDs(t.Context(), list)
+				got, gerr := f.index.RecipesByIDs(t.Context(), list)
+				if werr != nil || gerr != nil || show(got) != show(want) {
+					t.Fatalf("RecipesByIDs(%v): index %v %v, store %v %v", list, got, gerr, want, werr)
+				}
+			}
+		})
+	}
+}
+
+func show(rs []*mealsync.Recipe) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "%+v\n", *r)
+	}
+	return b.String()
+}
