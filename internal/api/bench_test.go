@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -96,4 +98,40 @@ func BenchmarkAuthenticatedGetUserCache(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkRecipeGet is the authenticated GET /api/v1/recipes/{id} of a
+// catalogue recipe, as production serves it (users and the catalogue from
+// memory). Profile it with:
+//
+//	MEALSYNC_REQUIRE_SERVICES=1 go test -run '^$' -bench RecipeGet -benchtime 20000x -cpuprofile cpu.out ./internal/api
+//	go tool pprof -top -cum -focus 'conn..serve' -nodecount 40 internal/api.test cpu.out
+func BenchmarkRecipeGet(b *testing.B) {
+	e := newEnvCaching(b, testdb.Postgres(b), time.Second)
+	s := e.newUser("bench@example.com")
+	admin := e.newAdmin("admin@example.com")
+	id := e.expect(e.do("POST", "/api/v1/recipes", admin.token, recipeBody("Bench Stew")), 201).data()["id"].(string)
+	url := e.srv.URL + "/api/v1/recipes/" + id
+	// A lean client (the body is read and dropped) so that the profile is
+	// the server's: focus on it with -focus 'conn..serve'.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Authorization", "Bearer "+s.token)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 const (
@@ -27,7 +28,22 @@ type Signer struct {
 	all    jwt.VerificationKeySet
 	ttl    time.Duration
 	parser *jwt.Parser
+	now    func() time.Time
+	// verified remembers tokens already checked, with their expiry: a client
+	// sends the same token for its whole life, and decoding its claims is
+	// most of a request's authentication. The keys never change in a
+	// process, so a token that verified once verifies until it expires.
+	verified *lru.Cache[string, verifiedToken]
 }
+
+type verifiedToken struct {
+	tok Token
+	exp time.Time
+}
+
+// verifiedTokens is how many verified tokens a process remembers: one per
+// active session of some tens of thousands of users.
+const verifiedTokens = 50_000
 
 // KeyID names a key in a token's "kid" header: a prefix of its SHA-256,
 // which tells a verifier which key to use without revealing the key.
@@ -39,7 +55,8 @@ func KeyID(key []byte) string {
 // NewSigner returns a Signer that signs with keys[0] and verifies with any
 // of keys (each at least 32 bytes, checked by config).
 func NewSigner(keys [][]byte, ttl time.Duration, now func() time.Time) *Signer {
-	s := &Signer{keys: make(map[string][]byte, len(keys)), signID: KeyID(keys[0]), ttl: ttl, parser: jwt.NewParser(
+	verified, _ := lru.New[string, verifiedToken](verifiedTokens) // a positive size cannot fail
+	s := &Signer{keys: make(map[string][]byte, len(keys)), signID: KeyID(keys[0]), ttl: ttl, now: now, verified: verified, parser: jwt.NewParser(
 		// Only HS256: "alg":"none" and algorithm-confusion tokens fail here.
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
@@ -98,6 +115,13 @@ var ErrBadToken = errors.New("invalid or expired token")
 // UUID is refused here: no user id of ours has another form, and a store
 // must never be asked for one.
 func (s *Signer) Parse(token string) (Token, error) {
+	if v, ok := s.verified.Get(token); ok {
+		if s.now().Before(v.exp.Add(leeway)) {
+			return v.tok, nil
+		}
+		s.verified.Remove(token)
+		return Token{}, ErrBadToken
+	}
 	var c claims
 	_, err := s.parser.ParseWithClaims(token, &c, s.key)
 	if err != nil {
@@ -107,7 +131,9 @@ func (s *Signer) Parse(token string) (Token, error) {
 	if err != nil || len(c.Subject) != 36 || c.Epoch < 0 {
 		return Token{}, ErrBadToken
 	}
-	return Token{UserID: id.String(), Epoch: c.Epoch}, nil
+	tok := Token{UserID: id.String(), Epoch: c.Epoch}
+	s.verified.Add(token, verifiedToken{tok: tok, exp: c.ExpiresAt.Time})
+	return tok, nil
 }
 
 // key picks the verification key by the token's "kid"; a token without one

@@ -299,3 +299,38 @@ func TestSignerKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// A token verified once is remembered, and still refused once it expires:
+// the memory saves work, never extends a token's life.
+func TestSignerRemembersTokensUntilTheyExpire(t *testing.T) {
+	t.Parallel()
+	s, clock := newTestSigner(t)
+	token, _, err := s.Issue(testUserID, 3, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Parse(token); err != nil {
+		t.Fatal(err)
+	}
+	// A tampered copy of a remembered token is another string: checked, refused.
+	tampered := token[:len(token)-4] + strings.Map(func(r rune) rune { return r ^ 1 }, token[len(token)-4:])
+	if _, err := s.Parse(tampered); err == nil {
+		t.Fatal("a tampered token was accepted")
+	}
+	for _, c := range []struct {
+		after time.Duration
+		ok    bool
+	}{
+		{0, true}, // remembered
+		{testAccessTTL, true},
+		{wantLeeway - time.Second, true}, // within the leeway past expiry
+		{2 * time.Second, false},         // beyond it, though remembered
+		{0, false},                       // and forgotten
+	} {
+		clock.Advance(c.after)
+		tok, err := s.Parse(token)
+		if (err == nil) != c.ok || (c.ok && tok != (Token{UserID: testUserID, Epoch: 3})) {
+			t.Fatalf("at +%v: %+v, %v; want accepted %v", c.after, tok, err, c.ok)
+		}
+	}
+}

@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -189,4 +190,19 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// StartProcess starts cmd as a child that dies with the test: in a process
+// group of its own, killed (group and all) by t.Cleanup, and by the kernel
+// if the test binary dies first.
+func StartProcess(t testing.TB, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.SysProcAttr = sysProcAttr(syscall.SIGKILL)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	t.Cleanup(func() {
+		killGroup(cmd.Process.Pid)
+		cmd.Wait()
+	})
 }
