@@ -128,3 +128,33 @@ func ShoppingList(meals []mealsync.PlannedMeal) []mealsync.ShoppingItem {
 	})
 	return items
 }
+
+// lineUnit is the unit a line is summed in: normalised, kg and l as g and ml.
+func lineUnit(unit string) string {
+	u := normalizeUnit(unit)
+	if b, ok := baseUnits[u]; ok {
+		return b.unit
+	}
+	return u
+}
+
+// SameLine reports whether two shopping lines are one for ShoppingList: the
+// same name and unit once normalised ("Olive Oil" in tablespoons and olive
+// oil in tbsp; 1 kg and 200 g of flour).
+func SameLine(nameA, unitA, nameB, unitB string) bool {
+	return normalizeName(nameA) == normalizeName(nameB) && lineUnit(unitA) == lineUnit(unitB)
+}
+
+// AddQuantities sums two amounts of one line exactly, as ShoppingList sums
+// a plan's ingredients, and returns the sum and the unit it is in ("1 kg"
+// plus "200 g" is "1200" g).
+func AddQuantities(a, unitA, b, unitB string) (quantity, unit string) {
+	meal := func(q, u string) mealsync.PlannedMeal {
+		return mealsync.PlannedMeal{Recipe: &mealsync.Recipe{Ingredients: []mealsync.Ingredient{{Name: "line", Quantity: q, Unit: u}}}}
+	}
+	lines := ShoppingList([]mealsync.PlannedMeal{meal(a, unitA), meal(b, unitB)})
+	if len(lines) != 1 { // not one line: the caller should not have asked
+		return strings.TrimSpace(a + " + " + b), unitA
+	}
+	return lines[0].Quantity, lines[0].Unit
+}

@@ -25,6 +25,10 @@ type Dialect struct {
 	// MapError turns a driver error into a domain sentinel (wrapping it), or
 	// returns it unchanged.
 	MapError func(error) error
+	// RowLock follows a SELECT to lock the rows it reads until the
+	// transaction ends (PostgreSQL: " FOR UPDATE"; SQLite's transactions
+	// take the write lock at BEGIN, which serialises them already).
+	RowLock string
 	// ByteOrder follows a text column in ORDER BY to sort it by code point
 	// whatever the database's locale (PostgreSQL: ` COLLATE "C"`; SQLite
 	// does so already).

@@ -49,6 +49,7 @@ func Open(url string, p Pool) (*sqldb.DB, error) {
 		MigrationLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		MapError:      mapError,
 		ByteOrder:     ` COLLATE "C"`,
+		RowLock:       " FOR UPDATE",
 	}), nil
 }
 
