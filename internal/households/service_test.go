@@ -406,7 +406,7 @@ func TestAddMealPlanMergesExactly(t *testing.T) {
 			got[it.Name+"|"+it.Unit+"|"+map[bool]string{true: "checked"}[it.Checked]] = it.Quantity
 		}
 		want := map[string]string{
-			"FLOUR|g|": "1750", // 1 kg + 1/2 kg + 250 g, summed exactly, in grams
+			"FLOUR|g|":      "1750",             // 1 kg + 1/2 kg + 250 g, summed exactly, in grams
 			"eggs||checked": "6", "eggs||": "2", // a bought line is not added to: a new one is
 			"salt||": "to taste",
 		}
