@@ -22,6 +22,7 @@ import (
 	"github.com/mealsync/mealsync/internal/buildinfo"
 	"github.com/mealsync/mealsync/internal/catalogindex"
 	"github.com/mealsync/mealsync/internal/config"
+	"github.com/mealsync/mealsync/internal/households"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/metrics"
 	"github.com/mealsync/mealsync/internal/sqldb"
@@ -122,8 +123,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}, now, log)
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images,
-		Kitchen: kitchen.New(recipes, db, gen, images, cfg.ImageURLHosts, now, log),
-		DB:      db, Registry: reg, Ready: &ready,
+		Kitchen:    kitchen.New(recipes, db, gen, images, cfg.ImageURLHosts, now, log),
+		Households: households.New(db, db, recipes, now, nil),
+		DB:         db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
 		CORSOrigins: cfg.CORSOrigins,

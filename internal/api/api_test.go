@@ -23,6 +23,7 @@ import (
 	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/catalogindex"
 	"github.com/mealsync/mealsync/internal/generate"
+	"github.com/mealsync/mealsync/internal/households"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/sqldb"
 	"github.com/mealsync/mealsync/internal/testdb"
@@ -101,7 +102,8 @@ func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...f
 	}
 	k := kitchen.New(recipes, db, generate.NewCatalog(kitchen.CatalogSource(recipes)), images, []string{allowedImageHost}, c.now, log)
 	deps := api.Deps{Log: log, Auth: svc, Users: users, Recipes: recipes, Kitchen: k, Images: images, DB: db,
-		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
+		Households: households.New(db, db, recipes, c.now, nil),
+		Registry:   prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
 		// The cache is on, re-reading the catalogue version on every request:
 		// tests that write to the store directly see their writes at once.
 		ListCacheSize: 100, CatalogueVersionTTL: 0}

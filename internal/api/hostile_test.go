@@ -51,6 +51,8 @@ type sweepFixture struct {
 	recipeID    string
 	planID      string
 	imageKey    string
+	householdID string // the user's, with one item
+	itemID      string
 }
 
 func newSweepFixture(e *env, n int) *sweepFixture {
@@ -68,6 +70,10 @@ func newSweepFixture(e *env, n int) *sweepFixture {
 	e.expect(img, 200)
 	u, _ := url.Parse(img.data()["imageUrl"].(string))
 	f.imageKey = strings.TrimPrefix(u.Path, "/images/")
+	h := e.expect(e.do("POST", "/api/v1/households", f.user.token, map[string]any{"name": "Sweep home"}), 201)
+	f.householdID = h.data()["household"].(map[string]any)["id"].(string)
+	it := e.expect(e.do("POST", "/api/v1/households/"+f.householdID+"/shopping-list/items", f.user.token, map[string]any{"name": "milk"}), 201)
+	f.itemID = it.data()["id"].(string)
 	return f
 }
 
@@ -102,6 +108,20 @@ func (f *sweepFixture) sampleBodies() map[string]map[string]any {
 		"POST /api/v1/meal-plans":                   {"startDate": "2026-03-02", "numberOfDays": 3, "mealsPerDay": 2},
 		"POST /api/v1/users/{id}/logout-all":        nil,
 		"POST /api/v1/recipes/{id}/publish":         nil,
+		"POST /api/v1/households":                   {"name": "Home"},
+		"POST /api/v1/households/join":              {"code": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+		"PUT /api/v1/households/{id}":               {"name": "New name", "opId": "op-rename"},
+		"POST /api/v1/households/{id}/invites":      nil,
+		"POST /api/v1/households/{id}/leave":        nil,
+		"PUT /api/v1/households/{id}/owner":         {"userId": f.user.id},
+		"POST /api/v1/households/{id}/shopping-list/items": {"name": "oat milk", "quantity": "1", "unit": "l",
+			"category": "dairy", "note": "the blue one", "opId": "op-add"},
+		"PATCH /api/v1/households/{id}/shopping-list/items/{itemId}":        {"name": "oat milk", "checked": true, "opId": "op-edit"},
+		"POST /api/v1/households/{id}/shopping-list/items/{itemId}/check":   nil,
+		"POST /api/v1/households/{id}/shopping-list/items/{itemId}/uncheck": nil,
+		"POST /api/v1/households/{id}/shopping-list/reorder":                {"itemIds": []any{f.itemID}},
+		"POST /api/v1/households/{id}/shopping-list/clear-checked":          {"opId": "op-clear"},
+		"POST /api/v1/households/{id}/shopping-list/from-meal-plan":         {"mealPlanId": f.planID},
 	}
 }
 
@@ -128,6 +148,8 @@ func (f *sweepFixture) fill(path, bad string) string {
 	id := bad
 	if id == "" {
 		switch {
+		case strings.HasPrefix(path, "/api/v1/households/"):
+			id = f.householdID
 		case strings.HasPrefix(path, "/api/v1/users/"):
 			id = f.user.id
 		case strings.HasPrefix(path, "/api/v1/recipes/"):
@@ -137,6 +159,11 @@ func (f *sweepFixture) fill(path, bad string) string {
 		}
 	}
 	path = strings.ReplaceAll(path, "{id}", id)
+	item, member := f.itemID, f.user.id
+	if bad != "" {
+		item, member = bad, bad
+	}
+	path = strings.ReplaceAll(strings.ReplaceAll(path, "{itemId}", item), "{userId}", member)
 	key := f.imageKey
 	if bad != "" {
 		key = bad
@@ -314,7 +341,7 @@ func TestHostileSweep(t *testing.T) {
 			}
 			method, path, _ := strings.Cut(route, " ")
 			body, hasBody := f.sampleBodies()[route]
-			if (method == "POST" || method == "PUT") && !hasBody && !multipartRoutes[route] {
+			if (method == "POST" || method == "PUT" || method == "PATCH") && !hasBody && !multipartRoutes[route] {
 				t.Fatalf("%s takes a body: add a valid sample to sampleBodies so the sweep can mutate it", route)
 			}
 			token := f.user.token

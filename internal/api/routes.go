@@ -53,6 +53,27 @@ func (s *Server) routes() http.Handler {
 	api.Handle("DELETE /api/v1/meal-plans/{id}", s.user(s.handleDeleteMealPlan))
 	api.Handle("GET /api/v1/meal-plans/{id}/shopping-list", s.user(s.handleShoppingList))
 
+	// Households and their shared shopping list; the sync feed.
+	api.Handle("POST /api/v1/households", s.user(s.handleCreateHousehold))
+	api.Handle("GET /api/v1/households/mine", s.user(s.handleMyHousehold))
+	api.Handle("POST /api/v1/households/join", s.user(s.handleJoinHousehold))
+	api.Handle("GET /api/v1/households/{id}", s.user(s.handleGetHousehold))
+	api.Handle("PUT /api/v1/households/{id}", s.user(s.handleRenameHousehold))
+	api.Handle("POST /api/v1/households/{id}/invites", s.user(s.handleInvite))
+	api.Handle("POST /api/v1/households/{id}/leave", s.user(s.handleLeaveHousehold))
+	api.Handle("PUT /api/v1/households/{id}/owner", s.user(s.handleHandOver))
+	api.Handle("DELETE /api/v1/households/{id}/members/{userId}", s.user(s.handleRemoveMember))
+	api.Handle("GET /api/v1/households/{id}/shopping-list", s.user(s.handleShoppingListGet))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/items", s.user(s.handleAddItem))
+	api.Handle("PATCH /api/v1/households/{id}/shopping-list/items/{itemId}", s.user(s.handleEditItem))
+	api.Handle("DELETE /api/v1/households/{id}/shopping-list/items/{itemId}", s.user(s.handleDeleteItem))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/items/{itemId}/check", s.user(s.handleCheckItem(true)))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/items/{itemId}/uncheck", s.user(s.handleCheckItem(false)))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/reorder", s.user(s.handleReorder))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/clear-checked", s.user(s.handleClearChecked))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/from-meal-plan", s.user(s.handleAddMealPlanToList))
+	api.Handle("GET /api/v1/sync", s.user(s.handleSync))
+
 	// Recipe images, public and immutable (content-addressed names).
 	if s.images != nil {
 		api.Handle("GET /images/{key...}", blob.Handler(s.images, s.fail))

@@ -18,6 +18,7 @@ import (
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/buildinfo"
+	"github.com/mealsync/mealsync/internal/households"
 	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
@@ -34,6 +35,7 @@ type Deps struct {
 	Users          mealsync.UserStore
 	Recipes        mealsync.RecipeStore
 	Kitchen        *kitchen.Service
+	Households     *households.Service
 	Images         blob.Store // served under /images/ when it is the local store
 	DB             Database
 	Registry       *prometheus.Registry // metrics are registered on it and served from it
@@ -52,22 +54,23 @@ type Deps struct {
 
 // Server holds the dependencies the handlers share.
 type Server struct {
-	log      *slog.Logger
-	auth     *auth.Service
-	users    mealsync.UserStore
-	recipes  mealsync.RecipeStore
-	kitchen  *kitchen.Service
-	images   blob.Store
-	db       Database
-	registry *prometheus.Registry
-	metrics  *metrics
-	ready    *atomic.Bool
-	trusted  []netip.Prefix
-	dataDir  string
-	now      mealsync.Clock
-	build    buildinfo.Info
-	handler  http.Handler
-	ops      http.Handler
+	log        *slog.Logger
+	auth       *auth.Service
+	users      mealsync.UserStore
+	recipes    mealsync.RecipeStore
+	kitchen    *kitchen.Service
+	households *households.Service
+	images     blob.Store
+	db         Database
+	registry   *prometheus.Registry
+	metrics    *metrics
+	ready      *atomic.Bool
+	trusted    []netip.Prefix
+	dataDir    string
+	now        mealsync.Clock
+	build      buildinfo.Info
+	handler    http.Handler
+	ops        http.Handler
 
 	listCache *listCache // nil when off
 }
@@ -75,7 +78,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{
-		log: d.Log, auth: d.Auth, users: d.Users, recipes: d.Recipes, kitchen: d.Kitchen, images: d.Images,
+		log: d.Log, auth: d.Auth, users: d.Users, recipes: d.Recipes, kitchen: d.Kitchen, households: d.Households, images: d.Images,
 		db: d.DB, registry: d.Registry,
 		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),

@@ -120,6 +120,19 @@ func (s *Service) Feed(ctx context.Context, u *mealsync.User, id string, since i
 	return s.store.ChangesSince(ctx, id, since)
 }
 
+// MyFeed is Feed for u's own household, whichever it is.
+func (s *Service) MyFeed(ctx context.Context, u *mealsync.User, since int64) (string, mealsync.Feed, error) {
+	h, err := s.store.HouseholdOf(ctx, u.ID)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return "", mealsync.Feed{}, errNoHousehold
+	}
+	if err != nil {
+		return "", mealsync.Feed{}, err
+	}
+	f, err := s.store.ChangesSince(ctx, h.ID, since)
+	return h.ID, f, err
+}
+
 // member checks that u belongs to household id; to anyone else it does not
 // exist (404), whether or not it does.
 func (s *Service) member(ctx context.Context, u *mealsync.User, id string) error {
