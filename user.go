@@ -114,6 +114,15 @@ type UserUpdate struct {
 	At          time.Time // the new UpdatedAt
 }
 
+// TicketStore keeps the single-use tickets that open live connections.
+type TicketStore interface {
+	CreateTicket(ctx context.Context, hash, userID string, expires time.Time) error
+	// RedeemTicket deletes the ticket and returns its user; ErrNotFound for
+	// an unknown, used or expired one.
+	RedeemTicket(ctx context.Context, hash string, now time.Time) (string, error)
+	PruneTickets(ctx context.Context, now time.Time) error
+}
+
 // RefreshToken is a stored refresh token. Only its hash is kept: a database
 // leak does not hand out sessions. Tokens issued by rotation share the
 // FamilyID of the login that started the chain.

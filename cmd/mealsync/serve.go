@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,8 +26,10 @@ import (
 	"github.com/mealsync/mealsync/internal/config"
 	"github.com/mealsync/mealsync/internal/households"
 	"github.com/mealsync/mealsync/internal/kitchen"
+	"github.com/mealsync/mealsync/internal/live"
 	"github.com/mealsync/mealsync/internal/metrics"
 	"github.com/mealsync/mealsync/internal/sqldb"
+	"github.com/mealsync/mealsync/internal/sqldb/postgres"
 	"github.com/mealsync/mealsync/internal/usercache"
 )
 
@@ -121,11 +125,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxRegistrations: cfg.RegisterMaxPerAddress, RegisterWindow: cfg.RegisterWindow,
 		HashSlots: auth.HashSlots(debug.SetMemoryLimit(-1), runtime.GOMAXPROCS(0)),
 	}, now, log)
+	// Live sync: this instance's connections, woken by its own writes and,
+	// on PostgreSQL, by every instance's through the database's
+	// notifications (delivered at commit).
+	hub := live.NewHub(live.DefaultMaxPerUser)
+	if cfg.Postgres() {
+		listener := postgres.NewListener(cfg.ListenDatabaseURL, sqldb.HouseholdChannel, func(payload string) {
+			id, rev, _ := strings.Cut(payload, ":")
+			n, _ := strconv.ParseInt(rev, 10, 64)
+			hub.Changed(id, n)
+		}, hub.WakeAll, log)
+		go listener.Run(ctx)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mealsync_live_listener_up", Help: "1 while the database listener that wakes live connections is connected.",
+		}, func() float64 {
+			if listener.Up() {
+				return 1
+			}
+			return 0
+		}))
+	}
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images,
 		Kitchen:    kitchen.New(recipes, db, gen, images, cfg.ImageURLHosts, now, log),
-		Households: households.New(db, db, recipes, now, nil),
-		DB:         db, Registry: reg, Ready: &ready,
+		Households: households.New(db, db, recipes, now, hub.Changed),
+		Hub:        hub, Tickets: auth.NewTickets(db, authSvc, now),
+		DB: db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
 		CORSOrigins: cfg.CORSOrigins,
@@ -169,6 +194,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	ready.Store(false)
+	hub.Drain() // new live connections go to another instance
 	log.Info("shutting down: readiness DOWN, still serving", "delay", cfg.ShutdownDelay)
 	select {
 	case <-time.After(cfg.ShutdownDelay): // the shutdown delay itself, not synchronisation
@@ -181,6 +207,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// listener goes last, so metrics can be read while requests drain.
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Live connections outlast any delay: tell them to resume elsewhere
+	// (1012), which also ends their requests, so Shutdown can finish.
+	log.Info("closing live connections", "open", hub.CloseAll(live.CloseRestart))
 	log.Info("draining connections", "timeout", cfg.ShutdownTimeout)
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

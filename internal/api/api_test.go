@@ -25,6 +25,7 @@ import (
 	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/households"
 	"github.com/mealsync/mealsync/internal/kitchen"
+	"github.com/mealsync/mealsync/internal/live"
 	"github.com/mealsync/mealsync/internal/sqldb"
 	"github.com/mealsync/mealsync/internal/testdb"
 	"github.com/mealsync/mealsync/internal/usercache"
@@ -56,6 +57,7 @@ type env struct {
 	ready *atomic.Bool
 	srv   *httptest.Server
 	ops   *httptest.Server // the ops listener
+	hub   *live.Hub
 }
 
 func newEnv(t testing.TB, db *sqldb.DB, opts ...func(*api.Deps)) *env {
@@ -101,9 +103,10 @@ func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...f
 		recipes = catalogindex.New(db, db, interval, time.Now)
 	}
 	k := kitchen.New(recipes, db, generate.NewCatalog(kitchen.CatalogSource(recipes)), images, []string{allowedImageHost}, c.now, log)
+	hub := live.NewHub(live.DefaultMaxPerUser)
 	deps := api.Deps{Log: log, Auth: svc, Users: users, Recipes: recipes, Kitchen: k, Images: images, DB: db,
-		Households: households.New(db, db, recipes, c.now, nil),
-		Registry:   prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
+		Households: households.New(db, db, recipes, c.now, hub.Changed), Hub: hub, Tickets: auth.NewTickets(db, svc, c.now),
+		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
 		// The cache is on, re-reading the catalogue version on every request:
 		// tests that write to the store directly see their writes at once.
 		ListCacheSize: 100, CatalogueVersionTTL: 0}
@@ -114,7 +117,7 @@ func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...f
 	srv, ops := httptest.NewServer(h), httptest.NewServer(h.Ops())
 	t.Cleanup(srv.Close)
 	t.Cleanup(ops.Close)
-	return &env{t: t, db: db, clock: c, ready: &ready, srv: srv, ops: ops}
+	return &env{t: t, db: db, clock: c, ready: &ready, srv: srv, ops: ops, hub: hub}
 }
 
 // testWriter sends the server's warnings and errors to the test log.

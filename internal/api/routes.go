@@ -73,6 +73,9 @@ func (s *Server) routes() http.Handler {
 	api.Handle("POST /api/v1/households/{id}/shopping-list/clear-checked", s.user(s.handleClearChecked))
 	api.Handle("POST /api/v1/households/{id}/shopping-list/from-meal-plan", s.user(s.handleAddMealPlanToList))
 	api.Handle("GET /api/v1/sync", s.user(s.handleSync))
+	api.Handle("POST /api/v1/sync/ticket", s.user(s.handleLiveTicket))
+	api.Handle("GET /api/v1/sync/ws", s.liveUser(s.handleLiveWS))
+	api.Handle("GET /api/v1/sync/events", s.liveUser(s.handleLiveEvents))
 
 	// Recipe images, public and immutable (content-addressed names).
 	if s.images != nil {

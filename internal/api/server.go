@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/mealsync/mealsync/internal/buildinfo"
 	"github.com/mealsync/mealsync/internal/households"
 	"github.com/mealsync/mealsync/internal/kitchen"
+	"github.com/mealsync/mealsync/internal/live"
 )
 
 // Database is what the health endpoints need to know of the store.
@@ -30,12 +32,17 @@ type Database interface {
 
 // Deps are the server's collaborators, built by run.
 type Deps struct {
-	Log            *slog.Logger
-	Auth           *auth.Service
-	Users          mealsync.UserStore
-	Recipes        mealsync.RecipeStore
-	Kitchen        *kitchen.Service
-	Households     *households.Service
+	Log        *slog.Logger
+	Auth       *auth.Service
+	Users      mealsync.UserStore
+	Recipes    mealsync.RecipeStore
+	Kitchen    *kitchen.Service
+	Households *households.Service
+	Hub        *live.Hub     // live sync connections; nil: one of its own
+	Tickets    *auth.Tickets // the tickets browsers open live connections with
+	// LiveHeartbeat is how often live connections are pinged and their
+	// sessions checked; default 25 s.
+	LiveHeartbeat  time.Duration
 	Images         blob.Store // served under /images/ when it is the local store
 	DB             Database
 	Registry       *prometheus.Registry // metrics are registered on it and served from it
@@ -71,6 +78,11 @@ type Server struct {
 	build      buildinfo.Info
 	handler    http.Handler
 	ops        http.Handler
+	hub        *live.Hub
+	tickets    *auth.Tickets
+	live       *liveMetrics
+	wsOrigins  []string // hosts whose pages may open a WebSocket (from CORSOrigins)
+	heartbeat  time.Duration
 
 	listCache *listCache // nil when off
 }
@@ -82,6 +94,18 @@ func New(d Deps) *Server {
 		db: d.DB, registry: d.Registry,
 		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
+	}
+	if s.hub = d.Hub; s.hub == nil {
+		s.hub = live.NewHub(live.DefaultMaxPerUser)
+	}
+	s.tickets, s.live, s.heartbeat = d.Tickets, newLiveMetrics(d.Registry, s.hub), d.LiveHeartbeat
+	if s.heartbeat <= 0 {
+		s.heartbeat = liveHeartbeat
+	}
+	for _, o := range d.CORSOrigins {
+		if u, err := url.Parse(o); err == nil {
+			s.wsOrigins = append(s.wsOrigins, u.Host)
+		}
 	}
 	if d.Recipes != nil {
 		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion, d.Recipes.HasPrivateRecipes)

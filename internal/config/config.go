@@ -31,7 +31,11 @@ type Config struct {
 	Env  string // development, staging or production
 	Addr string // listen address
 
-	DatabaseURL       string // postgres://… or sqlite:path
+	DatabaseURL string // postgres://… or sqlite:path
+	// ListenDatabaseURL is the direct connection live sync LISTENs on
+	// (PgBouncer in transaction mode cannot carry LISTEN); default
+	// DatabaseURL.
+	ListenDatabaseURL string
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
 	DBConnMaxLifetime time.Duration
@@ -112,6 +116,7 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		Env:                   r.str("MEALSYNC_ENV", EnvDevelopment),
 		Addr:                  r.str("MEALSYNC_ADDR", ":8081"),
 		DatabaseURL:           r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
+		ListenDatabaseURL:     r.str("MEALSYNC_LISTEN_DATABASE_URL", ""),
 		DBMaxOpenConns:        r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
 		DBMaxIdleConns:        r.int("MEALSYNC_DB_MAX_IDLE_CONNS", 10),
 		DBConnMaxLifetime:     r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
@@ -184,6 +189,9 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		if c.Env == EnvDevelopment {
 			c.LogFormat = "text"
 		}
+	}
+	if c.ListenDatabaseURL == "" {
+		c.ListenDatabaseURL = c.DatabaseURL
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
@@ -321,6 +329,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("env", c.Env),
 		slog.String("addr", c.Addr),
 		slog.String("database_url", RedactURL(c.DatabaseURL)),
+		slog.String("listen_database_url", RedactURL(c.ListenDatabaseURL)),
 		slog.Int("db_max_open_conns", c.DBMaxOpenConns),
 		slog.Int("db_max_idle_conns", c.DBMaxIdleConns),
 		slog.Duration("db_conn_max_lifetime", c.DBConnMaxLifetime),

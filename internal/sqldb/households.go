@@ -231,9 +231,21 @@ func (t *householdTx) DeleteMember(ctx context.Context, userID string) error {
 	return nil
 }
 
-// flush records the collected changes under the operation's revision. A
-// later change to the same entity in one operation replaces the earlier.
+// HouseholdChannel is the PostgreSQL notification channel a household's
+// new revisions are announced on, as "householdID:revision". PostgreSQL
+// delivers a notification when, and only if, its transaction commits: a
+// listener never hears of a change it cannot read yet.
+const HouseholdChannel = "mealsync_households"
+
+// flush records the collected changes under the operation's revision, and
+// on PostgreSQL announces the revision, delivered at commit. A later change
+// to the same entity in one operation replaces the earlier.
 func (t *householdTx) flush(ctx context.Context) error {
+	if t.db.dialect.Name == "postgres" {
+		if _, err := t.tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, HouseholdChannel, fmt.Sprintf("%s:%d", t.hid, t.rev)); err != nil {
+			return t.db.wrap("announce household revision", err)
+		}
+	}
 	last := map[string]int{}
 	for i, c := range t.changes {
 		last[c.Entity+"|"+c.ID] = i
