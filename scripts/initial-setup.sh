@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian or Ubuntu server to run MealSync: packages, a non-root
 # deploy user, a firewall that lets in only SSH, HTTP and HTTPS, swap, unattended
-# security upgrades, kernel limits for many connections, and the app's folders.
+# security upgrades, kernel limits for many connections, the app's folders, and,
+# without Docker, the repository's nginx configuration for the host's nginx.
 #
 # Every step looks before it leaps: a second run changes nothing and says
 # "already ...". Nothing changes before every check has passed. --dry-run prints
@@ -25,6 +26,8 @@ Options:
                                      installs nginx, no Docker
   --user NAME             deploy user to create (default: mealsync)
   --ssh-key FILE          public key(s) to add to the deploy user's authorized_keys
+  --nginx-config DIR      process mode: the repository's nginx/ folder to install into
+                          /etc/nginx (default: the nginx/ folder beside this script's)
   --swap-size SIZE        swap file to create when the server has no swap, e.g. 512M
                           or 2G (default: 2G; 0 skips swap)
   --force                 run on an OS this script does not know (at your own risk)
@@ -52,7 +55,17 @@ What it does, each step only if not already done:
               (0750), /etc/mealsync (0750) and /etc/mealsync/env (0640,
               created once from a template with a fresh JWT secret), owned by NAME;
               compose: /opt/mealsync/.env links to that env file;
+              process: /var/lib/mealsync (0750), the instances' working and data folder;
               /var/www/certbot (root, 0755), the ACME webroot nginx serves
+  nginx       process mode only: installs the repository's nginx/ files into /etc/nginx
+              as the host's nginx needs them: nginx.conf with "user www-data;" (Debian's
+              nginx user), /var/cache/nginx for its temporary files, and upstream.conf
+              with no instance yet (server 127.0.0.1:1 down), which mealsyncctl rewrites
+              at the first deploy. A file it replaces is kept once as FILE.before-mealsync.
+              An upstream.conf that exists is mealsyncctl's and left alone, unless it
+              names the compose service (app:8081: the repository's file copied by hand).
+              Then nginx -t (on failure the previous files are put back) and systemctl
+              reload nginx
 
 Exit status: 0 on success, 1 when a check or step fails, 2 on bad usage.
 
@@ -91,6 +104,7 @@ act() {
 # A command failing under set -e says nothing itself: name the change it was part of.
 on_exit() {
   local rc=$?
+  [[ -z ${NGINX_SAVED:-} ]] || rm -rf "$NGINX_SAVED"
   if ((rc != 0)) && [[ -n $CURRENT_CHANGE ]]; then
     printf '%s: error: failed (exit %d) while trying to: %s\nThe steps before it are done; fix the cause and re-run (done steps are skipped).\n' \
       "$PROG" "$rc" "$CURRENT_CHANGE" >&2
@@ -103,6 +117,7 @@ trap on_exit EXIT
 MODE=compose
 DEPLOY_USER=mealsync
 SSH_KEY_FILE=
+NGINX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nginx
 SWAP_SIZE=2G
 FORCE=0
 DRY_RUN=0
@@ -123,6 +138,8 @@ while (($#)); do
     --user=*) DEPLOY_USER=${1#*=} ;;
     --ssh-key) SSH_KEY_FILE=$(need_value "$@"); shift ;;
     --ssh-key=*) SSH_KEY_FILE=${1#*=} ;;
+    --nginx-config) NGINX_SRC=$(need_value "$@"); shift ;;
+    --nginx-config=*) NGINX_SRC=${1#*=} ;;
     --swap-size) SWAP_SIZE=$(need_value "$@"); shift ;;
     --swap-size=*) SWAP_SIZE=${1#*=} ;;
     --force) FORCE=1 ;;
@@ -215,6 +232,16 @@ check_sshd_port() {
     while read -r port; do
       [[ $port == 22 ]] || problem "sshd is configured to listen on port $port (${f#"$SYSROOT"}), but the firewall this script sets up allows SSH on 22 only; enabling it would lock you out"
     done < <(sed -n 's/^[[:space:]]*[Pp]ort[[:space:]]\{1,\}\([0-9]\{1,\}\).*/\1/p' "$f")
+  done
+}
+
+# Process mode installs the repository's nginx configuration: it must be there.
+check_nginx_src() {
+  [[ $MODE == process ]] || return 0
+  local f
+  for f in nginx.conf upstream.conf; do
+    [[ -f $NGINX_SRC/$f ]] ||
+      usage_error "--mode process installs the repository's nginx configuration, but '$NGINX_SRC' has no $f: run this script from a checkout of the repository, or pass --nginx-config DIR"
   done
 }
 
@@ -601,6 +628,11 @@ EOF
     cat <<EOF
 # The host nginx proxies from loopback: believe its X-Forwarded-For.
 MEALSYNC_TRUSTED_PROXIES=127.0.0.1/32,::1/128
+# As docker-compose.prod.yml does: each release applies its migrations at start
+# (in one transaction, under a lock), so the first deploy finds its schema.
+MEALSYNC_MIGRATE_ON_START=true
+# Uploaded images and the disk-space health check, whatever folder mealsyncctl runs in.
+MEALSYNC_DATA_DIR=/var/lib/mealsync
 EOF
   fi
 }
@@ -630,8 +662,137 @@ do_folders() {
     ensure_file "$ENV_FILE" 0640 "$DEPLOY_USER" "$(env_template)"$'\n' keep
   fi
   if [[ $MODE == compose ]]; then do_compose_env_link; fi
+  if [[ $MODE == process ]]; then ensure_dir /var/lib/mealsync 0750 "$DEPLOY_USER"; fi
   # nginx answers Let's Encrypt's challenges from here (scripts/setup-ssl.sh).
   ensure_dir /var/www/certbot 0755 root
+}
+
+# ---- the host's nginx (process mode) -------------------------------------------
+
+NGINX_DIR=/etc/nginx
+NGINX_USER=www-data # Debian's and Ubuntu's nginx packages run their workers as www-data
+NGINX_WROTE=()      # files this run installed, relative to $NGINX_DIR
+NGINX_SAVED=        # a folder holding their previous versions, for a rollback
+NGINX_BACKUPS=()    # the FILE.before-mealsync copies this run made
+NGINX_PLANNED=0     # 1 once a file is (or, in a dry run, would be) installed
+
+# nginx_conf_content: the repository's nginx.conf for the host's nginx, whose
+# workers run as www-data (the file names the official image's user, nginx).
+nginx_conf_content() {
+  sed "s/^user[[:space:]].*;/user $NGINX_USER;/" "$NGINX_SRC/nginx.conf"
+}
+
+# upstream_content: the repository's upstream block with no instance in it, as
+# mealsyncctl writes it when none serves. The repository's file names the
+# compose service app:8081, which no host resolves: nginx -t would fail with
+# "host not found in upstream".
+upstream_content() {
+  printf '%s\n' \
+    "# The MealSync instances nginx balances over, for a host where mealsyncctl's process" \
+    "# driver runs them on loopback ports. Installed by scripts/initial-setup.sh with no" \
+    "# instance yet; every mealsyncctl deploy, rollback, scale and repair rewrites the" \
+    "# server lines (the repository's nginx/upstream.conf explains the rest)."
+  awk '
+    /^[[:space:]]*upstream[[:space:]]+mealsync_app[[:space:]]*[{]/ { inside = 1; print; next }
+    inside && /^[[:space:]]*[}]/ { print "    server 127.0.0.1:1 down;  # no instance is serving"; print; inside = 0; next }
+    inside && /^[[:space:]]*server[[:space:]]/ { next }
+    inside { print }
+  ' "$NGINX_SRC/upstream.conf"
+}
+
+# upstream_compose_name FILE: the first server in FILE named by a host name the
+# repository's upstream.conf uses (the compose service, app:8081), which only
+# Docker's network resolves; nothing if there is none.
+upstream_compose_name() {
+  awk '
+    function host(a) { sub(/;$/, "", a); sub(/:[0-9]+$/, "", a); return a }
+    FNR == NR { if ($1 == "server" && host($2) !~ /^([0-9.]+|\[.*\]|unix:.*)$/) names[host($2)] = 1; next }
+    $1 == "server" && (host($2) in names) { a = $2; sub(/;$/, "", a); print a; exit }
+  ' "$NGINX_SRC/upstream.conf" "$1"
+}
+
+# put_nginx_file REL CONTENT: install CONTENT as $NGINX_DIR/REL, keeping the
+# previous version for a rollback and, the first time, as REL.before-mealsync.
+put_nginx_file() {
+  local rel=$1 content=$2 real="$SYSROOT$NGINX_DIR/$1"
+  [[ -n $NGINX_SAVED ]] || NGINX_SAVED=$(mktemp -d)
+  if [[ -e $real ]]; then
+    install -D -m 0644 "$real" "$NGINX_SAVED/$rel"
+    if [[ ! -e $real.before-mealsync ]]; then
+      cp -p "$real" "$real.before-mealsync"
+      NGINX_BACKUPS+=("$real.before-mealsync")
+    fi
+  fi
+  NGINX_WROTE+=("$rel")
+  write_file "$real" 0644 0:0 "$content"
+}
+
+# ensure_nginx_file REL CONTENT [upstream]: REL holds CONTENT. An upstream.conf
+# that exists is mealsyncctl's: only one naming the compose service is replaced.
+ensure_nginx_file() {
+  local rel=$1 content=$2 kind=${3:-} path=$NGINX_DIR/$1 real="$SYSROOT$NGINX_DIR/$1" name why
+  if [[ ! -f $real ]]; then
+    why="install $path (MealSync's, from nginx/)"
+  elif [[ $kind == upstream ]]; then
+    name=$(upstream_compose_name "$real")
+    if [[ -z $name ]]; then
+      ok "$path already in place (mealsyncctl maintains it)"
+      return 0
+    fi
+    why="replace $path: it names $name, the compose service, which this host cannot resolve (nginx -t fails); no instance until the first deploy"
+  elif ! same_content "$real" "$content"; then
+    why="replace $path with MealSync's (the previous one is kept once as $rel.before-mealsync)"
+  else
+    ok "$path already MealSync's"
+    return 0
+  fi
+  NGINX_PLANNED=1
+  act "$why" put_nginx_file "$rel" "$content"
+}
+
+# restore_nginx_files: put back what this run replaced, remove what it added.
+restore_nginx_files() {
+  local rel
+  rm -f "${NGINX_BACKUPS[@]}"
+  for rel in "${NGINX_WROTE[@]}"; do
+    if [[ -f $NGINX_SAVED/$rel ]]; then
+      install -m 0644 "$NGINX_SAVED/$rel" "$SYSROOT$NGINX_DIR/$rel"
+    else
+      rm -f "$SYSROOT$NGINX_DIR/$rel"
+    fi
+  done
+}
+
+check_and_reload_nginx() {
+  local out conf="$SYSROOT$NGINX_DIR/nginx.conf"
+  if ! out=$(nginx -t -q -c "$conf" 2>&1); then
+    printf '%s\n' "$out" >&2
+    restore_nginx_files
+    die "nginx rejected the installed configuration (above), so the previous files are back and nginx keeps running its old configuration"
+  fi
+  if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+    systemctl reload nginx
+  else
+    warn "nginx is not running: start it (systemctl start nginx) before the first deploy"
+  fi
+}
+
+do_nginx_config() {
+  [[ $MODE == process ]] || return 0
+  step "nginx configuration ($NGINX_DIR)"
+  local f rel
+  ensure_dir /var/cache/nginx 0755 root
+  ensure_nginx_file nginx.conf "$(nginx_conf_content)"$'\n'
+  ensure_nginx_file upstream.conf "$(upstream_content)"$'\n' upstream
+  for f in "$NGINX_SRC"/*.conf "$NGINX_SRC"/conf.d/*; do
+    [[ -f $f ]] || continue
+    rel=${f#"$NGINX_SRC"/}
+    [[ $rel == nginx.conf || $rel == upstream.conf ]] && continue
+    ensure_nginx_file "$rel" "$(cat "$f")"$'\n'
+  done
+  if ((NGINX_PLANNED)); then
+    act "check the configuration (nginx -t) and reload nginx" check_and_reload_nginx
+  fi
 }
 
 next_steps() {
@@ -641,9 +802,14 @@ next_steps() {
      (its .env is a link to $ENV_FILE) and deploy from there:
        cd /opt/mealsync && MEALSYNCCTL_STATE_DIR=/var/lib/mealsyncctl mealsyncctl deploy --driver compose --tag TAG"
   else
-    how="  3. Put the repository's nginx/ files in /etc/nginx, a mealsync release in /opt/mealsync, and deploy:
-       MEALSYNCCTL_STATE_DIR=/var/lib/mealsyncctl mealsyncctl deploy --binary /opt/mealsync/releases/VERSION/mealsync \\
-         --env-file $ENV_FILE --nginx-conf /etc/nginx/nginx.conf --upstream-file /etc/nginx/upstream.conf"
+    how="  3. nginx already runs MealSync's configuration from /etc/nginx (installed above; its
+     upstream has no instance yet). Put a mealsync release in /opt/mealsync and deploy, as
+     root (nginx -t and nginx -s reload need it). Every mealsyncctl command finds its state
+     through MEALSYNCCTL_STATE_DIR: keep it in root's profile for the commands after this one.
+       echo 'export MEALSYNCCTL_STATE_DIR=/var/lib/mealsyncctl' >>~/.profile && . ~/.profile
+       mealsyncctl deploy --binary /opt/mealsync/releases/VERSION/mealsync \\
+         --env-file $ENV_FILE --workdir /var/lib/mealsync \\
+         --nginx-conf /etc/nginx/nginx.conf --upstream-file /etc/nginx/upstream.conf"
   fi
   cat <<EOF
 
@@ -663,6 +829,7 @@ main() {
   check_os
   check_ssh_key_file
   check_sshd_port
+  check_nginx_src
   plan_packages
 
   do_packages
@@ -673,6 +840,7 @@ main() {
   do_sysctl
   do_upgrades
   do_folders
+  do_nginx_config
 
   if ((DRY_RUN)); then
     printf '\ndry run complete: the "would:" lines above are every change a real run would make\n'

@@ -16,6 +16,7 @@ Usage:
   mealsyncctl rollback [flags]    redeploy the previous good release through the same gate
   mealsyncctl scale N  [flags]    run N instances of the current release
   mealsyncctl status   [flags]    the release, the instances, the upstream, an interrupted deploy
+  mealsyncctl repair   [flags]    replace dead instances, stop strays, fix the upstream (--dry-run)
   mealsyncctl history  [flags]    past deploys, rollbacks and scales
   mealsyncctl monitor  [flags]    a live view of every instance (--once, --json)
   mealsyncctl help [COMMAND]      this text, or a command's flags
@@ -31,7 +32,9 @@ serving, and the command exits 1 with one paragraph saying why.
 State lives in --state-dir (default $MEALSYNCCTL_STATE_DIR, else ./.mealsyncctl):
 state.json, history.json, metrics.prom (for node_exporter's textfile
 collector), logs/ and a lock that keeps two commands from running at once.
-A command killed half-way is detected and reconciled by the next one.
+A command killed half-way is detected and reconciled by the next one. An
+instance that dies on its own (killed, crashed) shows in status as dead;
+repair (or scale) replaces it.
 
 Exit status: 0 done; 1 failed or rolled back; 2 wrong usage.
 Run 'mealsyncctl COMMAND -h' for a command's flags.
@@ -57,6 +60,7 @@ func commands() map[string]command {
 		"rollback": {"redeploy the previous good release", runRollback},
 		"scale":    {"run N instances of the current release", runScale},
 		"status":   {"show the current state", runStatus},
+		"repair":   {"bring the state, the instances and the upstream into agreement", runRepair},
 		"history":  {"list past deploys", runHistory},
 		"monitor":  {"a live view of every instance", runMonitor},
 	}

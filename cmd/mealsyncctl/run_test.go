@@ -42,7 +42,8 @@ func TestHelpForEveryCommandAndFlag(t *testing.T) {
 		"deploy":   {"-binary", "-env-file", "-tag", "-instances", "-verify", "-ready-timeout", "-driver", "-state-dir", "-nginx-conf", "-upstream-file", "-compose-file", "-stop-timeout", "Examples:"},
 		"rollback": {"-verify", "-state-dir", "previous"},
 		"scale":    {"-verify", "scale N"},
-		"status":   {"-json", "interrupted"},
+		"status":   {"-json", "interrupted", "dead"},
+		"repair":   {"-dry-run", "-verify", "-state-dir", "dead", "stray"},
 		"history":  {"-n", "-json", "rolled back"},
 	}
 	for name, want := range flags {
@@ -70,6 +71,7 @@ func TestUsageErrors(t *testing.T) {
 		{"deploy", "--state-dir", dir, "--driver", "compose"},
 		{"scale", "--state-dir", dir},
 		{"scale", "zero", "--state-dir", dir},
+		{"repair", "now", "--state-dir", dir},
 		{"deploy", "--no-such-flag"},
 	} {
 		_, _, err := ctl(t, nil, args...)
@@ -81,9 +83,14 @@ func TestUsageErrors(t *testing.T) {
 	if _, _, err := ctl(t, nil, "rollback", "--state-dir", dir); err == nil || !strings.Contains(err.Error(), "no previous release") {
 		t.Errorf("rollback with no history: %v", err)
 	}
-	out, _, err := ctl(t, nil, "status", "--state-dir", filepath.Join(dir, "none"))
-	if err != nil || !strings.Contains(out, "nothing deployed yet") {
-		t.Errorf("status of an empty state dir: %q %v", out, err)
+	for _, cmd := range [][]string{{"status"}, {"repair", "--dry-run"}} {
+		out, _, err := ctl(t, nil, append(cmd, "--state-dir", filepath.Join(dir, "none"))...)
+		if err != nil || !strings.Contains(out, "nothing deployed yet") {
+			t.Errorf("%s of an empty state dir: %q %v", cmd, out, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none")); !os.IsNotExist(err) {
+		t.Errorf("looking at an empty state dir created it: %v", err)
 	}
 }
 
@@ -183,6 +190,7 @@ func TestSecondCommandIsRefusedWhileOneRuns(t *testing.T) {
 		{"deploy", "--state-dir", dir, "--binary", bin, "--version", "v9"},
 		{"scale", "2", "--state-dir", dir},
 		{"rollback", "--state-dir", dir},
+		{"repair", "--state-dir", dir},
 	} {
 		_, _, err := ctl(t, nil, args...)
 		if !errors.Is(err, rollout.ErrLocked) || !strings.Contains(err.Error(), "deploy since") {

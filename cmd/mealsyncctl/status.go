@@ -29,8 +29,10 @@ type statusReport struct {
 	InProgress  *rollout.Operation `json:"in_progress,omitempty"` // a running command's operation
 	LockHolder  string             `json:"lock_holder,omitempty"`
 	LastDeploy  *rollout.Entry     `json:"last_deploy,omitempty"`
-	Consistent  bool               `json:"consistent"` // no operation pending, upstream matches, every serving instance ready
+	Consistent  bool               `json:"consistent"` // no operation pending, upstream matches, every serving instance ready, as many as wanted, no stray
 	Problems    []string           `json:"problems,omitempty"`
+	Strays      []string           `json:"strays,omitempty"` // running instances this state directory started and does not record
+	Remedy      string             `json:"remedy,omitempty"` // the command that fixes the problems
 	metrics     func(*rollout.State) error
 	state       *rollout.State
 }
@@ -53,7 +55,11 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 Shows the release serving now and the one before it, every instance with a
 live readiness probe, the servers the nginx upstream file names (and whether
 they match), the last deploy, and a deploy that is running now or was
-interrupted (its CLI killed). It changes nothing, except metrics.prom.`)
+interrupted (its CLI killed). An instance whose process or container is gone
+is dead (a pid another process took over is recognised by its start time);
+dead instances, fewer serving instances than wanted, strays and an upstream
+that names other servers make the state inconsistent, and status names the
+command that repairs it. It changes nothing, except metrics.prom.`)
 	dir := stateDirFlag(e, fs)
 	df := addDriverFlags(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -106,17 +112,35 @@ interrupted (its CLI killed). It changes nothing, except metrics.prom.`)
 		r.Upstream.Error = err.Error()
 		r.Problems = append(r.Problems, "the upstream file cannot be read: "+err.Error())
 	}
+	d := (&rollout.Engine{Store: store, State: st, Driver: driver, Proxy: proxy}).Diagnose(ctx)
 	for _, in := range st.Instances {
-		p := driver.Probe(ctx, in)
+		p := d.Probes[in.ID]
 		is := instanceStatus{Instance: in, Health: p.Health.String(), Detail: p.Detail, InUpstream: slices.Contains(r.Upstream.Servers, in.Addr)}
 		r.Instances = append(r.Instances, is)
 		if in.Role == rollout.RoleServing && p.Health != rollout.Ready {
-			r.Problems = append(r.Problems, fmt.Sprintf("serving instance %s is %s", in.ID, p.Health))
+			r.Problems = append(r.Problems, fmt.Sprintf("serving instance %s is %s (%s)", in.Name(), p.Health, p.Detail))
 		}
 	}
-	if !sameSet(r.Upstream.Servers, st.Addrs()) && r.InProgress == nil {
-		r.Problems = append(r.Problems, fmt.Sprintf("the upstream names %s but the serving instances are %s",
-			list(r.Upstream.Servers), list(st.Addrs())))
+	if r.InProgress == nil {
+		if !sameSet(r.Upstream.Servers, st.Addrs()) {
+			r.Problems = append(r.Problems, fmt.Sprintf("the upstream names %s but the serving instances are %s",
+				list(r.Upstream.Servers), list(st.Addrs())))
+		}
+		if d.Release != "" && d.Live < d.Desired {
+			r.Problems = append(r.Problems, fmt.Sprintf("%d of %d wanted instance(s) serve", d.Live, d.Desired))
+		}
+		r.Strays = d.Strays
+		for _, s := range d.Strays {
+			r.Problems = append(r.Problems, s+" runs but is not recorded")
+		}
+		for _, p := range d.Problems {
+			if !strings.HasPrefix(p, "the upstream cannot be read") { // reported above
+				r.Problems = append(r.Problems, p)
+			}
+		}
+		if len(r.Problems) > 0 {
+			r.Remedy = "mealsyncctl repair (repair --dry-run shows what it would do)"
+		}
 	}
 	if h, err := store.History(); err == nil {
 		for i := len(h) - 1; i >= 0; i-- {
@@ -196,7 +220,7 @@ func printStatus(e *env, r statusReport) {
 	}
 	if op := r.Interrupted; op != nil {
 		fmt.Fprintf(w, "INTERRUPTED: a %s of %s started %s by pid %d stopped at %q (%s ago) and no command is running.\n"+
-			"            The next deploy, rollback or scale reconciles it first: ready instances stay, the\n"+
+			"            The next deploy, rollback, scale or repair reconciles it first: ready instances stay, the\n"+
 			"            upstream is set to them, everything else is stopped; then it does its own work.\n",
 			op.Kind, op.Target, op.Started.Local().Format(time.DateTime), op.PID, op.Step,
 			time.Since(op.Updated).Round(time.Second))
@@ -205,6 +229,9 @@ func printStatus(e *env, r statusReport) {
 		fmt.Fprintln(w, "consistent: yes (the upstream names exactly the serving instances, all ready)")
 	} else if len(r.Problems) > 0 {
 		fmt.Fprintf(w, "consistent: no: %s\n", strings.Join(r.Problems, "; "))
+	}
+	if r.Remedy != "" {
+		fmt.Fprintf(w, "fix:        %s\n", r.Remedy)
 	}
 }
 

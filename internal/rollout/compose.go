@@ -237,19 +237,41 @@ func (d *Compose) Logs(ctx context.Context, in Instance, n int) []string {
 // Strays stops running containers of the service that are not known: one
 // started by a command killed before it recorded the container.
 func (d *Compose) Strays(ctx context.Context, known []Instance) ([]string, error) {
+	ids, err := d.unknown(ctx, known)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range ids {
+		if err := d.Stop(ctx, Instance{Container: c}); err != nil {
+			return out, err
+		}
+		out = append(out, "container "+short(c))
+	}
+	return out, nil
+}
+
+// FindStrays lists the containers Strays would stop.
+func (d *Compose) FindStrays(ctx context.Context, known []Instance) ([]string, error) {
+	ids, err := d.unknown(ctx, known)
+	var out []string
+	for _, c := range ids {
+		out = append(out, "container "+short(c))
+	}
+	return out, err
+}
+
+// unknown lists the service's running containers that known does not name.
+func (d *Compose) unknown(ctx context.Context, known []Instance) ([]string, error) {
 	ids, err := d.running(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, c := range ids {
-		if slices.ContainsFunc(known, func(in Instance) bool { return in.Container == c }) {
-			continue
+		if !slices.ContainsFunc(known, func(in Instance) bool { return in.Container == c }) {
+			out = append(out, c)
 		}
-		if err := d.Stop(ctx, Instance{Container: c}); err != nil {
-			return out, err
-		}
-		out = append(out, "container "+short(c))
 	}
 	return out, nil
 }

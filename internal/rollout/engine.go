@@ -196,10 +196,15 @@ func (e *Engine) Scale(ctx context.Context, n int) error {
 		return errors.New("scale: at least 1 instance must serve")
 	}
 	target := *st.Current
-	cur := st.Serving()
 	if err := e.begin("scale", target, n); err != nil {
 		return err
 	}
+	// A dead instance counts for nothing: it leaves first, and is replaced.
+	if fail := e.dropDead(ctx); fail != nil {
+		fail.Op = fmt.Sprintf("scale of %s to %d", target, n)
+		return e.undo(fail, nil)
+	}
+	cur := st.Serving()
 	opName := fmt.Sprintf("scale of %s from %d to %d", target, len(cur), n)
 	e.logf("%s", opName)
 	var added []placed

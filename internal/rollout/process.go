@@ -17,8 +17,9 @@ import (
 	"time"
 )
 
-// Labels every instance carries in its environment, so a later command can
-// find a process the state lost (Strays). The app ignores them.
+// Labels every instance carries in its environment, for people reading
+// ps(1) and for tests. Nothing identifies an instance by them: a user's
+// shell may carry the same variables (see identity.go). The app ignores them.
 const (
 	envStateDir = "MEALSYNCCTL_STATE_DIR"
 	envInstance = "MEALSYNCCTL_INSTANCE"
@@ -76,13 +77,12 @@ func (d *Process) Start(ctx context.Context, rel Release, id string) (Instance, 
 	cmd := exec.Command(rel.Binary, "serve")
 	cmd.Dir = rel.Dir
 	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logf, logf // stdin nil: /dev/null
+	cmd.Stdout, cmd.Stderr = logf, logf // stdin: the gate's pipe, then /dev/null (identity.go)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	// The process runs the app only once the state directory records it.
+	if in.PID, in.StartTicks, err = startRecorded(cmd, d.Store, id); err != nil {
 		return in, fmt.Errorf("starting %s: %w", rel.Binary, err)
 	}
-	in.PID = cmd.Process.Pid
-	_, in.StartTicks, _ = procStat(in.PID)
 	// Reap it if it exits while this command runs, so it never lingers as
 	// a zombie that looks alive; remember how it ended for the failure report.
 	go func() {
@@ -128,7 +128,7 @@ func (d *Process) Probe(ctx context.Context, in Instance) Probe {
 		how := d.exited[in.PID]
 		d.mu.Unlock()
 		if how == "" {
-			how = "process " + strconv.Itoa(in.PID) + " is gone"
+			how = processGone(in.PID, in.StartTicks)
 		}
 		return Probe{Health: Exited, Detail: how}
 	}
@@ -170,10 +170,19 @@ func (d *Process) Stop(ctx context.Context, in Instance) error {
 	// A signal to the CLI must not cut a drain short: the wait is bounded
 	// by the stop timeout instead.
 	ctx = context.WithoutCancel(ctx)
+	in = d.Store.withRecordedProcess(in)
+	var err error
 	if !in.Stopping.IsZero() && !d.stillReady(ctx, in) {
-		return awaitPID(ctx, in.PID, in.StartTicks, d.stopTimeout()-time.Since(in.Stopping))
+		err = awaitPID(ctx, in.PID, in.StartTicks, d.stopTimeout()-time.Since(in.Stopping))
+	} else {
+		err = stopPID(ctx, in.PID, in.StartTicks, d.stopTimeout())
 	}
-	return stopPID(ctx, in.PID, in.StartTicks, d.stopTimeout())
+	if !processAlive(in.PID, in.StartTicks) {
+		if ferr := d.Store.forgetProcess(in.ID); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	return err
 }
 
 // stillReady tells, for an instance an earlier command was about to stop,
@@ -254,28 +263,26 @@ func (d *Process) Logs(ctx context.Context, in Instance, n int) []string {
 	return tailFile(in.Log, n)
 }
 
-// Strays stops processes labelled with this state directory whose instance
-// id is not among known.
+// Strays stops the processes the state directory's pids/ records for
+// instances not among known (a command was killed after starting them and
+// before saving them in state.json), recognising each by its pid and start
+// time only, and forgets the records of processes already gone.
 func (d *Process) Strays(ctx context.Context, known []Instance) ([]string, error) {
-	keep := map[string]bool{}
-	for _, in := range known {
-		keep[in.ID] = true
+	alive, gone, err := d.recordedStrays(known)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range gone {
+		d.Store.forgetProcess(p.ID)
 	}
 	var out []string
 	ctx = context.WithoutCancel(ctx)
-	for _, pid := range processesWithEnv(envStateDir + "=" + d.Store.Dir) {
-		id := environValue(pid, envInstance)
-		if keep[id] {
-			continue
-		}
-		_, ticks, ok := procStat(pid)
-		if !ok {
-			continue
-		}
-		if err := stopPID(ctx, pid, ticks, d.stopTimeout()); err != nil {
+	for _, p := range alive {
+		if err := stopPID(ctx, p.PID, p.Ticks, d.stopTimeout()); err != nil {
 			return out, err
 		}
-		out = append(out, fmt.Sprintf("%s (pid %d)", id, pid))
+		d.Store.forgetProcess(p.ID)
+		out = append(out, p.name())
 	}
 	return out, nil
 }

@@ -38,52 +38,22 @@ func procStat(pid int) (state byte, startTicks uint64, ok bool) {
 // startTicks and has not exited. A zombie (exited, not yet reaped by its
 // parent) counts as exited; a different start time means the pid was reused.
 func processAlive(pid int, startTicks uint64) bool {
+	return processGone(pid, startTicks) == ""
+}
+
+// processGone says why pid is not the live process started at startTicks,
+// or "" when it is.
+func processGone(pid int, startTicks uint64) string {
 	state, ticks, ok := procStat(pid)
-	if !ok || state == 'Z' || state == 'X' {
-		return false
-	}
-	return startTicks == 0 || ticks == startTicks
-}
-
-// processesWithEnv lists the pids whose environment holds every one of
-// the given KEY=VALUE pairs (only processes this user may read).
-func processesWithEnv(pairs ...string) []int {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	var out []int
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile(d + "/environ")
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		env := map[string]bool{}
-		for _, kv := range bytes.Split(b, []byte{0}) {
-			env[string(kv)] = true
-		}
-		all := true
-		for _, p := range pairs {
-			all = all && env[p]
-		}
-		if all {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-// environValue returns KEY's value in pid's environment.
-func environValue(pid int, key string) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil {
-		return ""
-	}
-	for _, kv := range bytes.Split(b, []byte{0}) {
-		if k, v, ok := strings.Cut(string(kv), "="); ok && k == key {
-			return v
-		}
+	switch {
+	case pid <= 0:
+		return "no process was recorded"
+	case !ok:
+		return "process " + strconv.Itoa(pid) + " is gone"
+	case state == 'Z' || state == 'X':
+		return "process " + strconv.Itoa(pid) + " has exited"
+	case startTicks != 0 && ticks != startTicks:
+		return "process " + strconv.Itoa(pid) + " is gone (the pid now belongs to another process, started at another time)"
 	}
 	return ""
 }

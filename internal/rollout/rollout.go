@@ -102,7 +102,7 @@ type Health int
 const (
 	NotReady Health = iota // alive, readiness not UP (yet)
 	Ready                  // readiness UP
-	Exited                 // the process or container is gone
+	Exited                 // the process or container is gone: the instance is dead
 )
 
 func (h Health) String() string {
@@ -110,7 +110,7 @@ func (h Health) String() string {
 	case Ready:
 		return "ready"
 	case Exited:
-		return "exited"
+		return "dead"
 	}
 	return "not ready"
 }

@@ -16,6 +16,7 @@ const (
 	metricsFile = "metrics.prom" // Prometheus textfile-collector metrics
 	lockFile    = "lock"         // flock(2)ed while a mutating command runs
 	logsDir     = "logs"         // process driver: one log file per instance
+	pidsDir     = "pids"         // process driver: each instance's pid and start time (identity.go)
 )
 
 // State is everything mealsyncctl knows between commands.

@@ -57,6 +57,14 @@ func TestInitialSetupDryRunPlansEveryChange(t *testing.T) {
 		{"process as root", "process", false, append([]string{
 			"would: install packages: ufw unattended-upgrades nginx",
 			"would: enable and start nginx",
+			"would: create directory /var/lib/mealsync (owner mealsync, mode 0750)",
+			"would: create directory /var/cache/nginx (owner root, mode 0755)",
+			"would: install /etc/nginx/nginx.conf (MealSync's, from nginx/)",
+			"would: install /etc/nginx/upstream.conf (MealSync's, from nginx/)",
+			"would: install /etc/nginx/mealsync.conf (MealSync's, from nginx/)",
+			"would: install /etc/nginx/security-headers.conf (MealSync's, from nginx/)",
+			"would: install /etc/nginx/conf.d/https.conf.disabled (MealSync's, from nginx/)",
+			"would: check the configuration (nginx -t) and reload nginx",
 		}, common...), []string{"docker", "/opt/mealsync/.env"}},
 	}
 	for _, tc := range cases {
@@ -298,6 +306,7 @@ func TestInitialSetupRejectsBadInput(t *testing.T) {
 		{"private key", []string{"--ssh-key", private}, "is a PRIVATE key"},
 		{"not a key", []string{"--ssh-key", notAKey}, "not an SSH public key"},
 		{"unknown option", []string{"--yes-please"}, "unknown argument: --yes-please"},
+		{"no nginx config to install", []string{"--mode", "process", "--nginx-config", "/nonexistent/nginx"}, "has no nginx.conf"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -124,7 +124,7 @@ func newSandbox(t *testing.T) *sandbox {
 	sb.WriteFile("etc/fstab", "UUID=0a1b2c3d / ext4 errors=remount-ro 0 1\n")
 	sb.WriteFile("etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n#Port 22\nPermitRootLogin prohibit-password\n")
 	sb.WriteFile("proc/sys/fs/file-max", "400000\n")
-	for _, d := range []string{"etc/sysctl.d", "etc/apt/apt.conf.d", "home", "opt", "var/lib", "var/log"} {
+	for _, d := range []string{"etc/sysctl.d", "etc/apt/apt.conf.d", "home", "opt", "run", "var/lib", "var/log"} {
 		sb.mkdir(filepath.Join(sb.Root, d), 0o755)
 	}
 	return sb

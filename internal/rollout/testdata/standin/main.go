@@ -4,6 +4,10 @@
 // for $STANDIN_DELAY (default 1s) before it exits 0, logging "stopped
 // gracefully". A second SIGTERM makes it exit 2 at once, logging "second
 // signal", as mealsync does.
+//
+// With STANDIN_WATCH_PID set it exits as soon as that process is gone: a test
+// names itself there, so the instances it had the CLI start (detached, in
+// sessions of their own) die with it even when it times out.
 package main
 
 import (
@@ -12,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,6 +26,15 @@ func main() {
 	delay := time.Second
 	if d, err := time.ParseDuration(os.Getenv("STANDIN_DELAY")); err == nil {
 		delay = d
+	}
+	if pid, err := strconv.Atoi(os.Getenv("STANDIN_WATCH_PID")); err == nil {
+		go func() {
+			for syscall.Kill(pid, 0) == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			fmt.Println("the watched process is gone")
+			os.Exit(3)
+		}()
 	}
 	ln, err := net.Listen("tcp", os.Getenv("MEALSYNC_ADDR"))
 	if err != nil {
