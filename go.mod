@@ -3,6 +3,7 @@ module github.com/mealsync/mealsync
 go 1.26.8
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/KimMachineGun/automemlimit v1.0.1
 	github.com/aws/aws-sdk-go-v2 v1.47.4
 	github.com/compose-spec/compose-go/v2 v2.16.2

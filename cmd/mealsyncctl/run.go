@@ -18,6 +18,7 @@ Usage:
   mealsyncctl status   [flags]    the release, the instances, the upstream, an interrupted deploy
   mealsyncctl history  [flags]    past deploys, rollbacks and scales
   mealsyncctl monitor  [flags]    a live view of every instance (--once, --json)
+  mealsyncctl loadtest [flags]    play the app's real traffic: N virtual users (--html report)
   mealsyncctl help [COMMAND]      this text, or a command's flags
 
 Each new instance passes one gate: start → readiness UP (--ready-timeout) →
@@ -59,6 +60,7 @@ func commands() map[string]command {
 		"status":   {"show the current state", runStatus},
 		"history":  {"list past deploys", runHistory},
 		"monitor":  {"a live view of every instance", runMonitor},
+		"loadtest": {"play the app's real traffic against a server you run", runLoadtest},
 	}
 }
 
