@@ -119,7 +119,7 @@ func TestMaxRequestsStopsTheRun(t *testing.T) {
 	if n := rep.RampUp.Requests + rep.Steady.Requests; n > 60 || n < 50 {
 		t.Errorf("%d requests, want at most 60 (and not far fewer)", n)
 	}
-	if got := f.requests.Load() - 10; got > 60 { // 5 sign-ups and 5 sign-ins before
+	if got := f.requests.Load() - 15; got > 60 { // 5 sign-ups, sign-ins and preferences before
 		t.Errorf("the server got %d requests after the setup", got)
 	}
 	if time.Since(start) > 30*time.Second {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -19,8 +20,10 @@ import (
 const maxBusyRetries = 10
 
 // setup readies every user's account before the clock starts: prepared
-// accounts sign in; without them, new accounts sign up, then sign in. At
-// most SetupConcurrency at once: each costs the server a password hash.
+// accounts sign in; without them, new accounts sign up, then sign in. Then
+// each user sets its preferences, as the app's onboarding does. At most
+// SetupConcurrency at once: sign-ups and sign-ins cost the server a
+// password hash each.
 func (e *engine) setup(ctx context.Context, users []*user, rep *Report) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.SetupTimeout)
 	defer cancel()
@@ -38,7 +41,9 @@ func (e *engine) setup(ctx context.Context, users []*user, rep *Report) error {
 			return err
 		}
 		signedIn.Add(1)
-		return nil
+		_, err := e.setupCall(ctx, u, call{name: reqPreference, method: http.MethodPut, path: "/api/v1/users/" + url.PathEscape(u.id) + "/preference",
+			body: e.vocab.Preferences(u.rng), token: u.access}, "preferences")
+		return err
 	})
 	rep.Setup.Registered = int(registered.Load())
 	rep.Setup.SignedIn = int(signedIn.Load())

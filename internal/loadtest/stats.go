@@ -28,12 +28,13 @@ const (
 	reqLogin        = "login"         // POST /users/login
 	reqRefresh      = "refresh"       // POST /users/refresh
 	reqRegister     = "register"      // POST /users/register (setup only)
+	reqPreference   = "preference"    // PUT /users/{id}/preference (setup only)
 )
 
 // RequestNames lists every request the report may name, in its order.
 var RequestNames = []string{reqBrowse, reqSearch, reqRecipe, reqRecommended, reqTodayPicks, reqSave,
 	reqUnsave, reqSaved, reqRecent, reqPlanCreate, reqShoppingList, reqPlanDelete, reqPlans, reqPlanView,
-	reqGenerate, reqLogin, reqRefresh, reqRegister}
+	reqGenerate, reqLogin, reqRefresh, reqRegister, reqPreference}
 
 // phase is the part of the run a request belongs to, by its intended start.
 type phase int

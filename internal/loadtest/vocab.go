@@ -114,6 +114,34 @@ func (v *Vocabulary) GenerateIngredients(r *rand.Rand) []string {
 	return v.Ingredients.distinct(r, 2+r.IntN(5))
 }
 
+// diets are the restrictions the app offers, and how many users pick each.
+var diets = []struct {
+	name  string
+	share float64
+}{{"vegetarian", 0.15}, {"vegan", 0.05}, {"pescatarian", 0.04}, {"gluten-free", 0.08}, {"dairy-free", 0.06},
+	{"nut-free", 0.05}, {"low-carb", 0.05}, {"halal", 0.04}}
+
+// Preferences are a user's answers to the app's onboarding: 0 to 3
+// favourite cuisines, the diets above at their shares, and 0 to 2 disliked
+// ingredients (a third of users name some). They make recommendations,
+// picks, plans and generation differ from user to user, as they do.
+func (v *Vocabulary) Preferences(r *rand.Rand) map[string][]string {
+	p := map[string][]string{
+		"favoriteCuisines":    v.Cuisines.distinct(r, r.IntN(4)),
+		"dietaryRestrictions": {},
+		"dislikedIngredients": {},
+	}
+	for _, d := range diets {
+		if r.Float64() < d.share {
+			p["dietaryRestrictions"] = append(p["dietaryRestrictions"], d.name)
+		}
+	}
+	if r.Float64() < 1.0/3 {
+		p["dislikedIngredients"] = v.Ingredients.distinct(r, 1+r.IntN(2))
+	}
+	return p
+}
+
 // pick returns i with probability ps[i] (ps sums to 1).
 func pick(r *rand.Rand, ps ...float64) int {
 	x := r.Float64()
