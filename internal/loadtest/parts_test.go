@@ -290,3 +290,16 @@ func TestErrorsAreClassified(t *testing.T) {
 		t.Errorf("a cancelled request is %q, want %q", o.kind, kindCancelled)
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	got := ProgressLine(Tick{Phase: "steady", Elapsed: 42*time.Second + 300*time.Millisecond, Users: 500, Completed: 2000,
+		Errors: 10, Rate: 251.5, Last: Window{Latency: Latency{P95: 12.5, P99: 40}}})
+	for _, want := range []string{"steady 42s", "500 users", "2000 requests", "10 errors (0.50 %)", "251.5 req/s", "p95 12.5ms", "p99 40.0ms"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("progress line %q lacks %q", got, want)
+		}
+	}
+	if got := ProgressLine(Tick{Phase: "setup", Elapsed: 3 * time.Second, Completed: 70}); !strings.HasPrefix(got, "setup 3s: 70 ") {
+		t.Errorf("setup line %q", got)
+	}
+}
