@@ -19,6 +19,7 @@ Usage:
   mealsyncctl repair   [flags]    replace dead instances, stop strays, fix the upstream (--dry-run)
   mealsyncctl history  [flags]    past deploys, rollbacks and scales
   mealsyncctl monitor  [flags]    a live view of every instance (--once, --json)
+  mealsyncctl loadtest [flags]    play the app's real traffic: N virtual users (--html report)
   mealsyncctl help [COMMAND]      this text, or a command's flags
 
 Each new instance passes one gate: start → readiness UP (--ready-timeout) →
@@ -63,6 +64,7 @@ func commands() map[string]command {
 		"repair":   {"bring the state, the instances and the upstream into agreement", runRepair},
 		"history":  {"list past deploys", runHistory},
 		"monitor":  {"a live view of every instance", runMonitor},
+		"loadtest": {"play the app's real traffic against a server you run", runLoadtest},
 	}
 }
 
