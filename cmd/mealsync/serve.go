@@ -129,6 +129,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// on PostgreSQL, by every instance's through the database's
 	// notifications (delivered at commit).
 	hub := live.NewHub(live.DefaultMaxPerUser)
+	listening := func() bool { return true } // SQLite: one instance, whose own writes wake it
 	if cfg.Postgres() {
 		listener := postgres.NewListener(cfg.ListenDatabaseURL, sqldb.HouseholdChannel, func(payload string) {
 			id, rev, _ := strings.Cut(payload, ":")
@@ -136,15 +137,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			hub.Changed(id, n)
 		}, hub.WakeAll, log)
 		go listener.Run(ctx)
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "mealsync_live_listener_up", Help: "1 while the database listener that wakes live connections is connected.",
-		}, func() float64 {
-			if listener.Up() {
-				return 1
-			}
-			return 0
-		}))
+		listening = listener.Up
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mealsync_live_listener_up",
+		Help: "1 while every instance's household changes reach this one's live connections (on PostgreSQL: its LISTEN connection is up).",
+	}, func() float64 {
+		if listening() {
+			return 1
+		}
+		return 0
+	}))
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images,
 		Kitchen:    kitchen.New(recipes, db, gen, images, cfg.ImageURLHosts, now, log),
@@ -281,9 +284,20 @@ func pruneOldRows(ctx context.Context, db *sqldb.DB, window time.Duration, log i
 			if _, err := db.PruneRecipeChanges(ctx, now().Add(-userChangesKept)); err != nil && ctx.Err() == nil {
 				log.Warn("prune recipe changes", "err", err)
 			}
+			if err := db.PruneHouseholdFeeds(ctx, now().Add(-householdChangesKept)); err != nil && ctx.Err() == nil {
+				log.Warn("prune household feeds", "err", err)
+			}
+			if err := db.PruneTickets(ctx, now()); err != nil && ctx.Err() == nil {
+				log.Warn("prune live tickets", "err", err)
+			}
 		}
 	}
 }
 
-// userChangesKept is how long the change feeds keep an entry.
-const userChangesKept = time.Hour
+// userChangesKept is how long the user and recipe change feeds keep an
+// entry; householdChangesKept, households' feeds and operation ids (a
+// device offline longer than that resyncs).
+const (
+	userChangesKept      = time.Hour
+	householdChangesKept = 14 * 24 * time.Hour
+)

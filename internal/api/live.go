@@ -68,6 +68,9 @@ func newLiveMetrics(reg prometheus.Registerer, hub *live.Hub) *liveMetrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
 	}
+	for _, kind := range []string{"ws", "sse"} {
+		m.messages.WithLabelValues(kind) // present from the start, at 0
+	}
 	open := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mealsync_live_connections", Help: "Open live sync connections, by kind."}, []string{"kind"})
 	reg.MustRegister(m.messages, m.resumes, m.resyncs, m.slow, m.ended, m.delivered, prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
 		counts := hub.Open()
