@@ -20,6 +20,7 @@ import (
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/buildinfo"
 	"github.com/mealsync/mealsync/internal/config"
+	"github.com/mealsync/mealsync/internal/idempotency"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/metrics"
 	"github.com/mealsync/mealsync/internal/sqldb"
@@ -98,7 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HashSlots: auth.HashSlots(debug.SetMemoryLimit(-1), runtime.GOMAXPROCS(0)),
 	}, now, log)
 	handler := api.New(api.Deps{
-		Log: log, Auth: authSvc, Users: db, Recipes: db, Images: images,
+		Log: log, Auth: authSvc, Users: db, Recipes: db, Images: images, Idempotency: idempotency.New(db, now, log),
 		Kitchen: kitchen.New(db, db, gen, images, cfg.ImageURLHosts, now, log),
 		DB:      db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
@@ -130,6 +131,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { serveErr <- srv.Serve(ln) }()
 	go ops.serve()
 	go pruneLoginFailures(ctx, db, max(cfg.LoginWindow, cfg.RegisterWindow), log)
+	go pruneIdempotencyKeys(ctx, db, log)
 
 	ready.Store(true)
 	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(),

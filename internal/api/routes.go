@@ -8,7 +8,9 @@ import (
 
 // routes lists every endpoint of the public port. API routes run under
 // observe (request ID, access log, metrics, body limit, panic recovery); each
-// line shows the authorisation it needs. The /actuator probes sit outside all
+// line shows the authorisation it needs. Every authenticated write takes an
+// Idempotency-Key (idempotent, inside the authorisation: a key belongs to
+// its user); register, login and refresh ignore one (docs/API.md says why). The /actuator probes sit outside all
 // of it; the other actuator endpoints are on the ops listener (opsRoutes)
 // only, and answer 404 here.
 func (s *Server) routes() http.Handler {
@@ -20,37 +22,37 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/v1/users/refresh", s.handleRefresh)
 	api.Handle("GET /api/v1/users", s.admin(s.handleListUsers))
 	api.Handle("GET /api/v1/users/{id}", s.user(s.handleGetUser))
-	api.Handle("PUT /api/v1/users/{id}", s.user(s.handleUpdateUser))
-	api.Handle("PUT /api/v1/users/{id}/preference", s.user(s.handleUpdatePreference))
-	api.Handle("PUT /api/v1/users/{id}/role", s.admin(s.handleSetRole))
-	api.Handle("PUT /api/v1/users/{id}/status", s.admin(s.handleSetStatus))
-	api.Handle("POST /api/v1/users/{id}/logout-all", s.user(s.handleLogoutAll))
-	api.Handle("DELETE /api/v1/users/{id}", s.admin(s.handleDeleteUser))
+	api.Handle("PUT /api/v1/users/{id}", s.user(s.idempotent(s.handleUpdateUser)))
+	api.Handle("PUT /api/v1/users/{id}/preference", s.user(s.idempotent(s.handleUpdatePreference)))
+	api.Handle("PUT /api/v1/users/{id}/role", s.admin(s.idempotent(s.handleSetRole)))
+	api.Handle("PUT /api/v1/users/{id}/status", s.admin(s.idempotent(s.handleSetStatus)))
+	api.Handle("POST /api/v1/users/{id}/logout-all", s.user(s.idempotent(s.handleLogoutAll)))
+	api.Handle("DELETE /api/v1/users/{id}", s.admin(s.idempotent(s.handleDeleteUser)))
 
 	// Recipes (sections 4, 6 and 11). Literal paths win over {id}.
 	api.Handle("GET /api/v1/recipes", s.optionalUser(s.handleListRecipes))
-	api.Handle("POST /api/v1/recipes", s.user(s.handleCreateRecipe))
+	api.Handle("POST /api/v1/recipes", s.user(s.idempotent(s.handleCreateRecipe)))
 	api.Handle("GET /api/v1/recipes/{id}", s.user(s.handleGetRecipe))
-	api.Handle("PUT /api/v1/recipes/{id}", s.user(s.handleUpdateRecipe))    // admin, or owner of a private recipe
-	api.Handle("DELETE /api/v1/recipes/{id}", s.user(s.handleDeleteRecipe)) // admin, or owner of a private recipe
-	api.Handle("POST /api/v1/recipes/{id}/publish", s.admin(s.handlePublishRecipe))
-	api.Handle("POST /api/v1/recipes/{id}/image", s.admin(s.handleUploadImage))
-	api.Handle("POST /api/v1/recipes/save", s.user(s.handleSaveRecipe))
-	api.Handle("DELETE /api/v1/recipes/save", s.user(s.handleUnsaveRecipe))
+	api.Handle("PUT /api/v1/recipes/{id}", s.user(s.idempotent(s.handleUpdateRecipe)))    // admin, or owner of a private recipe
+	api.Handle("DELETE /api/v1/recipes/{id}", s.user(s.idempotent(s.handleDeleteRecipe))) // admin, or owner of a private recipe
+	api.Handle("POST /api/v1/recipes/{id}/publish", s.admin(s.idempotent(s.handlePublishRecipe)))
+	api.Handle("POST /api/v1/recipes/{id}/image", s.admin(s.idempotent(s.handleUploadImage)))
+	api.Handle("POST /api/v1/recipes/save", s.user(s.idempotent(s.handleSaveRecipe)))
+	api.Handle("DELETE /api/v1/recipes/save", s.user(s.idempotent(s.handleUnsaveRecipe)))
 	api.Handle("GET /api/v1/recipes/saved", s.user(s.handleSavedRecipes))
 	api.Handle("GET /api/v1/recipes/recent", s.user(s.handleRecentRecipes))
 	api.Handle("GET /api/v1/recipes/recommended", s.user(s.handleRecommended))
 	api.Handle("GET /api/v1/recipes/today-picks", s.user(s.handleTodayPicks))
-	api.Handle("POST /api/v1/recipes/generate-recipes", s.user(s.handleGenerate))
-	api.Handle("POST /api/v1/recipes/validate-ingredients", s.user(s.handleValidateIngredients))
-	api.Handle("POST /api/v1/recipes/detect-ingredients", s.user(s.handleDetectIngredients))
-	api.Handle("POST /api/v1/ingredient-recognition/detect", s.user(s.handleDetectIngredientNames))
+	api.Handle("POST /api/v1/recipes/generate-recipes", s.user(s.idempotent(s.handleGenerate)))
+	api.Handle("POST /api/v1/recipes/validate-ingredients", s.user(s.idempotent(s.handleValidateIngredients)))
+	api.Handle("POST /api/v1/recipes/detect-ingredients", s.user(s.idempotent(s.handleDetectIngredients)))
+	api.Handle("POST /api/v1/ingredient-recognition/detect", s.user(s.idempotent(s.handleDetectIngredientNames)))
 
 	// Meal plans and their shopping lists.
-	api.Handle("POST /api/v1/meal-plans", s.user(s.handleCreateMealPlan))
+	api.Handle("POST /api/v1/meal-plans", s.user(s.idempotent(s.handleCreateMealPlan)))
 	api.Handle("GET /api/v1/meal-plans", s.user(s.handleListMealPlans))
 	api.Handle("GET /api/v1/meal-plans/{id}", s.user(s.handleGetMealPlan))
-	api.Handle("DELETE /api/v1/meal-plans/{id}", s.user(s.handleDeleteMealPlan))
+	api.Handle("DELETE /api/v1/meal-plans/{id}", s.user(s.idempotent(s.handleDeleteMealPlan)))
 	api.Handle("GET /api/v1/meal-plans/{id}/shopping-list", s.user(s.handleShoppingList))
 
 	// Recipe images, public and immutable (content-addressed names).

@@ -18,6 +18,7 @@ import (
 	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/buildinfo"
+	"github.com/mealsync/mealsync/internal/idempotency"
 	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
@@ -34,7 +35,8 @@ type Deps struct {
 	Users          mealsync.UserStore
 	Recipes        mealsync.RecipeStore
 	Kitchen        *kitchen.Service
-	Images         blob.Store // served under /images/ when it is the local store
+	Idempotency    *idempotency.Service // runs writes sent with an Idempotency-Key once
+	Images         blob.Store           // served under /images/ when it is the local store
 	DB             Database
 	Registry       *prometheus.Registry // metrics are registered on it and served from it
 	Ready          *atomic.Bool         // readiness: false while starting and once shutdown begins
@@ -57,6 +59,7 @@ type Server struct {
 	users    mealsync.UserStore
 	recipes  mealsync.RecipeStore
 	kitchen  *kitchen.Service
+	idem     *idempotency.Service
 	images   blob.Store
 	db       Database
 	registry *prometheus.Registry
@@ -76,7 +79,8 @@ type Server struct {
 func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, recipes: d.Recipes, kitchen: d.Kitchen, images: d.Images,
-		db: d.DB, registry: d.Registry,
+		idem: d.Idempotency,
+		db:   d.DB, registry: d.Registry,
 		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
 	}
