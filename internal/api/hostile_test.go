@@ -21,8 +21,9 @@ import (
 // The hostile sweep: every endpoint routes.go registers gets inputs no
 // client should send — NUL bytes, invalid UTF-8, far dates, huge and
 // negative numbers, wrong types, deep JSON, bodies over the limit, wrong
-// content types, path tricks, forged and malformed tokens — on SQLite and
-// on PostgreSQL. Not one may answer 5xx.
+// content types, path tricks, forged and malformed tokens, malformed,
+// huge, repeated and reused Idempotency-Keys — on SQLite and on
+// PostgreSQL. Not one may answer 5xx.
 
 // routePattern matches the "METHOD /path" patterns in routes.go.
 var routePattern = regexp.MustCompile(`"(GET|POST|PUT|DELETE|PATCH) (/[^" ]*)"`)
@@ -173,6 +174,14 @@ var (
 		`{"email":"a\u0000@example.com"}`, `{"x":1e400}`, `{"x":-1e400}`, `{"x":123456789012345678901234567890}`,
 		strings.Repeat("[", 100000), strings.Repeat(`{"a":`, 50000), `{"a":1}{"b":2}`,
 		`{"name":"` + strings.Repeat("x", 2<<20) + `"}`,
+	}
+	// hostileKeys are Idempotency-Key headers, one value per header line.
+	// "sweep" is sent with every route's valid request: a replay, then a
+	// key reused for other requests.
+	hostileKeys = [][]string{
+		{""}, {" "}, {`"`}, {`""`}, {`"open`}, {`"a"b"`}, {`"a\b"`}, {`"\"`}, {"é"}, {"%00"},
+		{"\t"}, {"' OR 1=1 --"}, {"\u202e"}, {strings.Repeat("k", 256)}, {strings.Repeat("k", 60000)},
+		{"a", "b"}, {"sweep", "sweep"}, {"sweep"}, {`"sweep"`},
 	}
 	hostileContentTypes = []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1", `application/json; charset="`, "application/xml", "text/json"}
 )
@@ -347,6 +356,11 @@ func TestHostileSweep(t *testing.T) {
 			for name, tok := range tokens {
 				check(route, "token "+name, e.do(method, good, tok, payload))
 			}
+			// Idempotency keys, with the route's valid request.
+			for _, keys := range hostileKeys {
+				what := "idempotency key " + truncate([]byte(strings.Join(keys, " | ")))
+				check(route, what, e.send(e.srv, sweepRequest(t, e, route, good, token, payload, keys)))
+			}
 			switch {
 			case multipartRoutes[route]:
 				for _, content := range [][]byte{nil, []byte("\x00\x00"), []byte("GIF89a\x00"), bytes.Repeat([]byte{0xff}, 1<<16)} {
@@ -378,6 +392,39 @@ func TestHostileSweep(t *testing.T) {
 }
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+// sweepRequest is route's valid request (an image for the uploads, payload
+// as JSON for the others) to path, with one Idempotency-Key header per
+// value of keys.
+func sweepRequest(t *testing.T, e *env, route, path, token string, payload any, keys []string) *http.Request {
+	t.Helper()
+	method, _, _ := strings.Cut(route, " ")
+	var body []byte
+	contentType := "application/json"
+	switch {
+	case multipartRoutes[route]:
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		w, _ := mw.CreateFormFile("image", "x.png")
+		w.Write(pngImage(t, 2, 2, color.Black))
+		mw.Close()
+		body, contentType = buf.Bytes(), mw.FormDataContentType()
+	case payload != nil:
+		body = mustJSON(payload)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for _, k := range keys {
+		req.Header.Add("Idempotency-Key", k)
+	}
+	return req
+}
 
 func truncate(b []byte) string {
 	s := strings.ToValidUTF8(string(b), "?")
