@@ -27,27 +27,24 @@ var _ mealsync.IdempotencyStore = (*DB)(nil)
 // the answer is not.
 
 // ReserveIdempotencyKey inserts rec, or takes over a key whose record has
-// expired or whose attempt's lease ended; otherwise it returns the record.
+// expired or whose attempt's lease ended, in one statement (the upsert's
+// WHERE decides); otherwise it returns the record.
 func (db *DB) ReserveIdempotencyKey(ctx context.Context, rec *mealsync.IdempotencyRecord, now time.Time) (*mealsync.IdempotencyRecord, error) {
 	// The reservation commits at once, on the pool: concurrent attempts
 	// must see it before this one's writes begin.
 	for range 3 {
 		res, err := db.sql.ExecContext(ctx, `INSERT INTO idempotency_keys
 			(user_id, idempotency_key, fingerprint, attempt, lease_until, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, idempotency_key) DO NOTHING`,
-			rec.UserID, rec.Key, rec.Fingerprint, rec.Attempt, rec.LeaseUntil.UTC(), rec.CreatedAt.UTC(), rec.ExpiresAt.UTC())
-		if n, err := affected(res, err); err != nil || n == 1 {
-			return nil, db.wrap("reserve idempotency key", err)
-		}
-		res, err = db.sql.ExecContext(ctx, `UPDATE idempotency_keys SET fingerprint = $3, attempt = $4,
-			lease_until = $5, created_at = $6, expires_at = $7,
-			response_status = NULL, response_header = NULL, response_body = NULL
-			WHERE user_id = $1 AND idempotency_key = $2
-			AND (expires_at <= $8 OR (response_status IS NULL AND lease_until <= $8 AND fingerprint = $3))`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (user_id, idempotency_key) DO UPDATE SET fingerprint = excluded.fingerprint,
+				attempt = excluded.attempt, lease_until = excluded.lease_until, created_at = excluded.created_at,
+				expires_at = excluded.expires_at, response_status = NULL, response_header = NULL, response_body = NULL
+			WHERE idempotency_keys.expires_at <= $8 OR (idempotency_keys.response_status IS NULL
+				AND idempotency_keys.lease_until <= $8 AND idempotency_keys.fingerprint = excluded.fingerprint)`,
 			rec.UserID, rec.Key, rec.Fingerprint, rec.Attempt, rec.LeaseUntil.UTC(), rec.CreatedAt.UTC(),
 			rec.ExpiresAt.UTC(), now.UTC())
 		if n, err := affected(res, err); err != nil || n == 1 {
-			return nil, db.wrap("take over idempotency key", err)
+			return nil, db.wrap("reserve idempotency key", err)
 		}
 		held, err := db.idempotencyRecord(ctx, db.sql, rec.UserID, rec.Key)
 		if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
