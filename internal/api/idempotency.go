@@ -33,47 +33,53 @@ const (
 // It sits inside the authentication of its route: a key belongs to the
 // user who sent it.
 func (s *Server) idempotent(h authedHandler) authedHandler {
-	return func(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
-		key, ok, err := idempotencyKey(r.Header)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if !ok {
-			h(w, r, me)
-			return
-		}
-		body, err := readWholeBody(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		req := idempotency.Request{UserID: me.ID, Key: key, Fingerprint: fingerprint(r, body)}
-		resp, replayed, err := s.idem.Do(r.Context(), req, func(ctx context.Context) (*mealsync.IdempotentResponse, bool) {
-			buf := newResponseBuffer(w.Header())
-			run := r.WithContext(ctx)
-			run.Body = io.NopCloser(bytes.NewReader(body))
-			h(buf, run, me)
-			return buf.response(), keepAnswer(buf.status)
-		})
-		if err != nil {
-			s.metrics.idempotent.WithLabelValues(idempotencyOutcome(err)).Inc()
-			s.fail(w, r, err)
-			return
-		}
-		outcome := "executed"
-		if replayed {
-			outcome = "replayed"
-			w.Header().Set(replayedHeader, "true")
-		}
-		s.metrics.idempotent.WithLabelValues(outcome).Inc()
-		// The write became visible when its unit committed, after the
-		// handler had already invalidated the list cache.
-		s.listCache.invalidate()
-		maps.Copy(w.Header(), resp.Header)
-		w.WriteHeader(resp.Status)
-		w.Write(resp.Body) // a failed write means the client went away
+	// The closure only calls a method: routes() inlines this function at
+	// each of its lines, and a closure with the whole body in it would be
+	// copied into the binary once per route.
+	return func(w http.ResponseWriter, r *http.Request, me *mealsync.User) { s.serveIdempotent(w, r, me, h) }
+}
+
+// serveIdempotent is idempotent's handler, for a request to h.
+func (s *Server) serveIdempotent(w http.ResponseWriter, r *http.Request, me *mealsync.User, h authedHandler) {
+	key, ok, err := idempotencyKey(r.Header)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	if !ok {
+		h(w, r, me)
+		return
+	}
+	body, err := readWholeBody(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req := idempotency.Request{UserID: me.ID, Key: key, Fingerprint: fingerprint(r, body)}
+	resp, replayed, err := s.idem.Do(r.Context(), req, func(ctx context.Context) (*mealsync.IdempotentResponse, bool) {
+		buf := newResponseBuffer(w.Header())
+		run := r.WithContext(ctx)
+		run.Body = io.NopCloser(bytes.NewReader(body))
+		h(buf, run, me)
+		return buf.response(), keepAnswer(buf.status)
+	})
+	if err != nil {
+		s.metrics.idempotent.WithLabelValues(idempotencyOutcome(err)).Inc()
+		s.fail(w, r, err)
+		return
+	}
+	outcome := "executed"
+	if replayed {
+		outcome = "replayed"
+		w.Header().Set(replayedHeader, "true")
+	}
+	s.metrics.idempotent.WithLabelValues(outcome).Inc()
+	// The write became visible when its unit committed, after the
+	// handler had already invalidated the list cache.
+	s.listCache.invalidate()
+	maps.Copy(w.Header(), resp.Header)
+	w.WriteHeader(resp.Status)
+	w.Write(resp.Body) // a failed write means the client went away
 }
 
 // keepAnswer says which answers are kept and replayed: every answer but a
