@@ -21,6 +21,8 @@ const (
 	EUNSUPPORTED  = "unsupported"  // a media type the endpoint does not take
 	EUPSTREAM     = "upstream"     // an upstream service failed (502)
 	ETIMEOUT      = "timeout"      // an upstream service did not answer in time (504)
+	EINPROGRESS   = "in_progress"  // the same request is being processed; see Error.RetryAfter
+	EKEYREUSED    = "key_reused"   // an idempotency key sent with a different request
 	EINTERNAL     = "internal"     // a bug or an unexpected failure
 )
 
@@ -36,7 +38,7 @@ type Error struct {
 	Code       string
 	Message    string
 	Fields     []FieldError  // validation problems, one per field and rule
-	RetryAfter time.Duration // for ETOOMANY
+	RetryAfter time.Duration // for ETOOMANY and EINPROGRESS
 }
 
 func (e *Error) Error() string {

@@ -25,6 +25,7 @@ import (
 	"github.com/mealsync/mealsync/internal/catalogindex"
 	"github.com/mealsync/mealsync/internal/config"
 	"github.com/mealsync/mealsync/internal/households"
+	"github.com/mealsync/mealsync/internal/idempotency"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/live"
 	"github.com/mealsync/mealsync/internal/metrics"
@@ -149,7 +150,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 0
 	}))
 	handler := api.New(api.Deps{
-		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images,
+		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images, Idempotency: idempotency.New(db, now, log),
 		Kitchen:    kitchen.New(recipes, db, gen, images, cfg.ImageURLHosts, now, log),
 		Households: households.New(db, db, recipes, now, hub.Changed),
 		Hub:        hub, Tickets: auth.NewTickets(db, authSvc, now),
@@ -183,6 +184,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { serveErr <- srv.Serve(ln) }()
 	go ops.serve()
 	go pruneOldRows(ctx, db, max(cfg.LoginWindow, cfg.RegisterWindow), log)
+	go pruneIdempotencyKeys(ctx, db, log)
 
 	ready.Store(true)
 	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/mealsync/mealsync/internal/catalogindex"
 	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/households"
+	"github.com/mealsync/mealsync/internal/idempotency"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/live"
 	"github.com/mealsync/mealsync/internal/sqldb"
@@ -106,7 +108,7 @@ func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...f
 	hub := live.NewHub(live.DefaultMaxPerUser)
 	deps := api.Deps{Log: log, Auth: svc, Users: users, Recipes: recipes, Kitchen: k, Images: images, DB: db,
 		Households: households.New(db, db, recipes, c.now, hub.Changed), Hub: hub, Tickets: auth.NewTickets(db, svc, c.now),
-		Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
+		Idempotency: idempotency.New(db, c.now, log), Registry: prometheus.NewRegistry(), Ready: &ready, DataDir: t.TempDir(), Now: c.now,
 		// The cache is on, re-reading the catalogue version on every request:
 		// tests that write to the store directly see their writes at once.
 		ListCacheSize: 100, CatalogueVersionTTL: 0}
@@ -193,19 +195,35 @@ func (e *env) doAt(srv *httptest.Server, method, path, token string, body any, h
 		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := srv.Client().Do(req)
+	return e.send(srv, req)
+}
+
+// send sends req to srv and decodes the answer.
+func (e *env) send(srv *httptest.Server, req *http.Request) response {
+	e.t.Helper()
+	r, err := roundTrip(srv, req)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	return r
+}
+
+// roundTrip is send for goroutines other than the test's, which must not
+// call t.Fatal.
+func roundTrip(srv *httptest.Server, req *http.Request) (response, error) {
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
-			e.t.Fatalf("%s %s: response is not JSON: %v: %s", method, path, err, raw)
+			return r, fmt.Errorf("%s %s: response is not JSON: %v: %s", req.Method, req.URL.Path, err, raw)
 		}
 	}
-	return r
+	return r, nil
 }
 
 func (e *env) expect(r response, status int) response {

@@ -29,7 +29,7 @@ func withCORS(origins []string, h http.Handler) http.Handler {
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
 		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"},
-		ExposedHeaders: []string{"X-Request-ID", "ETag", "Retry-After"},
+		ExposedHeaders: []string{"X-Request-ID", "ETag", "Retry-After", replayedHeader},
 		MaxAge:         corsMaxAge,
 	}).Handler(h)
 }

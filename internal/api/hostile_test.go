@@ -23,8 +23,9 @@ import (
 // The hostile sweep: every endpoint routes.go registers gets inputs no
 // client should send — NUL bytes, invalid UTF-8, far dates, huge and
 // negative numbers, wrong types, deep JSON, bodies over the limit, wrong
-// content types, path tricks, forged and malformed tokens — on SQLite and
-// on PostgreSQL. Not one may answer 5xx.
+// content types, path tricks, forged and malformed tokens, malformed,
+// huge, repeated and reused Idempotency-Keys — on SQLite and on
+// PostgreSQL. Not one may answer 5xx.
 
 // routePattern matches the "METHOD /path" patterns in routes.go.
 var routePattern = regexp.MustCompile(`"(GET|POST|PUT|DELETE|PATCH) (/[^" ]*)"`)
@@ -204,6 +205,14 @@ var (
 		strings.Repeat("[", 100000), strings.Repeat(`{"a":`, 50000), `{"a":1}{"b":2}`,
 		`{"name":"` + strings.Repeat("x", 2<<20) + `"}`,
 	}
+	// hostileKeys are Idempotency-Key headers, one value per header line.
+	// "sweep" is sent with every route's valid request: a replay, then a
+	// key reused for other requests.
+	hostileKeys = [][]string{
+		{""}, {" "}, {`"`}, {`""`}, {`"open`}, {`"a"b"`}, {`"a\b"`}, {`"\"`}, {"é"}, {"%00"},
+		{"\t"}, {"' OR 1=1 --"}, {"\u202e"}, {strings.Repeat("k", 256)}, {strings.Repeat("k", 60000)},
+		{"a", "b"}, {"sweep", "sweep"}, {"sweep"}, {`"sweep"`},
+	}
 	hostileContentTypes = []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1", `application/json; charset="`, "application/xml", "text/json"}
 )
 
@@ -377,6 +386,11 @@ func TestHostileSweep(t *testing.T) {
 			for name, tok := range tokens {
 				check(route, "token "+name, e.sweepDo(route, method, good, tok, payload))
 			}
+			// Idempotency keys, with the route's valid request.
+			for _, keys := range hostileKeys {
+				what := "idempotency key " + truncate([]byte(strings.Join(keys, " | ")))
+				check(route, what, e.sweepSend(route, sweepRequest(t, e, route, good, token, payload, keys)))
+			}
 			switch {
 			case multipartRoutes[route]:
 				for _, content := range [][]byte{nil, []byte("\x00\x00"), []byte("GIF89a\x00"), bytes.Repeat([]byte{0xff}, 1<<16)} {
@@ -408,6 +422,39 @@ func TestHostileSweep(t *testing.T) {
 }
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+// sweepRequest is route's valid request (an image for the uploads, payload
+// as JSON for the others) to path, with one Idempotency-Key header per
+// value of keys.
+func sweepRequest(t *testing.T, e *env, route, path, token string, payload any, keys []string) *http.Request {
+	t.Helper()
+	method, _, _ := strings.Cut(route, " ")
+	var body []byte
+	contentType := "application/json"
+	switch {
+	case multipartRoutes[route]:
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		w, _ := mw.CreateFormFile("image", "x.png")
+		w.Write(pngImage(t, 2, 2, color.Black))
+		mw.Close()
+		body, contentType = buf.Bytes(), mw.FormDataContentType()
+	case payload != nil:
+		body = mustJSON(payload)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for _, k := range keys {
+		req.Header.Add("Idempotency-Key", k)
+	}
+	return req
+}
 
 func truncate(b []byte) string {
 	s := strings.ToValidUTF8(string(b), "?")
@@ -493,9 +540,7 @@ func (e *env) sweepDo(route, method, path, token string, body any, hdr ...string
 	default:
 		rd = bytes.NewReader(mustJSON(b))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, e.srv.URL+path, rd)
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -505,9 +550,21 @@ func (e *env) sweepDo(route, method, path, token string, body any, hdr ...string
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := e.srv.Client().Do(req)
+	return e.sweepSend(route, req)
+}
+
+// sweepSend is e.send, but for a stream route only the head of the answer
+// is read.
+func (e *env) sweepSend(route string, req *http.Request) response {
+	e.t.Helper()
+	if !streamRoutes[route] {
+		return e.send(e.srv, req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	resp, err := e.srv.Client().Do(req.WithContext(ctx))
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	resp.Body.Close() // a stream: hang up once its head is read
 	return response{status: resp.StatusCode, header: resp.Header}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -126,17 +127,16 @@ func toFeedDTO(householdID string, f mealsync.Feed) feedDTO {
 
 // --- requests ---
 
-const maxOpID = 128
-
 // opRequest is the operation id a household write may carry, in its body
-// ("opId") or as an Idempotency-Key header.
+// ("opId") or as an Idempotency-Key header: the same key, with the same
+// rules (mealsync.ValidIdempotencyKey), that makes the write safe to retry.
 type opRequest struct {
 	OpID string `json:"opId"`
 }
 
 func (r opRequest) check(v *mealsync.Validation) {
-	if len(r.OpID) > maxOpID || !validRequestID(r.OpID) && r.OpID != "" {
-		v.Add("opId", "Must be printable ASCII of at most 128 characters")
+	if r.OpID != "" && !mealsync.ValidIdempotencyKey(r.OpID) {
+		v.Add("opId", fmt.Sprintf("Must be 1 to %d printable ASCII characters", mealsync.MaxIdempotencyKeyLen))
 	}
 }
 
@@ -145,11 +145,8 @@ func opID(r *http.Request, body opRequest) (string, error) {
 	if body.OpID != "" {
 		return body.OpID, nil
 	}
-	h := r.Header.Get("Idempotency-Key")
-	if h != "" && (len(h) > maxOpID || !validRequestID(h)) {
-		return "", fieldError("Idempotency-Key", "Must be printable ASCII of at most 128 characters")
-	}
-	return h, nil
+	key, _, err := idempotencyKey(r.Header)
+	return key, err
 }
 
 type householdRequest struct {

@@ -10,6 +10,7 @@ type metrics struct {
 	requests       *prometheus.HistogramVec
 	inFlight       prometheus.Gauge
 	internalErrors prometheus.Counter
+	idempotent     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,7 +28,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "mealsync_internal_errors_total",
 			Help: "Requests that failed with an unexpected (500) error.",
 		}),
+		idempotent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mealsync_idempotent_requests_total",
+			Help: "Writes sent with an Idempotency-Key, by outcome: executed, replayed (an earlier attempt's answer), in_progress (409), key_reused (422), invalid, failed.",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.requests, m.inFlight, m.internalErrors)
+	reg.MustRegister(m.requests, m.inFlight, m.internalErrors, m.idempotent)
 	return m
 }

@@ -65,6 +65,8 @@ var errorStatus = map[string]struct {
 	mealsync.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Unavailable"},
 	mealsync.EUPSTREAM:     {http.StatusBadGateway, "Upstream"},
 	mealsync.ETIMEOUT:      {http.StatusGatewayTimeout, "Upstream"},
+	mealsync.EINPROGRESS:   {http.StatusConflict, idempotencyKeyHeader},
+	mealsync.EKEYREUSED:    {http.StatusUnprocessableEntity, idempotencyKeyHeader},
 }
 
 // fail writes err in the error envelope. It is the one place errors become
@@ -95,7 +97,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mealsync"`)
 		}
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusConflict:
 		if e.RetryAfter > 0 || m.status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
 		}

@@ -8,7 +8,9 @@ import (
 
 // routes lists every endpoint of the public port. API routes run under
 // observe (request ID, access log, metrics, body limit, panic recovery); each
-// line shows the authorisation it needs. The /actuator probes sit outside all
+// line shows the authorisation it needs. Every authenticated write takes an
+// Idempotency-Key (idempotent, inside the authorisation: a key belongs to
+// its user); register, login and refresh ignore one (docs/API.md says why). The /actuator probes sit outside all
 // of it; the other actuator endpoints are on the ops listener (opsRoutes)
 // only, and answer 404 here.
 func (s *Server) routes() http.Handler {
@@ -20,58 +22,58 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/v1/users/refresh", s.handleRefresh)
 	api.Handle("GET /api/v1/users", s.admin(s.handleListUsers))
 	api.Handle("GET /api/v1/users/{id}", s.user(s.handleGetUser))
-	api.Handle("PUT /api/v1/users/{id}", s.user(s.handleUpdateUser))
-	api.Handle("PUT /api/v1/users/{id}/preference", s.user(s.handleUpdatePreference))
-	api.Handle("PUT /api/v1/users/{id}/role", s.admin(s.handleSetRole))
-	api.Handle("PUT /api/v1/users/{id}/status", s.admin(s.handleSetStatus))
-	api.Handle("POST /api/v1/users/{id}/logout-all", s.user(s.handleLogoutAll))
-	api.Handle("DELETE /api/v1/users/{id}", s.admin(s.handleDeleteUser))
+	api.Handle("PUT /api/v1/users/{id}", s.user(s.idempotent(s.handleUpdateUser)))
+	api.Handle("PUT /api/v1/users/{id}/preference", s.user(s.idempotent(s.handleUpdatePreference)))
+	api.Handle("PUT /api/v1/users/{id}/role", s.admin(s.idempotent(s.handleSetRole)))
+	api.Handle("PUT /api/v1/users/{id}/status", s.admin(s.idempotent(s.handleSetStatus)))
+	api.Handle("POST /api/v1/users/{id}/logout-all", s.user(s.idempotent(s.handleLogoutAll)))
+	api.Handle("DELETE /api/v1/users/{id}", s.admin(s.idempotent(s.handleDeleteUser)))
 
 	// Recipes (sections 4, 6 and 11). Literal paths win over {id}.
 	api.Handle("GET /api/v1/recipes", s.optionalUser(s.handleListRecipes))
-	api.Handle("POST /api/v1/recipes", s.user(s.handleCreateRecipe))
+	api.Handle("POST /api/v1/recipes", s.user(s.idempotent(s.handleCreateRecipe)))
 	api.Handle("GET /api/v1/recipes/{id}", s.user(s.handleGetRecipe))
-	api.Handle("PUT /api/v1/recipes/{id}", s.user(s.handleUpdateRecipe))    // admin, or owner of a private recipe
-	api.Handle("DELETE /api/v1/recipes/{id}", s.user(s.handleDeleteRecipe)) // admin, or owner of a private recipe
-	api.Handle("POST /api/v1/recipes/{id}/publish", s.admin(s.handlePublishRecipe))
-	api.Handle("POST /api/v1/recipes/{id}/image", s.admin(s.handleUploadImage))
-	api.Handle("POST /api/v1/recipes/save", s.user(s.handleSaveRecipe))
-	api.Handle("DELETE /api/v1/recipes/save", s.user(s.handleUnsaveRecipe))
+	api.Handle("PUT /api/v1/recipes/{id}", s.user(s.idempotent(s.handleUpdateRecipe)))    // admin, or owner of a private recipe
+	api.Handle("DELETE /api/v1/recipes/{id}", s.user(s.idempotent(s.handleDeleteRecipe))) // admin, or owner of a private recipe
+	api.Handle("POST /api/v1/recipes/{id}/publish", s.admin(s.idempotent(s.handlePublishRecipe)))
+	api.Handle("POST /api/v1/recipes/{id}/image", s.admin(s.idempotent(s.handleUploadImage)))
+	api.Handle("POST /api/v1/recipes/save", s.user(s.idempotent(s.handleSaveRecipe)))
+	api.Handle("DELETE /api/v1/recipes/save", s.user(s.idempotent(s.handleUnsaveRecipe)))
 	api.Handle("GET /api/v1/recipes/saved", s.user(s.handleSavedRecipes))
 	api.Handle("GET /api/v1/recipes/recent", s.user(s.handleRecentRecipes))
 	api.Handle("GET /api/v1/recipes/recommended", s.user(s.handleRecommended))
 	api.Handle("GET /api/v1/recipes/today-picks", s.user(s.handleTodayPicks))
-	api.Handle("POST /api/v1/recipes/generate-recipes", s.user(s.handleGenerate))
-	api.Handle("POST /api/v1/recipes/validate-ingredients", s.user(s.handleValidateIngredients))
-	api.Handle("POST /api/v1/recipes/detect-ingredients", s.user(s.handleDetectIngredients))
-	api.Handle("POST /api/v1/ingredient-recognition/detect", s.user(s.handleDetectIngredientNames))
+	api.Handle("POST /api/v1/recipes/generate-recipes", s.user(s.idempotent(s.handleGenerate)))
+	api.Handle("POST /api/v1/recipes/validate-ingredients", s.user(s.idempotent(s.handleValidateIngredients)))
+	api.Handle("POST /api/v1/recipes/detect-ingredients", s.user(s.idempotent(s.handleDetectIngredients)))
+	api.Handle("POST /api/v1/ingredient-recognition/detect", s.user(s.idempotent(s.handleDetectIngredientNames)))
 
 	// Meal plans and their shopping lists.
-	api.Handle("POST /api/v1/meal-plans", s.user(s.handleCreateMealPlan))
+	api.Handle("POST /api/v1/meal-plans", s.user(s.idempotent(s.handleCreateMealPlan)))
 	api.Handle("GET /api/v1/meal-plans", s.user(s.handleListMealPlans))
 	api.Handle("GET /api/v1/meal-plans/{id}", s.user(s.handleGetMealPlan))
-	api.Handle("DELETE /api/v1/meal-plans/{id}", s.user(s.handleDeleteMealPlan))
+	api.Handle("DELETE /api/v1/meal-plans/{id}", s.user(s.idempotent(s.handleDeleteMealPlan)))
 	api.Handle("GET /api/v1/meal-plans/{id}/shopping-list", s.user(s.handleShoppingList))
 
 	// Households and their shared shopping list; the sync feed.
-	api.Handle("POST /api/v1/households", s.user(s.handleCreateHousehold))
+	api.Handle("POST /api/v1/households", s.user(s.idempotent(s.handleCreateHousehold)))
 	api.Handle("GET /api/v1/households/mine", s.user(s.handleMyHousehold))
-	api.Handle("POST /api/v1/households/join", s.user(s.handleJoinHousehold))
+	api.Handle("POST /api/v1/households/join", s.user(s.idempotent(s.handleJoinHousehold)))
 	api.Handle("GET /api/v1/households/{id}", s.user(s.handleGetHousehold))
-	api.Handle("PUT /api/v1/households/{id}", s.user(s.handleRenameHousehold))
-	api.Handle("POST /api/v1/households/{id}/invites", s.user(s.handleInvite))
-	api.Handle("POST /api/v1/households/{id}/leave", s.user(s.handleLeaveHousehold))
-	api.Handle("PUT /api/v1/households/{id}/owner", s.user(s.handleHandOver))
-	api.Handle("DELETE /api/v1/households/{id}/members/{userId}", s.user(s.handleRemoveMember))
+	api.Handle("PUT /api/v1/households/{id}", s.user(s.idempotent(s.handleRenameHousehold)))
+	api.Handle("POST /api/v1/households/{id}/invites", s.user(s.idempotent(s.handleInvite)))
+	api.Handle("POST /api/v1/households/{id}/leave", s.user(s.idempotent(s.handleLeaveHousehold)))
+	api.Handle("PUT /api/v1/households/{id}/owner", s.user(s.idempotent(s.handleHandOver)))
+	api.Handle("DELETE /api/v1/households/{id}/members/{userId}", s.user(s.idempotent(s.handleRemoveMember)))
 	api.Handle("GET /api/v1/households/{id}/shopping-list", s.user(s.handleShoppingListGet))
-	api.Handle("POST /api/v1/households/{id}/shopping-list/items", s.user(s.handleAddItem))
-	api.Handle("PATCH /api/v1/households/{id}/shopping-list/items/{itemId}", s.user(s.handleEditItem))
-	api.Handle("DELETE /api/v1/households/{id}/shopping-list/items/{itemId}", s.user(s.handleDeleteItem))
-	api.Handle("POST /api/v1/households/{id}/shopping-list/items/{itemId}/check", s.user(s.handleCheckItem(true)))
-	api.Handle("POST /api/v1/households/{id}/shopping-list/items/{itemId}/uncheck", s.user(s.handleCheckItem(false)))
-	api.Handle("POST /api/v1/households/{id}/shopping-list/reorder", s.user(s.handleReorder))
-	api.Handle("POST /api/v1/households/{id}/shopping-list/clear-checked", s.user(s.handleClearChecked))
-	api.Handle("POST /api/v1/households/{id}/shopping-list/from-meal-plan", s.user(s.handleAddMealPlanToList))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/items", s.user(s.idempotent(s.handleAddItem)))
+	api.Handle("PATCH /api/v1/households/{id}/shopping-list/items/{itemId}", s.user(s.idempotent(s.handleEditItem)))
+	api.Handle("DELETE /api/v1/households/{id}/shopping-list/items/{itemId}", s.user(s.idempotent(s.handleDeleteItem)))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/items/{itemId}/check", s.user(s.idempotent(s.handleCheckItem(true))))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/items/{itemId}/uncheck", s.user(s.idempotent(s.handleCheckItem(false))))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/reorder", s.user(s.idempotent(s.handleReorder)))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/clear-checked", s.user(s.idempotent(s.handleClearChecked)))
+	api.Handle("POST /api/v1/households/{id}/shopping-list/from-meal-plan", s.user(s.idempotent(s.handleAddMealPlanToList)))
 	api.Handle("GET /api/v1/sync", s.user(s.handleSync))
 	api.Handle("POST /api/v1/sync/ticket", s.user(s.handleLiveTicket))
 	api.Handle("GET /api/v1/sync/ws", s.liveUser(s.handleLiveWS))

@@ -20,6 +20,7 @@ import (
 	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/buildinfo"
 	"github.com/mealsync/mealsync/internal/households"
+	"github.com/mealsync/mealsync/internal/idempotency"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/live"
 )
@@ -32,14 +33,15 @@ type Database interface {
 
 // Deps are the server's collaborators, built by run.
 type Deps struct {
-	Log        *slog.Logger
-	Auth       *auth.Service
-	Users      mealsync.UserStore
-	Recipes    mealsync.RecipeStore
-	Kitchen    *kitchen.Service
-	Households *households.Service
-	Hub        *live.Hub     // live sync connections; nil: one of its own
-	Tickets    *auth.Tickets // the tickets browsers open live connections with
+	Log         *slog.Logger
+	Auth        *auth.Service
+	Users       mealsync.UserStore
+	Recipes     mealsync.RecipeStore
+	Kitchen     *kitchen.Service
+	Idempotency *idempotency.Service // runs writes sent with an Idempotency-Key once
+	Households  *households.Service
+	Hub         *live.Hub     // live sync connections; nil: one of its own
+	Tickets     *auth.Tickets // the tickets browsers open live connections with
 	// LiveHeartbeat is how often live connections are pinged and their
 	// sessions checked; default 25 s.
 	LiveHeartbeat  time.Duration
@@ -66,6 +68,7 @@ type Server struct {
 	users      mealsync.UserStore
 	recipes    mealsync.RecipeStore
 	kitchen    *kitchen.Service
+	idem       *idempotency.Service
 	households *households.Service
 	images     blob.Store
 	db         Database
@@ -91,7 +94,8 @@ type Server struct {
 func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, recipes: d.Recipes, kitchen: d.Kitchen, households: d.Households, images: d.Images,
-		db: d.DB, registry: d.Registry,
+		idem: d.Idempotency,
+		db:   d.DB, registry: d.Registry,
 		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
 		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
 	}

@@ -185,30 +185,37 @@ func (x *Index) changed() {
 	x.checked.Store(0)
 }
 
-// The writes go through, then the next list sees them.
+// The writes go through, then the next list sees them: asked at once, and
+// again once they are committed (a request sent with an Idempotency-Key
+// commits its writes at its end).
+
+func (x *Index) wrote(ctx context.Context) {
+	x.changed()
+	mealsync.AfterCommit(ctx, x.changed)
+}
 
 func (x *Index) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
-	defer x.changed()
+	defer x.wrote(ctx)
 	return x.RecipeStore.CreateRecipes(ctx, rs...)
 }
 
 func (x *Index) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
-	defer x.changed()
+	defer x.wrote(ctx)
 	return x.RecipeStore.UpdateRecipe(ctx, r)
 }
 
 func (x *Index) DeleteRecipe(ctx context.Context, id string) error {
-	defer x.changed()
+	defer x.wrote(ctx)
 	return x.RecipeStore.DeleteRecipe(ctx, id)
 }
 
 func (x *Index) DeletePrivateRecipe(ctx context.Context, id, ownerID string) error {
-	defer x.changed()
+	defer x.wrote(ctx)
 	return x.RecipeStore.DeletePrivateRecipe(ctx, id, ownerID)
 }
 
 func (x *Index) PublishRecipe(ctx context.Context, id string) (*mealsync.Recipe, error) {
-	defer x.changed()
+	defer x.wrote(ctx)
 	return x.RecipeStore.PublishRecipe(ctx, id)
 }
 

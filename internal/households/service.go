@@ -86,7 +86,7 @@ func (s *Service) Create(ctx context.Context, u *mealsync.User, name string) (*m
 	if err != nil {
 		return nil, err
 	}
-	s.changed(h.ID, h.Revision)
+	mealsync.AfterCommit(ctx, func() { s.changed(h.ID, h.Revision) })
 	return s.Snapshot(ctx, u, h.ID)
 }
 
@@ -182,7 +182,7 @@ func (s *Service) Join(ctx context.Context, u *mealsync.User, code string) (*mea
 	default:
 		return nil, err
 	}
-	s.changed(h.ID, h.Revision)
+	mealsync.AfterCommit(ctx, func() { s.changed(h.ID, h.Revision) })
 	return s.Snapshot(ctx, u, h.ID)
 }
 
@@ -217,7 +217,7 @@ func apply[T any](ctx context.Context, s *Service, u *mealsync.User, id, opID st
 		return out, fmt.Errorf("household op result: %w", err)
 	}
 	if !res.Replayed {
-		s.changed(id, res.Revision)
+		mealsync.AfterCommit(ctx, func() { s.changed(id, res.Revision) })
 	}
 	return out, nil
 }

@@ -83,10 +83,58 @@ func (db *DB) wrap(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, db.mapErr(err))
 }
 
+// conn is what reads and single statements run on: the pool, or the
+// transaction of the request's unit of work once it has one.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn returns where a read for ctx runs: inside the unit of work's
+// transaction once it has written (so a request reads its own writes),
+// else on the pool.
+func (db *DB) conn(ctx context.Context) conn {
+	if u := db.unitOf(ctx); u != nil {
+		if tx := u.current(); tx != nil {
+			return tx
+		}
+	}
+	return db.sql
+}
+
+// exec runs one writing statement: in the request's unit of work when
+// there is one (inside a savepoint, so that a statement that fails leaves
+// the transaction usable, as it would leave the pool), else on the pool.
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if u := db.unitOf(ctx); u != nil {
+		var res sql.Result
+		err := u.step(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, err = tx.ExecContext(ctx, query, args...)
+			return err
+		})
+		return res, err
+	}
+	return db.sql.ExecContext(ctx, query, args...)
+}
+
 // inTx runs fn in a transaction, committing when it returns nil. Every write
 // that touches more than one row goes through here, so a failure never
-// leaves half of it behind.
+// leaves half of it behind. Inside a request's unit of work (see unit.go)
+// fn runs in the unit's transaction, under a savepoint, and is committed
+// with the rest of the unit.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if u := db.unitOf(ctx); u != nil {
+		return u.step(ctx, fn)
+	}
+	return db.inOwnTx(ctx, fn)
+}
+
+// inOwnTx runs fn in a transaction of its own, even inside a unit of work:
+// for records that concurrent requests must see at once and that outlive
+// the request whatever it answers (login attempts).
+func (db *DB) inOwnTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", db.mapErr(err))

@@ -67,7 +67,7 @@ func (db *DB) CreateHousehold(ctx context.Context, h *mealsync.Household, owner 
 // HouseholdOf returns the household userID is a member of.
 func (db *DB) HouseholdOf(ctx context.Context, userID string) (*mealsync.Household, error) {
 	var h mealsync.Household
-	err := db.sql.QueryRowContext(ctx, `SELECT h.id, h.name, h.owner_id, h.revision, h.created_at
+	err := db.conn(ctx).QueryRowContext(ctx, `SELECT h.id, h.name, h.owner_id, h.revision, h.created_at
 		FROM households h JOIN household_members m ON m.household_id = h.id WHERE m.user_id = $1`, userID).
 		Scan(&h.ID, &h.Name, &h.OwnerID, &h.Revision, &h.CreatedAt)
 	if err != nil {
@@ -311,19 +311,42 @@ func decodeChange(c *mealsync.Change, data string) error {
 	return err
 }
 
+// queryRower reads: a transaction or the pool.
+type queryRower interface {
+	queryer
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readTx returns what a consistent read runs on: the request's unit of work
+// when it has begun (so the request reads its own writes), else a read-only
+// transaction of its own (repeatable read on PostgreSQL: every statement
+// sees one snapshot). done ends it.
+func (db *DB) readTx(ctx context.Context) (queryRower, func(), error) {
+	if u := db.unitOf(ctx); u != nil {
+		if tx := u.current(); tx != nil {
+			return tx, func() {}, nil
+		}
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect.Name == "postgres" {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.sql.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tx, func() { _ = tx.Rollback() }, nil // read-only: nothing to commit
+}
+
 // ChangesSince returns the changes after since, or a snapshot when they are
 // no longer all kept (or since is ahead of the household: a restore).
 func (db *DB) ChangesSince(ctx context.Context, householdID string, since int64) (mealsync.Feed, error) {
 	var f mealsync.Feed
-	opts := &sql.TxOptions{ReadOnly: true}
-	if db.dialect.Name == "postgres" {
-		opts.Isolation = sql.LevelRepeatableRead // the snapshot and the revision agree
-	}
-	tx, err := db.sql.BeginTx(ctx, opts)
+	tx, done, err := db.readTx(ctx)
 	if err != nil {
 		return f, db.wrap("feed", err)
 	}
-	defer tx.Rollback() // read-only
+	defer done()
 	var floor int64
 	if err := tx.QueryRowContext(ctx, `SELECT revision, floor_revision FROM households WHERE id = $1`, householdID).
 		Scan(&f.Revision, &floor); err != nil {
@@ -356,7 +379,7 @@ func (db *DB) ChangesSince(ctx context.Context, householdID string, since int64)
 	return f, db.wrap("feed", rows.Err())
 }
 
-func (db *DB) snapshot(ctx context.Context, tx *sql.Tx, householdID string) (*mealsync.Snapshot, error) {
+func (db *DB) snapshot(ctx context.Context, tx queryRower, householdID string) (*mealsync.Snapshot, error) {
 	var s mealsync.Snapshot
 	h := &s.Household
 	err := tx.QueryRowContext(ctx, `SELECT id, name, owner_id, revision, created_at FROM households WHERE id = $1`, householdID).
@@ -426,7 +449,7 @@ func (db *DB) items(ctx context.Context, x queryer, householdID string) ([]meals
 
 // CreateInvite stores an invite code's hash.
 func (db *DB) CreateInvite(ctx context.Context, householdID, codeHash, createdBy string, expires, at time.Time) error {
-	_, err := db.sql.ExecContext(ctx, `INSERT INTO household_invites (code_hash, household_id, created_by, created_at, expires_at)
+	_, err := db.exec(ctx, `INSERT INTO household_invites (code_hash, household_id, created_by, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5)`, codeHash, householdID, createdBy, at.UTC(), expires.UTC())
 	return db.wrap("create invite", err)
 }
@@ -473,7 +496,7 @@ func (db *DB) RedeemInvite(ctx context.Context, codeHash string, m mealsync.Memb
 // DeleteHousehold removes a household; its members, items, invites, feed
 // and ops go with it (ON DELETE CASCADE).
 func (db *DB) DeleteHousehold(ctx context.Context, id string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM households WHERE id = $1`, id)
+	res, err := db.exec(ctx, `DELETE FROM households WHERE id = $1`, id)
 	return db.expectOne(res, err, "delete household")
 }
 

@@ -7,9 +7,14 @@ import (
 	"time"
 )
 
+// Login attempts never join a request's unit of work (unit.go): the
+// throttle counts attempts sent in parallel only if each is visible to the
+// others the moment it is recorded, and a failed attempt must stay counted
+// whatever the request then answers. Every statement here runs on the pool.
+
 // RecordLoginAttempt adds the attempt to each key, in one transaction.
 func (db *DB) RecordLoginAttempt(ctx context.Context, id string, keys []string, at time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inOwnTx(ctx, func(tx *sql.Tx) error {
 		for _, k := range keys {
 			if _, err := tx.ExecContext(ctx,
 				`INSERT INTO login_failures (attempt_id, key, failed_at) VALUES ($1, $2, $3)`, id, k, at.UTC()); err != nil {

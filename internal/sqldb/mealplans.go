@@ -74,7 +74,7 @@ func (db *DB) CreateMealPlan(ctx context.Context, p *mealsync.MealPlan) error {
 // Each meal's Recipe carries only its ID (nil once the recipe was deleted):
 // the caller loads recipes from the RecipeStore.
 func (db *DB) MealPlan(ctx context.Context, id string) (*mealsync.MealPlan, error) {
-	p, err := scanMealPlan(db.sql.QueryRowContext(ctx,
+	p, err := scanMealPlan(db.conn(ctx).QueryRowContext(ctx,
 		`SELECT `+mealPlanColumns+` FROM meal_plans WHERE id = $1`, id))
 	if err != nil {
 		return nil, db.wrap("meal plan", err)
@@ -93,7 +93,7 @@ func (db *DB) MealPlans(ctx context.Context, userID string, offset, limit int) (
 	if offset < 0 || limit < 1 {
 		return page, fmt.Errorf("meal plans: offset %d, limit %d: want offset >= 0 and limit >= 1", offset, limit)
 	}
-	err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM meal_plans WHERE user_id = $1`, userID).
+	err := db.conn(ctx).QueryRowContext(ctx, `SELECT count(*) FROM meal_plans WHERE user_id = $1`, userID).
 		Scan(&page.Total)
 	if err != nil {
 		return page, db.wrap("count meal plans", err)
@@ -101,7 +101,7 @@ func (db *DB) MealPlans(ctx context.Context, userID string, offset, limit int) (
 	if offset >= page.Total {
 		return page, nil
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+mealPlanColumns+` FROM meal_plans
+	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT `+mealPlanColumns+` FROM meal_plans
 		WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, userID, limit, offset)
 	if err != nil {
 		return page, db.wrap("meal plans", err)
@@ -133,7 +133,7 @@ func (db *DB) loadMeals(ctx context.Context, plans []*mealsync.MealPlan) error {
 		placeholders[i] = fmt.Sprintf("$%d", i+1)
 		args[i] = p.ID
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT plan_id, day, meal_type, recipe_id FROM meal_plan_meals
+	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT plan_id, day, meal_type, recipe_id FROM meal_plan_meals
 		WHERE plan_id IN (`+strings.Join(placeholders, ", ")+`) ORDER BY plan_id, `+mealOrder, args...)
 	if err != nil {
 		return db.wrap("meal plan meals", err)
@@ -161,6 +161,6 @@ func (db *DB) loadMeals(ctx context.Context, plans []*mealsync.MealPlan) error {
 // DeleteMealPlan removes a plan and its meals (ON DELETE CASCADE);
 // ErrNotFound for an unknown id.
 func (db *DB) DeleteMealPlan(ctx context.Context, id string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM meal_plans WHERE id = $1`, id)
+	res, err := db.exec(ctx, `DELETE FROM meal_plans WHERE id = $1`, id)
 	return db.expectOne(res, err, "delete meal plan")
 }

@@ -140,7 +140,7 @@ func (db *DB) Migrate(ctx context.Context, now time.Time) ([]Migration, error) {
 	var done []Migration
 	for _, m := range ms {
 		applied := false
-		err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := db.inOwnTx(ctx, func(tx *sql.Tx) error {
 			if db.dialect.MigrationLock != "" {
 				if _, err := tx.ExecContext(ctx, db.dialect.MigrationLock); err != nil {
 					return fmt.Errorf("lock: %w", err)

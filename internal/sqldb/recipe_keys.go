@@ -22,7 +22,7 @@ func (db *DB) RecipesByIngredientKeys(ctx context.Context, keys []string) (map[s
 	for i, k := range keys {
 		marks[i] = a.add(k)
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+recipeColumns+` FROM recipes r
+	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT `+recipeColumns+` FROM recipes r
 		WHERE r.ingredient_key IN (`+strings.Join(marks, ", ")+`) AND r.published
 		ORDER BY r.created_at, r.id`, a...)
 	if err != nil {

@@ -288,7 +288,7 @@ func (db *DB) PublishRecipe(ctx context.Context, id string) (*mealsync.Recipe, e
 // unpublished recipe.
 func (db *DB) HasPrivateRecipes(ctx context.Context, ownerID string) (bool, error) {
 	var one int
-	err := db.sql.QueryRowContext(ctx, `SELECT 1 FROM recipes
+	err := db.conn(ctx).QueryRowContext(ctx, `SELECT 1 FROM recipes
 		WHERE owner_id = $1 AND NOT published LIMIT 1`, ownerID).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
@@ -351,13 +351,13 @@ func (db *DB) PruneRecipeChanges(ctx context.Context, before time.Time) (int64, 
 // CatalogueVersion returns the catalogue's change counter.
 func (db *DB) CatalogueVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := db.sql.QueryRowContext(ctx, `SELECT version FROM catalogue_version WHERE id = 1`).Scan(&v)
+	err := db.conn(ctx).QueryRowContext(ctx, `SELECT version FROM catalogue_version WHERE id = 1`).Scan(&v)
 	return v, db.wrap("catalogue version", err)
 }
 
 // RecipeByID returns ErrNotFound for an unknown id.
 func (db *DB) RecipeByID(ctx context.Context, id string) (*mealsync.Recipe, error) {
-	r, err := scanRecipe(db.sql.QueryRowContext(ctx, `SELECT `+recipeColumns+` FROM recipes r WHERE r.id = $1`, id))
+	r, err := scanRecipe(db.conn(ctx).QueryRowContext(ctx, `SELECT `+recipeColumns+` FROM recipes r WHERE r.id = $1`, id))
 	if err != nil {
 		return nil, db.wrap("recipe by id", err)
 	}
@@ -382,7 +382,7 @@ func (db *DB) RecipesByIDs(ctx context.Context, ids []string) ([]*mealsync.Recip
 		for i, id := range batch {
 			args[i], marks[i] = id, "$"+strconv.Itoa(i+1)
 		}
-		rows, err := db.sql.QueryContext(ctx, `SELECT `+recipeColumns+` FROM recipes r
+		rows, err := db.conn(ctx).QueryContext(ctx, `SELECT `+recipeColumns+` FROM recipes r
 			WHERE r.id IN (`+strings.Join(marks, ", ")+`)`, args...)
 		if err != nil {
 			return nil, db.wrap("recipes by ids", err)
@@ -412,7 +412,7 @@ func (db *DB) RecipesByIDs(ctx context.Context, ids []string) ([]*mealsync.Recip
 // CountRecipes counts every stored recipe, private ones included.
 func (db *DB) CountRecipes(ctx context.Context) (int, error) {
 	var n int
-	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM recipes`).Scan(&n); err != nil {
+	if err := db.conn(ctx).QueryRowContext(ctx, `SELECT count(*) FROM recipes`).Scan(&n); err != nil {
 		return 0, db.wrap("count recipes", err)
 	}
 	return n, nil
@@ -423,7 +423,7 @@ func (db *DB) CountRecipes(ctx context.Context) (int, error) {
 func (db *DB) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (mealsync.Page[*mealsync.Recipe], error) {
 	page := mealsync.Page[*mealsync.Recipe]{Items: []*mealsync.Recipe{}, Offset: f.Offset, Limit: f.Limit}
 	q, args := listRecipesQuery(f, db.dialect.ByteOrder)
-	rows, err := db.sql.QueryContext(ctx, q, args...)
+	rows, err := db.conn(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, db.wrap("list recipes", err)
 	}

@@ -11,11 +11,19 @@ import (
 
 // CreateRefreshToken stores t (its hash, never the token).
 func (db *DB) CreateRefreshToken(ctx context.Context, t *mealsync.RefreshToken) error {
-	return insertToken(ctx, db.sql, db, t)
+	return insertToken(ctx, execFunc(db.exec), db, t)
 }
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// execFunc makes a function an execer, such as db.exec, which joins the
+// request's unit of work when it has one.
+type execFunc func(ctx context.Context, query string, args ...any) (sql.Result, error)
+
+func (f execFunc) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return f(ctx, query, args...)
 }
 
 func insertToken(ctx context.Context, x execer, db *DB, t *mealsync.RefreshToken) error {

@@ -60,7 +60,7 @@ func (db *DB) SaveRecipe(ctx context.Context, s *mealsync.SavedRecipe) (*mealsyn
 
 // UnsaveRecipe removes one record; ErrNotFound when there was none.
 func (db *DB) UnsaveRecipe(ctx context.Context, userID, recipeID, kind string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM user_recipes
+	res, err := db.exec(ctx, `DELETE FROM user_recipes
 		WHERE user_id = $1 AND type = $2 AND recipe_id = $3`, userID, kind, recipeID)
 	return db.expectOne(res, err, "unsave recipe")
 }
@@ -72,7 +72,7 @@ func (db *DB) UnsaveRecipe(ctx context.Context, userID, recipeID, kind string) e
 func (db *DB) UserRecipes(ctx context.Context, userID, kind string, offset, limit int) (mealsync.Page[*mealsync.SavedRecipe], error) {
 	page := mealsync.Page[*mealsync.SavedRecipe]{Items: []*mealsync.SavedRecipe{}, Offset: offset, Limit: limit}
 	pageColumns := "p.ur_id, p.user_id, p.type, p.saved_at, " + strings.ReplaceAll(recipeColumns, "r.", "p.")
-	rows, err := db.sql.QueryContext(ctx, `SELECT t.total, `+pageColumns+`
+	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT t.total, `+pageColumns+`
 FROM (SELECT count(*) AS total FROM user_recipes WHERE user_id = $1 AND type = $2) t
 LEFT JOIN (SELECT ur.id AS ur_id, ur.user_id, ur.type, ur.saved_at, `+recipeColumns+`
 	FROM user_recipes ur JOIN recipes r ON r.id = ur.recipe_id
@@ -101,7 +101,7 @@ ORDER BY p.saved_at DESC, p.ur_id`, userID, kind, userID, kind, limit, offset)
 // SavedRecipeIDs returns the ids of the recipes userID saved (kind SAVED),
 // for marking them in lists.
 func (db *DB) SavedRecipeIDs(ctx context.Context, userID string) (map[string]bool, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT recipe_id FROM user_recipes
+	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT recipe_id FROM user_recipes
 		WHERE user_id = $1 AND type = $2`, userID, mealsync.RecipeSaved)
 	if err != nil {
 		return nil, db.wrap("saved recipe ids", err)

@@ -48,7 +48,7 @@ func jsonList(l []string) string {
 
 // CreateUser inserts u. u.ID, CreatedAt and UpdatedAt must be set.
 func (db *DB) CreateUser(ctx context.Context, u *mealsync.User) error {
-	_, err := db.sql.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
+	_, err := db.exec(ctx, `INSERT INTO users (`+userColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		u.ID, u.Email, u.Name, u.Role, u.Status, u.PasswordHash,
 		jsonList(u.Preferences.DietaryRestrictions), jsonList(u.Preferences.FavoriteCuisines),
@@ -61,7 +61,7 @@ func (db *DB) CreateUser(ctx context.Context, u *mealsync.User) error {
 
 // UserByID returns ErrNotFound for an unknown id.
 func (db *DB) UserByID(ctx context.Context, id string) (*mealsync.User, error) {
-	u, err := scanUser(db.sql.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(db.conn(ctx).QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("user by id: %w", db.mapErr(err))
 	}
@@ -73,7 +73,7 @@ func (db *DB) UserByID(ctx context.Context, id string) (*mealsync.User, error) {
 // uses: Go's strings.ToLower folds non-ASCII letters that SQLite's lower()
 // leaves alone, so with it an address like "Élodie@…" could not find itself.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*mealsync.User, error) {
-	u, err := scanUser(db.sql.QueryRowContext(ctx,
+	u, err := scanUser(db.conn(ctx).QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email))
 	if err != nil {
 		return nil, fmt.Errorf("user by email: %w", db.mapErr(err))
@@ -94,7 +94,7 @@ func (db *DB) ListUsers(ctx context.Context, f mealsync.UserFilter) ([]*mealsync
 		args = append(args, f.Status)
 		q += fmt.Sprintf(" AND status = $%d", len(args))
 	}
-	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	rows, err := db.conn(ctx).QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", db.mapErr(err))
 	}

@@ -232,6 +232,9 @@ func (d *Device) send(ctx context.Context, o op) {
 			return
 		case errors.As(err, &status) && status.code == http.StatusNotFound && o.add == "":
 			return // deleted meanwhile: delete beats edit, the edit is dropped
+		case errors.As(err, &status) && status.retryAfter > 0:
+			// 429, 503, or 409: the same key's attempt on an instance
+			// that just died still holds it (until its lease ends).
 		case errors.As(err, &status) && status.code < 500 && status.code != http.StatusTooManyRequests:
 			d.fail("%s %s: %v", o.method, o.path, err)
 			return
@@ -240,9 +243,13 @@ func (d *Device) send(ctx context.Context, o op) {
 			d.fail("%s %s: gave up: %v", o.method, o.path, err)
 			return
 		}
-		select { // a failed attempt: an instance died or is being replaced
+		wait := 50 * time.Millisecond // a failed attempt: an instance died or is being replaced
+		if status != nil && status.retryAfter > 0 {
+			wait = status.retryAfter
+		}
+		select {
 		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond): // retry backoff, not synchronisation
+		case <-time.After(wait): // retry backoff, not synchronisation
 		}
 	}
 }
@@ -498,8 +505,9 @@ func sameItems(a, b map[string]Item) bool {
 }
 
 type statusError struct {
-	code int
-	body string
+	code       int
+	body       string
+	retryAfter time.Duration // the answer's Retry-After, if any
 }
 
 func (e *statusError) Error() string { return fmt.Sprintf("status %d: %s", e.code, e.body) }
@@ -538,7 +546,11 @@ func call(ctx context.Context, cfg Config, token, method, path string, body, out
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
-		return &statusError{resp.StatusCode, strings.TrimSpace(string(b))}
+		e := &statusError{code: resp.StatusCode, body: strings.TrimSpace(string(b))}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			e.retryAfter = time.Duration(secs) * time.Second
+		}
+		return e
 	}
 	if out == nil || len(b) == 0 {
 		return nil

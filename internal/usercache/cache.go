@@ -107,21 +107,29 @@ func (c *Cache) forget(id string) {
 	c.mu.Unlock()
 }
 
+// forgetWritten forgets a user this instance has just written, and again
+// once the write is committed: a copy read in between (the write of a
+// request sent with an Idempotency-Key commits at its end) is not kept.
+func (c *Cache) forgetWritten(ctx context.Context, id string) {
+	c.forget(id)
+	mealsync.AfterCommit(ctx, func() { c.forget(id) })
+}
+
 // UpdateUser writes through and forgets the user.
 func (c *Cache) UpdateUser(ctx context.Context, id string, upd mealsync.UserUpdate) (*mealsync.User, error) {
-	defer c.forget(id)
+	defer c.forgetWritten(ctx, id)
 	return c.UserStore.UpdateUser(ctx, id, upd)
 }
 
 // ReplacePasswordHash writes through and forgets the user.
 func (c *Cache) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error) {
-	defer c.forget(id)
+	defer c.forgetWritten(ctx, id)
 	return c.UserStore.ReplacePasswordHash(ctx, id, oldHash, newHash, at)
 }
 
 // DeleteUser deletes through and forgets the user.
 func (c *Cache) DeleteUser(ctx context.Context, id string) error {
-	defer c.forget(id)
+	defer c.forgetWritten(ctx, id)
 	return c.UserStore.DeleteUser(ctx, id)
 }
 
@@ -138,11 +146,12 @@ type tokens struct {
 }
 
 func (t tokens) RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) error {
-	defer func() {
+	ask := func() {
 		t.c.mu.Lock()
 		t.c.checked = time.Time{}
 		t.c.mu.Unlock()
-	}()
+	}
+	defer func() { ask(); mealsync.AfterCommit(ctx, ask) }()
 	return t.TokenStore.RevokeTokenFamily(ctx, familyID, now)
 }
 
