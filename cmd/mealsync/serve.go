@@ -106,12 +106,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CORSOrigins: cfg.CORSOrigins,
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// The API's socket: passed by a supervisor (systemd socket activation,
+	// or mealsyncctl handing it from the instance this one replaces), or
+	// our own on MEALSYNC_ADDR.
+	apiLn, inherited, err := listenAPI(cfg.Addr, getenv)
 	if err != nil {
 		return err
 	}
+	ln := &onceCloseListener{Listener: apiLn}
+	drain := newDrainer()
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           drain.wrap(handler),
+		ConnState:         drain.connState,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second, // uploads of up to 10 MB on slow phones
 		WriteTimeout:      60 * time.Second, // long-lived streams extend their own deadline
@@ -132,7 +138,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go pruneLoginFailures(ctx, db, max(cfg.LoginWindow, cfg.RegisterWindow), log)
 
 	ready.Store(true)
-	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(),
+	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(), "inherited_socket", inherited,
 		"startup_ms", time.Since(started).Milliseconds())
 
 	select {
@@ -143,26 +149,46 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 
+	// From the first moment: readiness DOWN, and every answer asks the
+	// client to close its connection (drain.go explains why the server
+	// never closes an idle one itself).
 	ready.Store(false)
-	log.Info("shutting down: readiness DOWN, still serving", "delay", cfg.ShutdownDelay)
-	select {
-	case <-time.After(cfg.ShutdownDelay): // the shutdown delay itself, not synchronisation
-	case err := <-serveErr:
-		return fmt.Errorf("http server: %w", err)
-	case err := <-ops.done:
-		return err
+	drain.start()
+	if inherited {
+		// Whoever else holds the socket keeps accepting (the kernel queues
+		// connections meanwhile), so no balancer has anything to notice.
+		log.Info("shutting down: readiness DOWN; the socket stays open in its other holder, so no delay")
+	} else {
+		log.Info("shutting down: readiness DOWN, still serving", "delay", cfg.ShutdownDelay)
+		select {
+		case <-time.After(cfg.ShutdownDelay): // the shutdown delay itself, not synchronisation
+		case err := <-serveErr:
+			return fmt.Errorf("http server: %w", err)
+		case err := <-ops.done:
+			return err
+		}
 	}
-	// The signal context is done: Shutdown gets a fresh one. The ops
-	// listener goes last, so metrics can be read while requests drain.
+	// Stop accepting, then wait for the open connections to end: requests
+	// in flight finish and get "Connection: close"; idle ones are closed by
+	// the client. The signal context is done: the wait gets a fresh one.
+	// The ops listener goes last, so metrics can be read while requests drain.
+	drainStart := time.Now()
+	ln.Close()
+	if err := <-serveErr; !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	log.Info("draining connections", "timeout", cfg.ShutdownTimeout)
+	log.Info("draining connections", "open", drain.openConns(), "timeout", cfg.ShutdownTimeout)
+	if left := drain.wait(sctx); left > 0 {
+		log.Warn("connections still open at the shutdown timeout; closing them", "open", left)
+	}
+	// Closes what the client left open past the timeout, and waits for
+	// requests still running (none, unless the timeout passed).
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
+	log.Info("drained", "ms", time.Since(drainStart).Milliseconds())
 	if err := ops.shutdown(sctx); err != nil {
 		return err
 	}
