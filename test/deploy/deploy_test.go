@@ -65,12 +65,12 @@ func reportLoad(t *testing.T, l *loadGen, windows []window, warm time.Time) {
 	for _, w := range windows {
 		w := w
 		s := summarise(samples, func(ts time.Time) bool { return !ts.Before(w.from) && ts.Before(w.to) })
-		t.Logf("FIGURE %s: %.1fs, %d requests sent (%d GET, %d register, %d slow register), %d failed, %.0f req/s, p50 %s, p99 %s, slowest 1 s request %s",
-			w.name, w.to.Sub(w.from).Seconds(), s.sent, s.byKind["get"], s.byKind["register"], s.byKind["slow"], s.failed,
+		t.Logf("FIGURE %s: %.1fs, %d requests sent (%d GET, %d register, %d slow register), %d failed %v, %d GETs stale on a reused connection (lost by a client that never retries), %.0f req/s, p50 %s, p99 %s, slowest 1 s request %s",
+			w.name, w.to.Sub(w.from).Seconds(), s.sent, s.byKind["get"], s.byKind["register"], s.byKind["slow"], s.failed, s.byClass, s.stale,
 			float64(s.sent)/w.to.Sub(w.from).Seconds(), ms(s.p50), ms(s.p99), ms(s.slowMax))
 	}
-	t.Logf("FIGURE steady state (outside the deploys): %d requests, %d failed, p50 %s, p99 %s, slowest 1 s request %s",
-		steady.sent, steady.failed, ms(steady.p50), ms(steady.p99), ms(steady.slowMax))
+	t.Logf("FIGURE steady state (outside the deploys): %d requests, %d failed %v, %d stale, p50 %s, p99 %s, slowest 1 s request %s",
+		steady.sent, steady.failed, steady.byClass, steady.stale, ms(steady.p50), ms(steady.p99), ms(steady.slowMax))
 	t.Logf("FIGURE whole run: %d requests sent, %d failed, %d ticks dropped by the load generator", total.sent, total.failed, l.dropped.Load())
 	if total.failed > 0 {
 		t.Errorf("%d of %d requests failed; the first ones:\n  %s", total.failed, total.sent, strings.Join(total.failures, "\n  "))
