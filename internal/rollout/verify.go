@@ -42,6 +42,13 @@ func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
 		case <-tick.C:
 		}
 		probes := e.probeAll(ctx, ids)
+		// An instance whose counters could not be read when the window
+		// began is judged from the first time they could.
+		for i := range ids {
+			if !base[i].Counted && probes[i].Counted {
+				base[i] = probes[i]
+			}
+		}
 		now := e.now()
 		dt := now.Sub(last)
 		last = now
