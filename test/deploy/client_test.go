@@ -79,6 +79,7 @@ const (
 	failInvalid   = "invalid"   // the body was complete but not JSON
 	failStatus    = "status"    // a non-2xx answer
 	failConn      = "conn"      // could not connect, or a fresh connection failed
+	failBusy      = "busy"      // 503 "busy checking passwords": the app shedding load on a starved machine
 )
 
 // attempt is one request on one connection.

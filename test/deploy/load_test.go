@@ -79,6 +79,9 @@ type loadGen struct {
 	posts   []*http.Client
 	seq     atomic.Int64
 	dropped atomic.Int64 // ticks skipped because maxInFlight requests were pending
+	// mayFallBehind: the test slows the service down on purpose, so
+	// dropped ticks are reported, not a failure.
+	mayFallBehind bool
 
 	mu      sync.Mutex
 	samples []sample
@@ -227,29 +230,48 @@ func finish(s sample, resp *http.Response, err error) sample {
 	s.status = resp.StatusCode
 	if s.failed() {
 		s.err, s.class = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(b)), failStatus
+		if resp.StatusCode == http.StatusServiceUnavailable && bytes.Contains(b, []byte("busy checking passwords")) {
+			s.class = failBusy
+		}
 	}
 	return s
 }
 
-// window is a span of the run: a deploy, or steady state.
+// window is a span of the run: a deploy, or steady state, and what it may
+// cost. Whatever happens, no GET may fail (nginx retries them on another
+// instance) and no body may arrive cut.
 type window struct {
 	name     string
 	from, to time.Time
+	// writesMayFail is how many writes may fail, each answered with one of
+	// failStatuses (0: no answer at all): a release that answers 500, or
+	// an instance killed with POSTs in hand.
+	writesMayFail int
+	failStatuses  []int
+	// noStale: nginx is not reloaded in this window, so a client that
+	// never retries must lose nothing either.
+	noStale bool
 }
 
 // stats summarise the samples that started inside a window.
 type stats struct {
 	sent, failed int
 	stale        int            // GETs a client that never retries would have lost
-	byClass      map[string]int // failures by class (truncated, status, …)
+	busy         int            // 503 "busy checking passwords": the app's overload answer, not a deploy's
+	byClass      map[string]int // failures by class (truncated, status, …), busy answers left out
 	byKind       map[string]int
-	p50, p99     time.Duration // of the GETs and fast registers
-	slowMax      time.Duration // the slowest of the 1 s requests (the trickle included)
-	failures     []string
+	failedByKind map[string]int // failures (busy answers left out) by kind
+	// writeStatuses counts the failed writes by status (0: no answer);
+	// firstWrite and lastWrite are when the first and the last of them were sent.
+	writeStatuses         map[int]int
+	firstWrite, lastWrite time.Time
+	p50, p99              time.Duration // of the GETs and fast registers
+	slowMax               time.Duration // the slowest of the 1 s requests (the trickle included)
+	failures              []string
 }
 
 func summarise(samples []sample, in func(time.Time) bool) stats {
-	st := stats{byKind: map[string]int{}, byClass: map[string]int{}}
+	st := stats{byKind: map[string]int{}, byClass: map[string]int{}, failedByKind: map[string]int{}, writeStatuses: map[int]int{}}
 	var fast []time.Duration
 	for _, s := range samples {
 		if !in(s.start) {
@@ -265,9 +287,23 @@ func summarise(samples []sample, in func(time.Time) bool) stats {
 		if s.stale {
 			st.stale++
 		}
+		if s.class == failBusy {
+			st.busy++
+			continue
+		}
 		if s.failed() {
 			st.failed++
 			st.byClass[s.class]++
+			st.failedByKind[s.kind]++
+			if s.kind != "get" {
+				st.writeStatuses[s.status]++
+				if st.firstWrite.IsZero() || s.start.Before(st.firstWrite) {
+					st.firstWrite = s.start
+				}
+				if s.start.After(st.lastWrite) {
+					st.lastWrite = s.start
+				}
+			}
 			if len(st.failures) < 10 {
 				st.failures = append(st.failures, fmt.Sprintf("%s %s at %s: %s", s.kind, s.email, s.start.Format("15:04:05.000"), s.err))
 			}

@@ -96,6 +96,9 @@ func buildTool(t *testing.T, name string) string {
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(envGuardStateDir); dir != "" {
+		runGuard(dir) // this process is a rig's guard, not a test run
+	}
 	code := m.Run()
 	if releases.dir != "" {
 		os.RemoveAll(releases.dir)
@@ -131,6 +134,7 @@ func newRig(t *testing.T) *rig {
 		}
 	}
 	r.nginx = testenv.StartNginx(t, "", []string{"127.0.0.1:1"})
+	startGuard(t, r.stateDir) // instances die even if this test process is killed
 	t.Cleanup(r.stopEverything)
 	return r
 }
@@ -185,6 +189,9 @@ func (r *rig) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(r.ctl, args...)
 	cmd.Dir = r.dir
 	cmd.Env = append(os.Environ(), "MEALSYNCCTL_STATE_DIR="+r.stateDir)
+	// mealsyncctl dies with the test; the instances it starts are detached
+	// on purpose, and the rig's guard stops those.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
 
@@ -388,10 +395,7 @@ func cmdline(pid int) string {
 // stopEverything kills whatever this rig's state directory started, so a
 // failed test leaves no process behind.
 func (r *rig) stopEverything() {
-	for _, pid := range r.labelledProcesses() {
-		syscall.Kill(-pid, syscall.SIGKILL)
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	killStarted(r.stateDir)
 	if r.t.Failed() {
 		logs, _ := filepath.Glob(filepath.Join(r.stateDir, "logs", "*.log"))
 		for _, l := range logs {
@@ -445,6 +449,27 @@ func (r *rig) waitForStep(ctx context.Context, exited <-chan struct{}, prefix st
 		}
 		step = st.Op.Step
 		return strings.HasPrefix(step, prefix)
+	})
+	return step
+}
+
+// waitPastStep polls the journal until its step no longer starts with
+// prefix (the command moved on, or ended), and returns the step it found.
+func (r *rig) waitPastStep(exited <-chan struct{}, prefix string, timeout time.Duration) string {
+	r.t.Helper()
+	var step string
+	testenv.WaitFor(r.t, timeout, fmt.Sprintf("the journal to move past step %q", prefix), func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
+		st, err := (&rollout.Store{Dir: r.stateDir}).Load()
+		if err != nil || st.Op == nil {
+			return true
+		}
+		step = st.Op.Step
+		return !strings.HasPrefix(step, prefix)
 	})
 	return step
 }
