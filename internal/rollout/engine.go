@@ -310,14 +310,15 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Ins
 	for _, p := range done {
 		watch = append(watch, p.in)
 	}
-	if f := e.verify(ctx, watch); f != nil {
+	seen, f := e.verify(ctx, watch)
+	if f != nil {
 		return in, f
 	}
 	st.setRole(in.ID, RoleServing)
 	if err := e.save(fmt.Sprintf("%s verified", in.ID)); err != nil {
 		return in, &Failure{Step: StepVerify, Instance: in, Cause: "could not save the state: " + err.Error()}
 	}
-	e.logf("%s verified", in.ID)
+	e.logf("%s verified: %s", in.ID, seen)
 	return in, nil
 }
 

@@ -90,7 +90,7 @@ func (d *Process) StartBeside(ctx context.Context, rel Release, id string, old I
 	if processAlive(old.PID, old.StartTicks) {
 		sock, err = shareSocket(old.PID, old.StartTicks, old.SocketInode)
 	} else {
-		sock, _, inode, err = listenSlot(old.Addr)
+		sock, inode, err = rebindSlot(ctx, old.Addr)
 		if err != nil {
 			err = fmt.Errorf("%w: %s has exited and its address %s cannot be bound again: %v", ErrCannotShare, old.ID, old.Addr, err)
 		}
@@ -99,6 +99,25 @@ func (d *Process) StartBeside(ctx context.Context, rel Release, id string, old I
 		return in, err
 	}
 	return d.launch(rel, in, old.Addr, sock, inode)
+}
+
+// rebindSlot binds the address of an instance that died. Its process can
+// show as exited (its main thread a zombie) while its other threads still
+// hold the socket for a moment, so "address in use" is tried again for a
+// few seconds before it counts.
+func rebindSlot(ctx context.Context, addr string) (*os.File, uint64, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sock, _, inode, err := listenSlot(addr)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return sock, inode, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, 0, err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (d *Process) host() string {

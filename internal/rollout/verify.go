@@ -23,7 +23,9 @@ import (
 //     comparable rate), the machine or the database is in trouble: that
 //     time does not count towards the window, and after TroubleTimeout of
 //     it the deploy is aborted without blaming the release.
-func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
+//
+// On success it returns what the window saw, for the progress line.
+func (e *Engine) verify(ctx context.Context, watch []Instance) (string, *Failure) {
 	in := watch[0]
 	peers := e.peers(watch)
 	ids := append(append([]Instance{}, watch...), peers...)
@@ -34,14 +36,16 @@ func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
 	var clean, troubled time.Duration
 	failed := map[string]int{}
 	inTrouble := false
-	last := began
+	lastTick := began
+	last := base
 	for clean < e.Opts.Verify {
 		select {
 		case <-ctx.Done():
-			return &Failure{Step: StepVerify, Instance: in, Cause: "the command was interrupted (" + context.Cause(ctx).Error() + ")"}
+			return "", &Failure{Step: StepVerify, Instance: in, Cause: "the command was interrupted (" + context.Cause(ctx).Error() + ")"}
 		case <-tick.C:
 		}
 		probes := e.probeAll(ctx, ids)
+		last = probes
 		// An instance whose counters could not be read when the window
 		// began is judged from the first time they could.
 		for i := range ids {
@@ -50,8 +54,8 @@ func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
 			}
 		}
 		now := e.now()
-		dt := now.Sub(last)
-		last = now
+		dt := now.Sub(lastTick)
+		lastTick = now
 
 		// The old instances at the same moment.
 		peersDown, peerAnswered, peerFailed := 0, 0.0, 0.0
@@ -75,7 +79,7 @@ func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
 			p, b := probes[i], base[i]
 			switch p.Health {
 			case Exited:
-				return &Failure{Step: StepVerify, Instance: w, Cause: fmt.Sprintf("it exited %.1fs after %s%s",
+				return "", &Failure{Step: StepVerify, Instance: w, Cause: fmt.Sprintf("it exited %.1fs after %s%s",
 					now.Sub(began).Seconds(), whenAdded(w, in), detail(p))}
 			case NotReady:
 				if trouble {
@@ -83,7 +87,7 @@ func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
 				}
 				failed[w.ID]++
 				if failed[w.ID] >= e.Opts.FailureThreshold {
-					return &Failure{Step: StepVerify, Instance: w, Cause: fmt.Sprintf("its readiness failed %d probes in a row %s, while %s%s",
+					return "", &Failure{Step: StepVerify, Instance: w, Cause: fmt.Sprintf("its readiness failed %d probes in a row %s, while %s%s",
 						failed[w.ID], during(w, in), peersPassed(len(peers)-peersDown, len(peers)), detail(p))}
 				}
 			case Ready:
@@ -99,7 +103,7 @@ func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
 			rate := errs / answered
 			switch {
 			case rate > 0.05 && rate > 3*peerRate:
-				return &Failure{Step: StepVerify, Instance: w, Cause: fmt.Sprintf("it answered %.0f of its %.0f requests with a 5xx status in the %.1fs since %s, while the old instances answered %.0f of %.0f",
+				return "", &Failure{Step: StepVerify, Instance: w, Cause: fmt.Sprintf("it answered %.0f of its %.0f requests with a 5xx status in the %.1fs since %s, while the old instances answered %.0f of %.0f",
 					errs, answered, now.Sub(began).Seconds(), whenAdded(w, in), peerFailed, peerAnswered)}
 			case rate > 0.05:
 				trouble = true // the old instances fail about as often
@@ -121,12 +125,32 @@ func (e *Engine) verify(ctx context.Context, watch []Instance) *Failure {
 			inTrouble = true
 		}
 		if troubled >= e.Opts.TroubleTimeout {
-			return &Failure{Step: StepVerify, Instance: in, Outcome: Aborted, Cause: fmt.Sprintf(
+			return "", &Failure{Step: StepVerify, Instance: in, Outcome: Aborted, Cause: fmt.Sprintf(
 				"the old instances failed at the same moments as the new one for %s (%d of %d not ready, 5xx rate %.0f%%): the machine or the database is in trouble, so the release was not judged; deploy again once it has recovered",
 				troubled.Round(100*time.Millisecond), peersDown, len(peers), 100*peerRate)}
 		}
 	}
-	return nil
+	return windowSummary(ids[:1], ids[len(watch):], base, last, len(watch)), nil
+}
+
+// windowSummary says how many requests the new instance and the old ones
+// answered over the window, and how many with a 5xx.
+func windowSummary(in, peers []Instance, base, last []Probe, watched int) string {
+	if !base[0].Counted || !last[0].Counted {
+		return "its request counters could not be read"
+	}
+	s := fmt.Sprintf("it answered %.0f requests, %.0f with a 5xx", last[0].Answered-base[0].Answered, last[0].Failed-base[0].Failed)
+	var a, f float64
+	for i := watched; i < len(base); i++ {
+		if base[i].Counted && last[i].Counted && last[i].Answered >= base[i].Answered {
+			a += last[i].Answered - base[i].Answered
+			f += last[i].Failed - base[i].Failed
+		}
+	}
+	if len(peers) > 0 {
+		s += fmt.Sprintf("; the old instances %.0f, %.0f with a 5xx", a, f)
+	}
+	return s
 }
 
 // peers are the instances the new ones are judged against: those in the
