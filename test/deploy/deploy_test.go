@@ -544,8 +544,9 @@ func TestInterruptedDeploy(t *testing.T) {
 }
 
 // TestDeployFigures measures deploys at the default timings (verification
-// window 10 s, the app's shutdown delay 5 s) for docs/INFRASTRUCTURE.md.
-// It takes about a minute, so it runs only with MEALSYNC_DEPLOY_FIGURES=1.
+// window 10 s; the app's shutdown delay 5 s, which a passed socket skips)
+// for docs/BENCHMARKS.md. It takes about a minute, so it runs only with
+// MEALSYNC_DEPLOY_FIGURES=1.
 func TestDeployFigures(t *testing.T) {
 	if os.Getenv("MEALSYNC_DEPLOY_FIGURES") != "1" {
 		t.Skip("set MEALSYNC_DEPLOY_FIGURES=1 to measure deploys at the default timings")

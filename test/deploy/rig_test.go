@@ -32,8 +32,10 @@ import (
 // Timings the tests deploy with. The verification window and the app's
 // shutdown delay are shorter than the defaults (10 s, 5 s) so that five
 // deploys of two instances fit in CI's time; TestDeployFigures measures
-// the defaults. The shutdown delay must outlast nginx holding a slow
-// request body (1 s here) before it forwards it to an old instance.
+// the defaults. The shutdown delay only applies where an instance bound
+// its own address (no socket to share, then a reload adds and removes
+// addresses): there it must outlast nginx holding a slow request body (1 s
+// here) before it forwards it to an old instance.
 const (
 	verifyWindow  = "3s"
 	shutdownDelay = "3s"
@@ -122,8 +124,16 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	testenv.RequireNginx(t)
+	return newRigWith(t, testenv.Build(t, "./cmd/mealsyncctl"), "")
+}
+
+// newRigWith is newRig with another mealsyncctl and nginx configuration
+// folder ("" is the repository's): an older release's, for a comparison.
+func newRigWith(t *testing.T, ctl, nginxDir string) *rig {
+	t.Helper()
+	testenv.RequireNginx(t)
 	dbURL := testdb.PostgresURL(t)
-	r := &rig{t: t, dbURL: dbURL, dir: t.TempDir(), ctl: testenv.Build(t, "./cmd/mealsyncctl")}
+	r := &rig{t: t, dbURL: dbURL, dir: t.TempDir(), ctl: ctl}
 	r.stateDir = filepath.Join(r.dir, "state")
 	v1 := buildRelease(t, "v1")
 	for _, sub := range []string{"migrate", "seed"} {
@@ -133,7 +143,7 @@ func newRig(t *testing.T) *rig {
 			t.Fatalf("mealsync %s: %v\n%s", sub, err, b)
 		}
 	}
-	r.nginx = testenv.StartNginx(t, "", []string{"127.0.0.1:1"})
+	r.nginx = testenv.StartNginx(t, nginxDir, []string{"127.0.0.1:1"})
 	startGuard(t, r.stateDir) // instances die even if this test process is killed
 	t.Cleanup(r.stopEverything)
 	return r
