@@ -13,12 +13,12 @@ import (
 // (nginx) was already writing to it: the client gets a reset instead of an
 // answer, and may not retry (nginx never retries a POST it has sent). Only
 // the client knows when it is about to use a connection, so during shutdown
-// the server never closes an idle one: it answers every request with
-// "Connection: close" (the client closes that connection after reading the
-// answer) and leaves idle connections for the client to close when its own
-// idle timeout ends (nginx's upstream keepalive_timeout, shorter than
-// MEALSYNC_SHUTDOWN_TIMEOUT). Shutdown then waits for the count of open
-// connections to reach zero instead of sleeping a fixed time.
+// the server answers every request with "Connection: close" (the client
+// closes that connection after reading the answer) and leaves idle
+// connections to the client for the shutdown delay (nginx's upstream
+// keepalive_timeout, 4 s, is shorter, so nginx closes its own first); it
+// counts the open connections and stops as soon as none is left, instead
+// of sleeping a fixed time.
 type drainer struct {
 	draining atomic.Bool
 

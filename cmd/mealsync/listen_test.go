@@ -130,7 +130,7 @@ func TestInheritedSocket(t *testing.T) {
 		t.Fatal("still running 30 s after SIGTERM: it waited for the 60 s shutdown delay")
 	}
 	t.Logf("SIGTERM to exit: %v", time.Since(sent).Round(time.Millisecond))
-	p.logLine(t, "shutting down: readiness DOWN; the socket stays open in its other holder, so no delay")
+	p.logLine(t, "shutting down: readiness DOWN; the socket stays open in its other holder, so it stops accepting now")
 
 	// The socket outlived the process: a connection is accepted by the
 	// kernel and waits for the next holder.
@@ -190,65 +190,99 @@ func TestInheritedSocketMistakes(t *testing.T) {
 }
 
 // TestDrainLeavesIdleConnectionsToTheClient: during shutdown the server
-// never closes an idle keep-alive connection under its client (which may be
-// writing a request to it at that moment): a request sent on one after the
-// listener has closed is answered, with "Connection: close", and the server
-// exits once that connection is gone, not after a fixed delay.
+// does not close an idle keep-alive connection under its client (which may
+// be writing a request to it at that moment) before the shutdown delay has
+// passed: a request sent on one after the listener has closed is answered,
+// with "Connection: close", and the server exits as soon as that connection
+// is gone, not after a fixed time. One the client leaves idle is closed once
+// the delay has passed, and the server exits then, not at the timeout.
 func TestDrainLeavesIdleConnectionsToTheClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildBinary(t)
-	p := startServe(t, bin, []string{"MEALSYNC_SHUTDOWN_DELAY=0s", "MEALSYNC_SHUTDOWN_TIMEOUT=60s"}, nil)
-	addr := p.logLine(t, "listening")["addr"].(string)
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	// serve starts the binary on a socket the test holds too (as a
+	// successor would) and opens a kept-alive connection that has served
+	// one request.
+	serve := func(t *testing.T, delay string) (*process, net.Conn, func() *http.Response) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		sock, err := ln.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := startServe(t, bin, []string{"MEALSYNC_SHUTDOWN_DELAY=" + delay, "MEALSYNC_SHUTDOWN_TIMEOUT=60s"}, sock)
+		sock.Close()
+		p.logLine(t, "listening")
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		br := bufio.NewReader(conn)
+		get := func() *http.Response {
+			t.Helper()
+			fmt.Fprintf(conn, "GET /api/v1/recipes?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("request on the kept-alive connection: %v", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp
+		}
+		if resp := get(); resp.StatusCode != 200 || resp.Close {
+			t.Fatalf("first answer: %s, close %v", resp.Status, resp.Close)
+		}
+		return p, conn, get
 	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
-	get := func() *http.Response {
+	exitWithin := func(t *testing.T, p *process, d time.Duration, why string) {
 		t.Helper()
-		fmt.Fprintf(conn, "GET /api/v1/recipes?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n")
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request on the kept-alive connection: %v", err)
+		select {
+		case err := <-p.exited:
+			if err != nil {
+				t.Fatalf("exit: %v", err)
+			}
+		case <-time.After(d):
+			t.Fatalf("still running %s %s", d, why)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
 	}
-	if resp := get(); resp.StatusCode != 200 || resp.Close {
-		t.Fatalf("first answer: %s, close %v", resp.Status, resp.Close)
-	}
-	// The connection is idle now. Shut down and wait until the listener is
-	// closed and the drain has begun.
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.logLine(t, "draining connections")
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
-		t.Fatal("the listener still accepts connections while draining")
-	}
-	select {
-	case err := <-p.exited:
-		t.Fatalf("exited with a kept-alive connection open: %v", err)
-	default:
-	}
-	sent := time.Now()
-	resp := get()
-	if resp.StatusCode != 200 || !resp.Close {
-		t.Fatalf("answer during the drain: %s, Connection: close %v; want 200 asking the client to close", resp.Status, resp.Close)
-	}
-	conn.Close()
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
+
+	t.Run("a request on an idle connection is answered, then the server leaves", func(t *testing.T) {
+		p, conn, get := serve(t, "30s")
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		p.logLine(t, "draining connections")
+		select {
+		case err := <-p.exited:
+			t.Fatalf("exited with a kept-alive connection open, before the delay: %v", err)
+		default:
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("still running 30 s after its last connection closed (the shutdown timeout is 60 s)")
-	}
-	t.Logf("last request to exit: %v", time.Since(sent).Round(time.Millisecond))
+		sent := time.Now()
+		resp := get()
+		if resp.StatusCode != 200 || !resp.Close {
+			t.Fatalf("answer during the drain: %s, Connection: close %v; want 200 asking the client to close", resp.Status, resp.Close)
+		}
+		conn.Close()
+		exitWithin(t, p, 20*time.Second, "after its last connection closed (the delay is 30 s, the timeout 60 s)")
+		t.Logf("last request to exit: %v", time.Since(sent).Round(time.Millisecond))
+	})
+
+	t.Run("an idle connection is closed once the delay has passed", func(t *testing.T) {
+		const delay = 2 * time.Second
+		p, conn, _ := serve(t, delay.String())
+		sent := time.Now()
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		exitWithin(t, p, 30*time.Second, "with an idle connection (the delay is 2 s, the timeout 60 s)")
+		if took := time.Since(sent); took < delay {
+			t.Errorf("exited %v after SIGTERM: it closed the idle connection before the delay of %v", took, delay)
+		}
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); err == nil {
+			t.Error("the idle connection is still open after the server left")
+		}
+	})
 }

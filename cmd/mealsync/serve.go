@@ -150,28 +150,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	// From the first moment: readiness DOWN, and every answer asks the
-	// client to close its connection (drain.go explains why the server
-	// never closes an idle one itself).
+	// client to close its connection (drain.go explains why). An idle
+	// connection is left to its client for the shutdown delay, counted from
+	// the signal: nginx closes its own idle ones sooner (its upstream
+	// keepalive_timeout is 4 s), so it is always the side that closes.
 	ready.Store(false)
 	drain.start()
+	idleGrace := time.NewTimer(cfg.ShutdownDelay)
+	defer idleGrace.Stop()
 	if inherited {
 		// Whoever else holds the socket keeps accepting (the kernel queues
-		// connections meanwhile), so no balancer has anything to notice.
-		log.Info("shutting down: readiness DOWN; the socket stays open in its other holder, so no delay")
+		// connections meanwhile), so no balancer has anything to notice:
+		// stop accepting now.
+		log.Info("shutting down: readiness DOWN; the socket stays open in its other holder, so it stops accepting now",
+			"idle_grace", cfg.ShutdownDelay)
 	} else {
 		log.Info("shutting down: readiness DOWN, still serving", "delay", cfg.ShutdownDelay)
 		select {
-		case <-time.After(cfg.ShutdownDelay): // the shutdown delay itself, not synchronisation
+		case <-idleGrace.C: // the shutdown delay itself, not synchronisation
 		case err := <-serveErr:
 			return fmt.Errorf("http server: %w", err)
 		case err := <-ops.done:
 			return err
 		}
 	}
-	// Stop accepting, then wait for the open connections to end: requests
-	// in flight finish and get "Connection: close"; idle ones are closed by
-	// the client. The signal context is done: the wait gets a fresh one.
-	// The ops listener goes last, so metrics can be read while requests drain.
+	// Stop accepting, then let the open connections end: requests in
+	// flight finish with "Connection: close", idle connections are closed
+	// by their client, or by us once idle past the grace. The signal
+	// context is done: the drain gets a fresh one. The ops listener goes
+	// last, so metrics can be read while requests drain.
 	drainStart := time.Now()
 	ln.Close()
 	if err := <-serveErr; !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
@@ -180,11 +187,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	log.Info("draining connections", "open", drain.openConns(), "timeout", cfg.ShutdownTimeout)
-	if left := drain.wait(sctx); left > 0 {
-		log.Warn("connections still open at the shutdown timeout; closing them", "open", left)
+	if inherited {
+		gctx, stop := context.WithCancel(sctx)
+		go func() {
+			select {
+			case <-idleGrace.C:
+			case <-gctx.Done():
+			}
+			stop()
+		}()
+		left := drain.wait(gctx)
+		stop()
+		if left > 0 {
+			log.Info("connections idle past the grace; closing them", "open", left)
+		}
 	}
-	// Closes what the client left open past the timeout, and waits for
-	// requests still running (none, unless the timeout passed).
+	// Closes the connections still idle (every one used since the signal
+	// was answered "Connection: close" and is gone), and waits for requests
+	// still running, up to the timeout.
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -6,12 +6,14 @@
 // instances: a Driver starts, probes and stops them (plain processes on a VPS,
 // or Docker Compose containers), and a Proxy puts them into and out of the
 // nginx upstream. For each instance in turn the engine starts a new one,
-// waits until its readiness endpoint says UP, adds it to the upstream, watches
-// it for a verification window, then removes the old instance from the
-// upstream, reloads nginx, and stops it (the app keeps serving through its
-// shutdown delay, so requests nginx already sent it still finish). There are
-// never fewer than N ready instances in the upstream and never more than N+1
-// started (max unavailable 0, max surge 1).
+// waits until its readiness endpoint says UP, puts it in service, verifies it
+// against the old instances for a window (verify.go), then stops the old one,
+// which finishes what it holds. A driver that can share sockets (the process
+// driver, SocketSharer) starts the new instance on the old one's listening
+// socket, so both serve one address and the upstream, and nginx, are left
+// alone; otherwise the new address is added to the upstream and the old one
+// removed, each with a reload. There are never fewer than N ready instances
+// in service and never more than N+1 started (max unavailable 0, max surge 1).
 //
 // Everything the engine does is written ahead to a state directory (Store),
 // so a CLI killed mid-deploy leaves enough behind for the next command to

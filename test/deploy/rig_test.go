@@ -29,16 +29,17 @@ import (
 	"github.com/mealsync/mealsync/internal/testenv"
 )
 
-// Timings the tests deploy with. The verification window and the app's
-// shutdown delay are shorter than the defaults (10 s, 5 s) so that five
-// deploys of two instances fit in CI's time; TestDeployFigures measures
-// the defaults. The shutdown delay only applies where an instance bound
-// its own address (no socket to share, then a reload adds and removes
-// addresses): there it must outlast nginx holding a slow request body (1 s
-// here) before it forwards it to an old instance.
+// Timings the tests deploy with. The verification window is shorter than
+// the default (10 s) so that five deploys of two instances fit in CI's
+// time; TestDeployFigures measures the defaults. The app's shutdown delay
+// is its default: it is how long a stopping instance leaves an idle
+// connection to nginx, which must be longer than nginx's upstream
+// keepalive_timeout (4 s) so that nginx always closes first; where an
+// instance bound its own address (no socket to share) it must also outlast
+// nginx holding a slow request body (1 s here) before it forwards it.
 const (
 	verifyWindow  = "3s"
-	shutdownDelay = "3s"
+	shutdownDelay = "5s"
 )
 
 // releases builds the mealsync binary once per version string, with
