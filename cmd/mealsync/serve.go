@@ -30,8 +30,11 @@ import (
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // serve runs the HTTP server until ctx is cancelled, then shuts down without
-// dropping a request: readiness DOWN → delay (balancers notice) → Shutdown
-// with a fresh timeout → database closed last.
+// dropping a request: readiness DOWN and "Connection: close" on every answer
+// → the delay, while it still accepts (balancers notice), unless its socket
+// was passed to it (its other holder keeps accepting) → stop accepting →
+// drain, counting open connections, with a fresh timeout → database closed
+// last.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	started := time.Now()
 	cfg, err := loadConfig("serve", args, getenv, stderr)
