@@ -242,7 +242,7 @@ func TestBadReleaseRolledBack(t *testing.T) {
 	warmUp(t, l, time.Second)
 
 	// (b) Ready, then 500 for every request that reads data.
-	forbidden := r.envFile("forbidden", "MEALSYNC_DATABASE_URL="+forbiddenRoleURL(t, r.dbURL))
+	forbidden := r.envFile("forbidden", "MEALSYNC_DATABASE_URL="+forbiddenRoleURL(t, r.dbURL), forbiddenEnv)
 	t0 = time.Now()
 	// A long window: it must be judged at the first burst, within its own
 	// window, not pass it.

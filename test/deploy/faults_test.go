@@ -88,9 +88,16 @@ func (p *slowDB) pipe(c net.Conn) {
 
 // forbiddenRoleURL returns dbURL logged in as a new role that may connect
 // and read the schema version, and nothing else: a release configured with
-// it starts and reports ready (readiness only pings the database), then
-// answers every request that reads data with 500 — a release that is bad
-// while ready, as one whose credentials or grants were got wrong.
+// it and forbiddenEnv starts and reports ready (readiness only pings the
+// database), then answers every request that reads data with 500 — a
+// release that is bad while ready, as one whose credentials or grants were
+// got wrong.
+//
+// forbiddenEnv turns the catalogue index off: it reads the whole catalogue
+// at start, so with it the release would fail to start instead (a case
+// TestBadReleaseRolledBack has already).
+const forbiddenEnv = "MEALSYNC_CATALOGUE_INDEX=false"
+
 func forbiddenRoleURL(t *testing.T, dbURL string) string {
 	t.Helper()
 	db, err := sql.Open("pgx", dbURL)

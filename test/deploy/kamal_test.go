@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -59,7 +60,7 @@ func TestKamalProxyComparison(t *testing.T) {
 	ng := measurePath(t, "nginx + mealsyncctl", r.nginx.URL, func(i int, to string) {
 		r.mustRun(r.deployArgs(bins[to], env)...)
 	}, func() {
-		bad := r.envFile("forbidden", "MEALSYNC_DATABASE_URL="+forbidden)
+		bad := r.envFile("forbidden", "MEALSYNC_DATABASE_URL="+forbidden, forbiddenEnv)
 		t0 := time.Now()
 		res := r.run(r.deployArgs(bins["v2"], bad, "--verify", badFor.String(), "--version", "v2-forbidden")...)
 		if res.code != 1 {
@@ -79,7 +80,12 @@ func TestKamalProxyComparison(t *testing.T) {
 		"MEALSYNC_SHUTDOWN_TIMEOUT":         "20s",
 	}
 	start := func(v, dbURL string) *testenv.Instance {
-		return testenv.StartMealsync(t, testenv.Options{Binary: bins[v], DatabaseURL: dbURL, Env: appEnv})
+		env := maps.Clone(appEnv)
+		if dbURL != r.dbURL { // the bad release
+			k, v, _ := strings.Cut(forbiddenEnv, "=")
+			env[k] = v
+		}
+		return testenv.StartMealsync(t, testenv.Options{Binary: bins[v], DatabaseURL: dbURL, Env: env})
 	}
 	cur := start("v1", r.dbURL)
 	kp.deploy(t, cur.Addr)
@@ -146,7 +152,7 @@ func measureBaseline(t *testing.T, src string, badFor time.Duration) string {
 	return measurePath(t, "nginx + mealsyncctl before (reloads at every deploy)", r.nginx.URL, func(i int, to string) {
 		r.mustRun(r.deployArgs(bins[to], env)...)
 	}, func() {
-		bad := r.envFile("forbidden", "MEALSYNC_DATABASE_URL="+forbidden)
+		bad := r.envFile("forbidden", "MEALSYNC_DATABASE_URL="+forbidden, forbiddenEnv)
 		t0 := time.Now()
 		r.run(r.deployArgs(bins["v2"], bad, "--verify", "3s", "--version", "v2-forbidden")...)
 		waitOut(t, t0, badFor)
