@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,6 +122,81 @@ func TestCORSOriginsReachTheServer(t *testing.T) {
 		resp.Body.Close()
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != http.StatusNoContent || got != want {
 			t.Errorf("preflight from %s: %d, Allow-Origin %q; want 204, %q", origin, resp.StatusCode, got, want)
+		}
+	}
+}
+
+// cacheLookups reads mealsync_cache_lookups_total from the ops listener:
+// "cache/result" → count.
+func cacheLookups(t *testing.T, ops string) map[string]int {
+	t.Helper()
+	code, body := get(t, ops+"/actuator/prometheus")
+	if code != http.StatusOK {
+		t.Fatalf("metrics: %d", code)
+	}
+	got := map[string]int{}
+	line := regexp.MustCompile(`(?m)^mealsync_cache_lookups_total\{cache="(\w+)",result="(\w+)"\} (\d+)$`)
+	for _, m := range line.FindAllStringSubmatch(body, -1) {
+		n, _ := strconv.Atoi(m[3])
+		got[m[1]+"/"+m[2]] = n
+	}
+	return got
+}
+
+// Every in-process cache reports its hits and misses on the ops listener,
+// counted as requests use them.
+func TestCacheLookupsAreExported(t *testing.T) {
+	s := startServer(t, map[string]string{"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/m.db"})
+	api := s.base + "/api/v1"
+	if st, env := call(t, "POST", api+"/users/register", "", map[string]any{"email": "lu@example.com", "password": "lentil soup 7", "name": "Lu"}); st != 200 {
+		t.Fatalf("register: %d %v", st, env)
+	}
+	st, env := call(t, "POST", api+"/users/login", "", map[string]any{"email": "lu@example.com", "password": "lentil soup 7"})
+	if st != 200 {
+		t.Fatalf("login: %d %v", st, env)
+	}
+	id, token := data(env)["id"].(string), data(env)["token"].(string)
+	before := cacheLookups(t, s.ops)
+
+	var recipeID string
+	for range 2 { // built, then from memory
+		st, env := call(t, "GET", api+"/recipes?name=curry&limit=5", "", nil)
+		if st != 200 || len(env["data"].([]any)) == 0 {
+			t.Fatalf("list: %d %v", st, env)
+		}
+		recipeID = env["data"].([]any)[0].(map[string]any)["id"].(string)
+	}
+	// A client revalidating its copy is served from the cache too.
+	resp, err := http.Get(api + "/recipes?name=curry&limit=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", api+"/recipes?name=curry&limit=5", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("revalidation: %v %v, want 304", resp, err)
+	}
+	resp.Body.Close()
+	if st, env := call(t, "GET", api+"/users/"+id, token, nil); st != 200 { // the token and the user, first seen
+		t.Fatalf("user: %d %v", st, env)
+	}
+	if st, env := call(t, "GET", api+"/recipes/"+recipeID, token, nil); st != 200 { // both remembered; the recipe from memory
+		t.Fatalf("recipe: %d %v", st, env)
+	}
+
+	after := cacheLookups(t, s.ops)
+	want := map[string]int{
+		"list_page/miss": 1, "list_page/hit": 3, // a page from memory twice, and a 304
+		"catalogue/miss": 0, "catalogue/hit": 2, // the page built, the recipe
+		"token/miss": 1, "token/hit": 1,
+		"user/miss": 1, "user/hit": 1,
+	}
+	for k, n := range want {
+		if _, ok := after[k]; !ok {
+			t.Errorf("no mealsync_cache_lookups_total series for %s", k)
+		} else if d := after[k] - before[k]; d != n {
+			t.Errorf("%s moved by %d, want %d", k, d, n)
 		}
 	}
 }

@@ -78,8 +78,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The catalogue is listed and searched from memory, kept in step with
 	// the database's record of which recipes changed.
 	var recipes mealsync.RecipeStore = db
+	var caches []metrics.CacheSource // counted in mealsync_cache_lookups_total
 	if cfg.CatalogueIndex {
 		idx := catalogindex.New(db, db, cfg.CatalogueVersionTTL, time.Now)
+		caches = append(caches, metrics.CacheSource{Name: "catalogue", Lookups: idx.Lookups})
 		loaded := time.Now()
 		if err := idx.Warm(ctx); err != nil {
 			return fmt.Errorf("catalogue index: %w", err)
@@ -122,6 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.UserCacheSize > 0 {
 		c := usercache.New(db, db, cfg.UserCacheSize, cfg.UserCacheTTL, time.Now)
 		users, tokens = c, c.Tokens(db)
+		caches = append(caches, metrics.CacheSource{Name: "user", Lookups: c.Lookups})
 	}
 	authSvc := auth.NewService(users, tokens, db, keys, auth.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
@@ -162,6 +165,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
 		CORSOrigins: cfg.CORSOrigins,
 	})
+	caches = append(caches, metrics.CacheSource{Name: "token", Lookups: authSvc.TokenLookups})
+	if cfg.ListCacheSize > 0 {
+		caches = append(caches, metrics.CacheSource{Name: "list_page", Lookups: handler.ListCacheLookups})
+	}
+	reg.MustRegister(metrics.NewCacheCollector(caches...))
 
 	// The API's socket: passed by a supervisor (systemd socket activation,
 	// or mealsyncctl handing it from the instance this one replaces), or

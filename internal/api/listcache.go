@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -37,6 +38,8 @@ type listCache struct {
 	mu      sync.Mutex
 	version int64
 	checked time.Time // zero: read the version on next use
+
+	hits, misses atomic.Uint64 // catalogue pages served from memory, built
 }
 
 func newListCache(size int, versionTTL time.Duration, versionOf func(context.Context) (int64, error),
@@ -90,6 +93,31 @@ func (c *listCache) currentVersion(ctx context.Context) (int64, error) {
 	}
 	c.version, c.checked = v, c.now()
 	return v, nil
+}
+
+// page returns the encoded page kept under key, counting the lookup.
+func (c *listCache) page(key string) ([]byte, bool) {
+	body, ok := c.pages.Get(key)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return body, ok
+}
+
+// notModified counts a conditional request answered 304: the client's copy
+// was this page, so it was served without building it.
+func (c *listCache) notModified() { c.hits.Add(1) }
+
+// Lookups returns how many catalogue pages were served from memory (hits,
+// 304s included) and how many were built (misses). Lists that may hold the
+// caller's private recipes are never looked up, so never counted.
+func (s *Server) ListCacheLookups() (hits, misses uint64) {
+	if s.listCache == nil {
+		return 0, 0
+	}
+	return s.listCache.hits.Load(), s.listCache.misses.Load()
 }
 
 // invalidate makes the next lookup re-read the version: this instance has

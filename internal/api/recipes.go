@@ -75,11 +75,12 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *m
 	w.Header().Set("ETag", tag)
 	w.Header().Set("Cache-Control", "no-cache") // revalidate with If-None-Match
 	if r.Header.Get("If-None-Match") == tag {
+		s.listCache.notModified()
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	cacheKey := fmt.Sprint(version, "|", key)
-	body, ok := s.listCache.pages.Get(cacheKey)
+	body, ok := s.listCache.page(cacheKey)
 	if !ok {
 		page, err := s.recipes.ListRecipes(r.Context(), f)
 		if err != nil {

@@ -333,4 +333,9 @@ func TestSignerRemembersTokensUntilTheyExpire(t *testing.T) {
 			t.Fatalf("at +%v: %+v, %v; want accepted %v", c.after, tok, err, c.ok)
 		}
 	}
+	// Counted as the metrics report it: the first check, the tampered copy and
+	// the forgotten token were verified; the four others were remembered.
+	if hits, misses := s.Lookups(); hits != 4 || misses != 3 {
+		t.Fatalf("counted %d hits and %d misses, want 4 and 3", hits, misses)
+	}
 }

@@ -357,6 +357,10 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	return s.session(u, refresh, next, now)
 }
 
+// TokenLookups returns how many access tokens were found among those this
+// process had verified (hits) and how many had to be verified (misses).
+func (s *Service) TokenLookups() (hits, misses uint64) { return s.signer.Lookups() }
+
 var errInvalidToken = mealsync.Errorf(mealsync.EUNAUTHORIZED, "Invalid or expired token")
 
 // Authenticate returns the active user an access token belongs to. The user

@@ -44,6 +44,8 @@ type Index struct {
 	mu      sync.Mutex    // one refresh at a time
 	checked atomic.Int64  // when the feed was last asked (Unix ns); 0: before the next answer
 	writes  atomic.Uint64 // moves on with every write through this index
+
+	hits, misses atomic.Uint64 // reads answered from memory, by the store
 }
 
 var _ mealsync.RecipeStore = (*Index)(nil)
@@ -65,6 +67,7 @@ func (x *Index) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (meals
 	switch {
 	case f.Published != nil && *f.Published:
 	case f.Published != nil: // private recipes only
+		x.misses.Add(1)
 		return x.RecipeStore.ListRecipes(ctx, f)
 	case f.Viewer.UserID != "":
 		key := fmt.Sprint(s.version, "|", f.Viewer.UserID)
@@ -76,9 +79,11 @@ func (x *Index) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (meals
 			x.hasPrivate.Add(key, has)
 		}
 		if has {
+			x.misses.Add(1)
 			return x.RecipeStore.ListRecipes(ctx, f)
 		}
 	}
+	x.hits.Add(1)
 	return s.list(f), nil
 }
 
@@ -96,9 +101,11 @@ func (x *Index) RecipeByID(ctx context.Context, id string) (*mealsync.Recipe, er
 		return nil, err
 	}
 	if p, ok := s.byID[id]; ok {
+		x.hits.Add(1)
 		r := *s.recipes[p]
 		return &r, nil
 	}
+	x.misses.Add(1)
 	return x.RecipeStore.RecipeByID(ctx, id)
 }
 
@@ -114,12 +121,23 @@ func (x *Index) RecipesByIDs(ctx context.Context, ids []string) ([]*mealsync.Rec
 	for _, id := range ids {
 		p, ok := s.byID[id]
 		if !ok {
+			x.misses.Add(1)
 			return x.RecipeStore.RecipesByIDs(ctx, ids)
 		}
 		r := *s.recipes[p]
 		out = append(out, &r)
 	}
+	x.hits.Add(1)
 	return out, nil
+}
+
+// Lookups returns how many reads (a list, a recipe, a set of recipes) were
+// answered from memory (hits) and how many the store answered (misses:
+// lists that may hold a viewer's private recipes, private or unknown ids),
+// since the index was made. Keeping it up to date (the feed, the changed
+// recipes) is not counted.
+func (x *Index) Lookups() (hits, misses uint64) {
+	return x.hits.Load(), x.misses.Load()
 }
 
 // current returns a snapshot no older than the interval, asking the feed

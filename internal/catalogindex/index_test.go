@@ -331,3 +331,62 @@ func show(rs []*mealsync.Recipe) string {
 	}
 	return b.String()
 }
+
+// The index counts the reads it answered from memory and those it passed to
+// the store, as the metrics report them.
+func TestLookupsAreCounted(t *testing.T) {
+	f := newFixture(t, testdb.SQLite(t), 50, 13, false)
+	var published, private *mealsync.Recipe
+	for _, r := range f.all {
+		if r.Published && published == nil {
+			published = r
+		}
+		if !r.Published && private == nil {
+			private = r
+		}
+	}
+	yes, no := true, false
+	stranger := uuid.NewString()
+	reads := []struct {
+		what string
+		read func() error
+		hit  bool
+	}{
+		{"the catalogue", func() error {
+			_, err := f.index.ListRecipes(t.Context(), mealsync.RecipeFilter{Limit: 10, Published: &yes})
+			return err
+		}, true},
+		{"a viewer without private recipes", func() error {
+			_, err := f.index.ListRecipes(t.Context(), mealsync.RecipeFilter{Limit: 10, Viewer: mealsync.Viewer{UserID: stranger}})
+			return err
+		}, true},
+		{"a viewer with private recipes", func() error {
+			_, err := f.index.ListRecipes(t.Context(), mealsync.RecipeFilter{Limit: 10, Viewer: mealsync.Viewer{UserID: f.owner.ID}})
+			return err
+		}, false},
+		{"private recipes only", func() error {
+			_, err := f.index.ListRecipes(t.Context(), mealsync.RecipeFilter{Limit: 10, Published: &no, Viewer: mealsync.Viewer{UserID: f.owner.ID}})
+			return err
+		}, false},
+		{"a published recipe", func() error { _, err := f.index.RecipeByID(t.Context(), published.ID); return err }, true},
+		{"a private recipe", func() error { _, err := f.index.RecipeByID(t.Context(), private.ID); return err }, false},
+		{"published recipes", func() error {
+			_, err := f.index.RecipesByIDs(t.Context(), []string{published.ID, published.ID})
+			return err
+		}, true},
+		{"recipes with a private one", func() error {
+			_, err := f.index.RecipesByIDs(t.Context(), []string{published.ID, private.ID})
+			return err
+		}, false},
+	}
+	for _, r := range reads {
+		h0, m0 := f.index.Lookups()
+		if err := r.read(); err != nil {
+			t.Fatalf("%s: %v", r.what, err)
+		}
+		h1, m1 := f.index.Lookups()
+		if r.hit && (h1 != h0+1 || m1 != m0) || !r.hit && (m1 != m0+1 || h1 != h0) {
+			t.Errorf("%s: hits %d→%d, misses %d→%d; want one %s", r.what, h0, h1, m0, m1, map[bool]string{true: "hit", false: "miss"}[r.hit])
+		}
+	}
+}

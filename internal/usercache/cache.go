@@ -14,6 +14,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -34,6 +35,8 @@ type Cache struct {
 	version int64     // the feed version the cache is up to date with
 	checked time.Time // when it last asked; zero: ask before the next answer
 	gen     uint64    // moves on with every forgetting (see UserByID)
+
+	hits, misses atomic.Uint64 // UserByID answered from memory, from the store
 }
 
 var _ mealsync.UserStore = (*Cache)(nil)
@@ -53,8 +56,10 @@ func (c *Cache) UserByID(ctx context.Context, id string) (*mealsync.User, error)
 		return nil, err
 	}
 	if u, ok := c.users.Get(id); ok {
+		c.hits.Add(1)
 		return clone(u), nil
 	}
+	c.misses.Add(1)
 	u, err := c.UserStore.UserByID(ctx, id)
 	if err != nil {
 		return nil, err
@@ -67,6 +72,12 @@ func (c *Cache) UserByID(ctx context.Context, id string) (*mealsync.User, error)
 	}
 	c.mu.Unlock()
 	return u, nil
+}
+
+// Lookups returns how many UserByID calls were answered from memory (hits)
+// and how many went to the store (misses), since the cache was made.
+func (c *Cache) Lookups() (hits, misses uint64) {
+	return c.hits.Load(), c.misses.Load()
 }
 
 // sync asks the feed what changed when the last answer is older than the

@@ -97,6 +97,27 @@ func TestRepeatedLookupsCostNoRoundTrip(t *testing.T) {
 	})
 }
 
+// The cache counts what it answered from memory and what it asked the
+// store, as the metrics report them: every lookup is one or the other.
+func TestLookupsAreCounted(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		for range 3 {
+			f.lookup(t)
+		}
+		name := "Bea"
+		if _, err := f.cache.UpdateUser(t.Context(), f.user.ID, mealsync.UserUpdate{Name: &name, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		f.lookup(t) // forgotten: from the store again
+		f.lookup(t)
+		hits, misses := f.cache.Lookups()
+		if hits != 3 || misses != 2 || int64(misses) != f.store.lookups.Load() {
+			t.Fatalf("counted %d hits and %d misses (the store was asked %d times), want 3 and 2",
+				hits, misses, f.store.lookups.Load())
+		}
+	})
+}
+
 // A change made elsewhere (another instance: the database directly) shows
 // once the interval has passed, not before — the bound on staleness.
 func TestChangeElsewhereShowsWithinTheInterval(t *testing.T) {
