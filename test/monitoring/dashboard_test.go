@@ -324,6 +324,7 @@ func TestDashboardAnswersTheOperatorsQuestions(t *testing.T) {
 		"up", "mealsync_build_info",           // instances up and their versions
 		"go_sql_in_use_connections", "go_sql_max_open_connections", // pool use
 		"go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "go_goroutines",
+		"mealsync_cache_lookups_total", // the in-process caches' hit ratio (issue 11)
 	} {
 		if !metrics[m] {
 			t.Errorf("no dashboard query reads %s", m)
