@@ -39,7 +39,9 @@ import (
 // ratio is the shared cache's, at the same capacity. Hit ratios are counts,
 // not timings, so the two runs compare even on a busy machine. Knobs as
 // TestLoadFigures: MEALSYNC_LOADTEST_USERS (1500), _THINK (15s), _RAMP_UP
-// (30s), _DURATION (240s).
+// (30s), _DURATION (240s); and MEALSYNC_LOADTEST_LIST_CACHE_SIZE, the
+// instances' MEALSYNC_LIST_CACHE_SIZE (default theirs, 1,000 pages): a large
+// one shows the most any page cache, shared or not, could hit.
 func TestCacheFigures(t *testing.T) {
 	if os.Getenv("MEALSYNC_LOADTEST_CACHE_FIGURES") != "1" {
 		t.Skip("set MEALSYNC_LOADTEST_CACHE_FIGURES=1 to run (a benchmark, not a test)")
@@ -79,10 +81,14 @@ func TestCacheFigures(t *testing.T) {
 			var insts []*testenv.Instance
 			var addrs []string
 			for range n {
-				inst := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: dbURL, Env: map[string]string{
+				env := map[string]string{
 					"MEALSYNC_TRUSTED_PROXIES": "127.0.0.1/32",
 					"MEALSYNC_JWT_SECRET":      "cache-figures-secret-shared-by-every-instance-0123",
-				}})
+				}
+				if v := os.Getenv("MEALSYNC_LOADTEST_LIST_CACHE_SIZE"); v != "" {
+					env["MEALSYNC_LIST_CACHE_SIZE"] = v
+				}
+				inst := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: dbURL, Env: env})
 				insts = append(insts, inst)
 				addrs = append(addrs, inst.Addr)
 			}
