@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,6 +48,8 @@ const (
 // "serial" is one goroutine: the latency a request pays. "parallel" is
 // 8 goroutines per core: the reciprocal of the machine's throughput, so it
 // includes what redis-server and PostgreSQL spend on the same two cores.
+// Both report CPU time per operation too (cpu-µs/op: this process;
+// redis-cpu-µs/op: redis-server's), which a busy machine does not inflate.
 //
 // It needs PostgreSQL (MEALSYNC_TEST_DATABASE_URL) and Debian's
 // redis-server, which it starts itself on a free loopback port; without
@@ -192,15 +195,19 @@ func BenchmarkSharedCache(b *testing.B) {
 			do := k.ways[way]
 			b.Run(k.name+"/"+way+"/serial", func(b *testing.B) {
 				r := rand.New(rand.NewPCG(1, 2))
+				cpu := startCPU(b, rs)
 				for b.Loop() {
 					if err := do(r); err != nil {
 						b.Fatal(err)
 					}
 				}
+				cpu.report(b)
 				b.ReportMetric(float64(k.bytes), "B/value")
 			})
 			b.Run(k.name+"/"+way+"/parallel", func(b *testing.B) {
 				b.SetParallelism(8)
+				cpu := startCPU(b, rs)
+				defer cpu.report(b)
 				b.RunParallel(func(pb *testing.PB) {
 					r := rand.New(rand.NewPCG(rand.Uint64(), 2))
 					for pb.Next() {
@@ -213,6 +220,34 @@ func BenchmarkSharedCache(b *testing.B) {
 			})
 		}
 	}
+}
+
+// cpuMeter counts the CPU time of this process (the instance's side: the
+// cache, the client, the decoding) and of redis-server over a benchmark:
+// on a machine shared with other jobs, wall time per operation mostly
+// measures waiting for a core, CPU time does not. PostgreSQL's backends are
+// not counted (the database is shared with other tests).
+type cpuMeter struct {
+	self, redis time.Duration
+	pid         int
+}
+
+func startCPU(b *testing.B, rs *testenv.Redis) cpuMeter {
+	return cpuMeter{self: selfCPU(b), redis: cpuTime(b, rs.Cmd.Process.Pid), pid: rs.Cmd.Process.Pid}
+}
+
+func (m cpuMeter) report(b *testing.B) {
+	n := float64(b.N)
+	b.ReportMetric(float64((selfCPU(b)-m.self).Nanoseconds())/1e3/n, "cpu-µs/op")
+	b.ReportMetric(float64((cpuTime(b, m.pid)-m.redis).Nanoseconds())/1e3/n, "redis-cpu-µs/op")
+}
+
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // encodePage lists f from the index and encodes it, as the list handler
