@@ -529,7 +529,11 @@ func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 			}
 			if in.Role != RoleServing {
 				fail.note(e.stop(ctx, in))
-				notes = append(notes, fmt.Sprintf("%s was stopped", in.ID))
+				if _, left := e.find(in.ID); left {
+					notes = append(notes, fmt.Sprintf("%s is left running, out of the upstream, for the next command to stop", in.ID))
+				} else {
+					notes = append(notes, fmt.Sprintf("%s was stopped", in.ID))
+				}
 			}
 		}
 	}

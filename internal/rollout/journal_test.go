@@ -77,6 +77,11 @@ func TestDeployStopsWhenTheJournalCannotBeWritten(t *testing.T) {
 			if !strings.Contains(err.Error(), "not a directory") {
 				t.Errorf("broken at call %d: the message does not say what failed: %v", k, err)
 			}
+			// The rollback could not record itself either: not "rolled back".
+			var f *Failure
+			if !errors.As(err, &f) || f.Outcome != Failed || !strings.Contains(f.Error(), "the next command reconciles from what was last saved") {
+				t.Errorf("broken at call %d: want a failed outcome that says the state lags: %v", k, err)
+			}
 
 			w.mu.Lock()
 			w.onCall, w.unsaved = nil, false
