@@ -10,10 +10,10 @@ import (
 	"github.com/mealsync/mealsync/internal/rollout"
 )
 
-// open starts a command that changes something: the state directory's
+// openSession starts a command that changes something: the state directory's
 // lock, its state, the engine. The caller runs Reconcile before its own
 // work, and close at the end.
-func open(e *env, dir, command string, df *driverFlags, gate *rollout.Options) (*rollout.Session, error) {
+func openSession(e *env, dir, command string, df *driverFlags, gate *rollout.Options) (*rollout.Session, error) {
 	return rollout.Open(df.setup(e, dir, gate), command)
 }
 
@@ -57,7 +57,7 @@ Examples:
 	if *instances < 0 {
 		return usagef("deploy: --instances must be at least 1")
 	}
-	s, err := open(e, *dir, "deploy", df, gate)
+	s, err := openSession(e, *dir, "deploy", df, gate)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ Running it twice returns to where you started.`)
 	if fs.NArg() > 0 {
 		return usagef("rollback: unexpected argument %q", fs.Arg(0))
 	}
-	s, err := open(e, *dir, "rollback", df, gate)
+	s, err := openSession(e, *dir, "rollback", df, gate)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ command started is removed again and the command exits 1.`)
 	if err != nil || n < 1 {
 		return usagef("scale: want a number of instances of at least 1, got %q", nArg)
 	}
-	s, err := open(e, *dir, "scale", df, gate)
+	s, err := openSession(e, *dir, "scale", df, gate)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ removed again; what lives keeps serving).`)
 	if *dryRun {
 		return repairPlan(ctx, e, df.setup(e, *dir, nil))
 	}
-	s, err := open(e, *dir, "repair", df, gate)
+	s, err := openSession(e, *dir, "repair", df, gate)
 	if err != nil {
 		return err
 	}
