@@ -190,6 +190,7 @@ var (
 		"offset=9223372036854775807", "offset=-1", "limit=1000000000", "limit=0", "offset=1.5",
 		"%zz=1", "a=%", "role=%00", "status=%ff", "recipeIds=%00", "userId=%00",
 		"name=%27%3B%20DROP%20TABLE%20recipes%3B--", "name=%25%5F%5C",
+		"query=%00", "query=%ff", "query=" + strings.Repeat("q", 10000), "query=%25%5F%5C",
 	}
 	hostileStrings = []string{
 		"a\x00b", "\x00", strings.Repeat("é", 3000), "\u202e\u200b", "%00", "' OR 1=1 --",
