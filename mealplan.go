@@ -30,8 +30,8 @@ var MealTypes = []string{Breakfast, Lunch, Dinner}
 // when the member who made it leaves.
 type MealPlan struct {
 	ID          string
-	UserID      string // who made it: its owner, for a personal plan
-	HouseholdID string // "" for a personal plan
+	UserID      string    // who made it: its owner, for a personal plan
+	HouseholdID string    // "" for a personal plan
 	StartDate   time.Time // a date (midnight UTC)
 	Days        int
 	MealsPerDay int
