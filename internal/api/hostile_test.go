@@ -120,6 +120,7 @@ func (f *sweepFixture) sampleBodies() map[string]map[string]any {
 		"PUT /api/v1/households/{id}/owner":         {"userId": f.user.id},
 		"POST /api/v1/households/{id}/shopping-list/items": {"name": "oat milk", "quantity": "1", "unit": "l",
 			"category": "dairy", "note": "the blue one", "opId": "op-add"},
+		"POST /api/v1/recipes/detect-ingredients-from-text":                 {"textInput": "tomato, basil\ngarlic"},
 		"PATCH /api/v1/households/{id}/shopping-list/items/{itemId}":        {"name": "oat milk", "checked": true, "opId": "op-edit"},
 		"POST /api/v1/households/{id}/shopping-list/items/{itemId}/check":   nil,
 		"POST /api/v1/households/{id}/shopping-list/items/{itemId}/uncheck": nil,
