@@ -69,6 +69,13 @@ type preferenceDTO struct {
 	DietaryRestrictions []string `json:"dietaryRestrictions"`
 	FavoriteCuisines    []string `json:"favoriteCuisines"`
 	DislikedIngredients []string `json:"dislikedIngredients"`
+	// The released mobile app reads the lists under its own names
+	// (docs/API.md, "What the released mobile client calls") and sends
+	// them back with each generate-recipes request: without them it would
+	// generate ignoring the user's cuisines and dislikes. allergies is the
+	// app's name for the disliked ingredients (it sends it as those).
+	PreferredCuisines []string `json:"preferredCuisines"`
+	Allergies         []string `json:"allergies"`
 }
 
 // userDTO is the reference's UserReadDto. refreshToken is kept for wire
@@ -108,7 +115,8 @@ func nonNil(l []string) []string {
 }
 
 func toPreferenceDTO(p mealsync.Preferences) preferenceDTO {
-	return preferenceDTO{nonNil(p.DietaryRestrictions), nonNil(p.FavoriteCuisines), nonNil(p.DislikedIngredients)}
+	return preferenceDTO{nonNil(p.DietaryRestrictions), nonNil(p.FavoriteCuisines), nonNil(p.DislikedIngredients),
+		nonNil(p.FavoriteCuisines), nonNil(p.DislikedIngredients)}
 }
 
 func toUserDTO(u *mealsync.User) userDTO {
