@@ -384,12 +384,12 @@ func TestMobileClientContract(t *testing.T) {
 					r = e.do(c.method, c.path(s), token, nil)
 				}
 				if r.status != c.status {
-					t.Fatalf("%s (%s): %s %s: status %d, want %d: %s\n(%s)", c.name, c.source, c.method, c.path(s), r.status, c.status, r.raw, c.note)
+					t.Fatalf("%s (%s at %.7s): %s %s: status %d, want %d: %s\n(%s)", c.name, c.source, mobileCommit, c.method, c.path(s), r.status, c.status, r.raw, c.note)
 				}
 				broken := false
 				for _, rd := range c.reads {
 					if err := checkRead(r.body, rd); err != nil {
-						t.Errorf("%s (%s): the app reads %s: %v", c.name, c.source, rd.path, err)
+						t.Errorf("%s (%s at %.7s): the app reads %s: %v", c.name, c.source, mobileCommit, rd.path, err)
 						broken = true
 					}
 				}
