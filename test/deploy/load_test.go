@@ -68,9 +68,6 @@ type sample struct {
 
 func (s sample) failed() bool { return s.err != "" || s.status < 200 || s.status > 299 }
 
-// failedWithoutRetry is what a client that never retries would have seen.
-func (s sample) failedWithoutRetry() bool { return s.failed() || s.stale }
-
 // loadGen sends the mix at loadRate until stopped.
 type loadGen struct {
 	base    string
