@@ -62,18 +62,18 @@ const writesPerSecond = loadRate * 4 / 100
 func reportLoad(t *testing.T, l *loadGen, windows []window, warm time.Time) {
 	t.Helper()
 	samples := l.snapshot()
-	inAny := func(ts time.Time) bool {
+	inAny := func(s sample) bool {
 		for _, w := range windows {
-			if !ts.Before(w.from) && ts.Before(w.to) {
+			if w.holds(s) {
 				return true
 			}
 		}
 		return false
 	}
-	steady := summarise(samples, func(ts time.Time) bool { return !ts.Before(warm) && !inAny(ts) })
-	total := summarise(samples, func(time.Time) bool { return true })
+	steady := summarise(samples, func(s sample) bool { return !s.start.Before(warm) && !inAny(s) })
+	total := summarise(samples, func(sample) bool { return true })
 	for _, w := range windows {
-		s := summarise(samples, func(ts time.Time) bool { return !ts.Before(w.from) && ts.Before(w.to) })
+		s := summarise(samples, w.holds)
 		writes := s.failed - s.failedByKind["get"]
 		span := ""
 		if writes > 0 {
