@@ -216,7 +216,7 @@ func TestEndToEnd(t *testing.T) {
 			st, env = call(t, "PUT", api+"/users/"+id+"/preference", access, map[string]any{
 				"dietaryRestrictions": []string{"vegan"}, "favoriteCuisines": []string{"Korean"}, "dislikedIngredients": []string{"olives"},
 			})
-			if st != 200 || fmt.Sprint(data(env)["userPreference"]) != "map[dietaryRestrictions:[vegan] dislikedIngredients:[olives] favoriteCuisines:[Korean]]" {
+			if st != 200 || fmt.Sprint(data(env)["userPreference"]) != "map[allergies:[olives] dietaryRestrictions:[vegan] dislikedIngredients:[olives] favoriteCuisines:[Korean] preferredCuisines:[Korean]]" {
 				t.Fatalf("preferences: %d %v", st, env)
 			}
 			st, _ = call(t, "POST", api+"/users/refresh", "", map[string]any{"refreshToken": refresh1})
