@@ -41,19 +41,19 @@ func checkIngredients(v *mealsync.Validation, list []ingredientInput) {
 		v.Add("ingredients", "Ingredients list cannot be null")
 	case len(list) == 0:
 		v.Add("ingredients", "Ingredients list cannot be empty")
-	case len(list) > maxIngredients:
-		v.Add("ingredients", fmt.Sprintf("At most %d ingredients", maxIngredients))
+	case len(list) > mealsync.MaxIngredients:
+		v.Add("ingredients", fmt.Sprintf("At most %d ingredients", mealsync.MaxIngredients))
 	}
 	for i, in := range list {
 		f := fmt.Sprintf("ingredients[%d]", i)
 		switch n := utf8.RuneCountInString(strings.TrimSpace(in.Name)); {
 		case n == 0:
 			v.Add(f+".name", "Ingredient name cannot be blank")
-		case n > maxIngredientName:
-			v.Add(f+".name", fmt.Sprintf("Ingredient name cannot exceed %d characters", maxIngredientName))
+		case n > mealsync.MaxIngredientName:
+			v.Add(f+".name", fmt.Sprintf("Ingredient name cannot exceed %d characters", mealsync.MaxIngredientName))
 		}
-		if len(in.Quantity) > maxQuantity || len(in.Unit) > maxUnit {
-			v.Add(f, "Quantity and unit cannot exceed 50 characters")
+		if len(in.Quantity) > mealsync.MaxQuantity || len(in.Unit) > mealsync.MaxUnit {
+			v.Add(f, fmt.Sprintf("Quantity and unit cannot exceed %d characters", mealsync.MaxQuantity))
 		}
 	}
 }

@@ -34,12 +34,12 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *m
 		Tags:         q.list("tags"),
 		Ingredients:  q.list("ingredients"),
 		Difficulty:   q.difficulty("difficulty"),
-		MaxTotalTime: q.optInt("maxTotalTime", 0, maxMinutes),
-		MinServings:  q.optInt("minServings", 1, maxServings),
+		MaxTotalTime: q.optInt("maxTotalTime", 0, mealsync.MaxTotalTime),
+		MinServings:  q.optInt("minServings", 1, mealsync.MaxServings),
 	}
 	f.Offset, f.Limit = q.page(20)
-	if utf8.RuneCountInString(f.Name) > maxRecipeName { // characters, as recipe names are counted
-		q.v.Add("name", "Name filter cannot exceed 100 characters")
+	if utf8.RuneCountInString(f.Name) > mealsync.MaxRecipeName { // characters, as recipe names are counted
+		q.v.Add("name", fmt.Sprintf("Name filter cannot exceed %d characters", mealsync.MaxRecipeName))
 	}
 	if err := q.v.Err(); err != nil {
 		s.fail(w, r, err)
