@@ -226,7 +226,7 @@ func (o *OpenAI) DetectIngredients(ctx context.Context, image []byte, _ string) 
 	}
 	out := []mealsync.Ingredient{}
 	seen := map[string]bool{}
-	for i, raw := range items {
+	for _, raw := range items {
 		if len(out) == maxDetected {
 			break
 		}
@@ -234,8 +234,7 @@ func (o *OpenAI) DetectIngredients(ctx context.Context, image []byte, _ string) 
 		if json.Unmarshal(raw, &a) != nil {
 			continue
 		}
-		var v mealsync.Validation
-		ing, ok := ingredientFromAI(&v, fmt.Sprintf("ingredients[%d]", i), a)
+		ing, ok := ingredientFromAI(a)
 		norm := ranking.NormalizeIngredient(ing.Name)
 		if !ok || norm == "" || seen[norm] {
 			continue

@@ -245,6 +245,11 @@ var schemaViolations = map[string]func(map[string]any){
 	"time as text":        func(r map[string]any) { r["preparationTime"] = "15 minutes" },
 	"negative time":       func(r map[string]any) { r["cookingTime"] = -5 },
 	"no servings":         func(r map[string]any) { r["servings"] = 0 },
+	// The limits of a recipe created through the API (mealsync.Recipe.Validate).
+	"101 servings":        func(r map[string]any) { r["servings"] = 101 },
+	"cooking over a week": func(r map[string]any) { r["cookingTime"] = 7*24*60 + 1 },
+	"absurd calories":     func(r map[string]any) { r["calories"] = 100_001 },
+	"long step":           func(r map[string]any) { r["instructions"] = []any{strings.Repeat("s", 2001)} },
 	"negative calories":   func(r map[string]any) { r["calories"] = -1 },
 	"no fat":              func(r map[string]any) { delete(r, "fat") },
 	"no ingredients":      func(r map[string]any) { r["ingredients"] = []any{} },
@@ -308,6 +313,22 @@ func TestOpenAIDropsInvalidRecipes(t *testing.T) {
 				t.Errorf("got %v, %v; want only the good recipe", got, err)
 			}
 		})
+	}
+}
+
+// A recipe at the limits of one created through the API is kept: the
+// generator holds recipes to the same rules, not stricter ones.
+func TestOpenAIAcceptsTheAPIsLimits(t *testing.T) {
+	o, _, _ := newOpenAI(t, Config{}, func(w http.ResponseWriter, _ *http.Request, _ chatRequest, _ int) {
+		complete(w, recipesReply(aiRecipeJSON("Slow Tomato Stew", func(r map[string]any) {
+			r["instructions"] = []any{strings.Repeat("s", mealsync.MaxInstruction)}
+			r["servings"] = mealsync.MaxServings
+			r["cookingTime"] = mealsync.MaxMinutes
+		})))
+	})
+	got, err := o.Generate(context.Background(), tomatoRequest)
+	if err != nil || len(got) != 1 || len(got[0].Instructions[0]) != mealsync.MaxInstruction {
+		t.Fatalf("got %v, %v; want the recipe at the limits", got, err)
 	}
 }
 

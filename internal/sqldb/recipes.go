@@ -202,6 +202,11 @@ func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
 	if len(rs) == 0 {
 		return nil
 	}
+	for _, r := range rs {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("create recipe %s: %w", r.ID, err)
+		}
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := insertRecipes(ctx, tx, rs); err != nil {
 			return db.wrap("create recipes", err)
@@ -219,6 +224,9 @@ func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
 // must still have r's Published: an owner's edit authorised while the
 // recipe was private must not land on it once it is in the catalogue.
 func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("update recipe %s: %w", r.ID, err)
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		v := recipeValues(r)
 		res, err := tx.ExecContext(ctx, `UPDATE recipes SET name = $2, description = $3,
