@@ -54,7 +54,9 @@ func TestRecipeValidateLimits(t *testing.T) {
 		{"ingredients", func(r *mealsync.Recipe, o int) {
 			r.Ingredients = slices.Repeat([]mealsync.Ingredient{{Name: "salt", Quantity: "1"}}, mealsync.MaxIngredients+o)
 		}, "ingredients"},
-		{"quantity", func(r *mealsync.Recipe, o int) { r.Ingredients[0].Quantity = strings.Repeat("q", mealsync.MaxQuantity+o) }, "ingredients[0].quantity"},
+		{"quantity", func(r *mealsync.Recipe, o int) {
+			r.Ingredients[0].Quantity = strings.Repeat("q", mealsync.MaxQuantity+o)
+		}, "ingredients[0].quantity"},
 		{"unit", func(r *mealsync.Recipe, o int) { r.Ingredients[0].Unit = strings.Repeat("u", mealsync.MaxUnit+o) }, "ingredients[0].unit"},
 		{"tags", func(r *mealsync.Recipe, o int) { r.Tags = slices.Repeat([]string{"t"}, mealsync.MaxTags+o) }, "tags"},
 		{"tag", func(r *mealsync.Recipe, o int) { r.Tags = []string{strings.Repeat("t", mealsync.MaxTag+o)} }, "tags[0]"},

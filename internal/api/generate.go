@@ -12,8 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/blob"
-	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/ranking"
 )
 
@@ -93,7 +91,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request, me *meal
 		prefs = mealsync.Preferences{}
 		req.UserPreference.apply(&prefs)
 	}
-	recipes, err := s.kitchen.Generate(r.Context(), me, generate.Request{Ingredients: toIngredients(req.Ingredients), Preferences: prefs})
+	recipes, err := s.kitchen.Generate(r.Context(), me, mealsync.GenerateRequest{Ingredients: toIngredients(req.Ingredients), Preferences: prefs})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -179,11 +177,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) ([]mealsync.Ingr
 	if err != nil {
 		return nil, err
 	}
-	ct, _, err := blob.Inspect(data)
-	if err != nil {
-		return nil, err
-	}
-	return s.kitchen.DetectIngredients(r.Context(), data, ct)
+	return s.kitchen.DetectIngredients(r.Context(), data)
 }
 
 // POST /api/v1/recipes/detect-ingredients (multipart, part "image")

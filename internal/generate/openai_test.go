@@ -145,7 +145,7 @@ func aiRecipeJSON(name string, edit func(map[string]any)) map[string]any {
 
 func recipesReply(rs ...map[string]any) map[string]any { return map[string]any{"recipes": rs} }
 
-var tomatoRequest = Request{
+var tomatoRequest = mealsync.GenerateRequest{
 	Ingredients: []mealsync.Ingredient{{Name: "cherry tomatoes", Quantity: "300", Unit: "g"}, {Name: "Basil"}, {Name: "spaghetti"}},
 	Preferences: mealsync.Preferences{DietaryRestrictions: []string{"vegetarian"}, DislikedIngredients: []string{"cilantro"}, FavoriteCuisines: []string{"Italian"}},
 }
@@ -339,7 +339,7 @@ func TestOpenAIRemovesContradictedTags(t *testing.T) {
 			r["tags"] = []any{"vegan", "vegetarian", "breakfast"}
 		})))
 	})
-	got, err := o.Generate(context.Background(), Request{Ingredients: tomatoRequest.Ingredients})
+	got, err := o.Generate(context.Background(), mealsync.GenerateRequest{Ingredients: tomatoRequest.Ingredients})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("got %v, %v", got, err)
 	}
@@ -457,12 +457,12 @@ func TestOpenAIRequestValidationCallsNothing(t *testing.T) {
 	o, fake, _ := newOpenAI(t, Config{}, func(w http.ResponseWriter, _ *http.Request, _ chatRequest, _ int) {
 		complete(w, recipesReply(aiRecipeJSON("x", nil)))
 	})
-	_, err := o.Generate(context.Background(), Request{
+	_, err := o.Generate(context.Background(), mealsync.GenerateRequest{
 		Ingredients: []mealsync.Ingredient{{Name: "Cilantro"}},
 		Preferences: mealsync.Preferences{DislikedIngredients: []string{"cilantro"}},
 	})
 	wantError(t, err, mealsync.EINVALID, "Every ingredient given is on your disliked list")
-	if _, err := o.Generate(context.Background(), Request{Ingredients: tomatoRequest.Ingredients, Count: 11}); mealsync.ErrorCode(err) != mealsync.EINVALID {
+	if _, err := o.Generate(context.Background(), mealsync.GenerateRequest{Ingredients: tomatoRequest.Ingredients, Count: 11}); mealsync.ErrorCode(err) != mealsync.EINVALID {
 		t.Errorf("Count 11: err = %v", err)
 	}
 	if n := fake.calls.Load(); n != 0 {

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/ranking"
 )
 
@@ -16,7 +15,7 @@ import (
 // key, is reused, not duplicated; a private recipe is never reused), and
 // records them as u's generated recipes — all in that order, so a failure
 // leaves no record pointing at a missing recipe.
-func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.Request) ([]*mealsync.Recipe, error) {
+func (s *Service) Generate(ctx context.Context, u *mealsync.User, req mealsync.GenerateRequest) ([]*mealsync.Recipe, error) {
 	got, err := s.gen.Generate(ctx, req)
 	if err != nil {
 		return nil, err
@@ -72,7 +71,12 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.R
 	return got, nil
 }
 
-// DetectIngredients lists the ingredients in a photo (openai provider only).
-func (s *Service) DetectIngredients(ctx context.Context, image []byte, contentType string) ([]mealsync.Ingredient, error) {
-	return s.gen.DetectIngredients(ctx, image, contentType)
+// DetectIngredients lists the ingredients in a photo (openai provider
+// only), once the image store accepts it as an image.
+func (s *Service) DetectIngredients(ctx context.Context, image []byte) ([]mealsync.Ingredient, error) {
+	ct, err := s.images.CheckImage(image)
+	if err != nil {
+		return nil, err
+	}
+	return s.gen.DetectIngredients(ctx, image, ct)
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/ranking"
 )
 
@@ -125,7 +124,7 @@ func (s *Service) PublishRecipe(ctx context.Context, id string) (*mealsync.Recip
 // URL on an allowed host. Anything else could make every client that shows
 // the recipe fetch from a server of the author's choosing.
 func (s *Service) checkImageURL(raw string) error {
-	if raw == "" || (s.images != nil && blob.IsStoreURL(s.images, raw)) {
+	if raw == "" || (s.images != nil && s.images.IsImageURL(raw)) {
 		return nil
 	}
 	if u, err := url.Parse(raw); err == nil && u.Scheme == "https" && u.User == nil &&
