@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/ranking"
+	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
 // ingredientInput is an ingredient sent as a bare name ("tomato") or as an
@@ -96,7 +96,6 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request, me *meal
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate() // new recipes may have been stored
 	respond(w, http.StatusOK, toRecipeDTOs(recipes))
 }
 
@@ -119,19 +118,7 @@ func (s *Server) handleValidateIngredients(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, err)
 		return
 	}
-	seen := map[string]bool{}
-	out := []ingredientDTO{}
-	for _, in := range toIngredients(req.Ingredients) {
-		name := ranking.NormalizeIngredient(in.Name)
-		if name == "" {
-			continue
-		}
-		if k := name + "\x00" + strings.ToLower(in.Unit); !seen[k] {
-			seen[k] = true
-			out = append(out, ingredientDTO{Name: name, Quantity: in.Quantity, Unit: in.Unit})
-		}
-	}
-	respond(w, http.StatusOK, out)
+	respond(w, http.StatusOK, toIngredientDTOs(kitchen.CleanIngredients(toIngredients(req.Ingredients))))
 }
 
 // readImage reads the multipart part named "image", at most MaxUploadBytes.
@@ -247,6 +234,5 @@ func (s *Server) handleUploadImage(w http.ResponseWriter, r *http.Request, _ *me
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }

@@ -1,9 +1,8 @@
 package api
 
 import (
-	"strings"
-
 	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
 type ingredientRequest struct {
@@ -34,62 +33,25 @@ type recipeRequest struct {
 	Tags            []string            `json:"tags"`
 }
 
-// Valid checks the recipe the request describes against the domain's one
-// definition of a valid recipe (mealsync.Recipe.Validate).
-func (r recipeRequest) Valid() mealsync.Validation {
-	var v mealsync.Validation
-	rec := &mealsync.Recipe{}
-	r.apply(rec)
-	v.Include("", rec.Validate())
-	return v
-}
+// Valid checks nothing beyond decoding: what makes a recipe valid is
+// mealsync.Recipe.Validate, which the kitchen applies to the recipe the
+// request describes (after authorising an update, so a refused caller's
+// body is never judged).
+func (r recipeRequest) Valid() mealsync.Validation { return nil }
 
-// apply writes the request onto r. Absent numbers keep r's values, so the
-// same code serves create (on a zero recipe) and update.
-func (req recipeRequest) apply(r *mealsync.Recipe) {
-	r.Name = strings.TrimSpace(req.Name)
-	r.Cuisine = strings.TrimSpace(req.Cuisine)
-	r.Description = strings.TrimSpace(req.Description)
-	r.Difficulty = strings.ToUpper(strings.TrimSpace(req.Difficulty))
-	r.Ingredients = make([]mealsync.Ingredient, len(req.Ingredients))
-	for i, g := range req.Ingredients {
-		r.Ingredients[i] = mealsync.Ingredient{Name: strings.TrimSpace(g.Name), Quantity: strings.TrimSpace(g.Quantity), Unit: strings.TrimSpace(g.Unit)}
+// input converts the request to the kitchen's.
+func (r recipeRequest) input() kitchen.RecipeInput {
+	in := kitchen.RecipeInput{
+		Name: r.Name, Description: r.Description, Cuisine: r.Cuisine, Difficulty: r.Difficulty,
+		Instructions: r.Instructions, Tags: r.Tags, ImageURL: r.ImageURL,
+		PreparationTime: r.PreparationTime, CookingTime: r.CookingTime, TotalTime: r.TotalTime, Servings: r.Servings,
+		Calories: r.Calories, Protein: r.Protein, Carbohydrates: r.Carbohydrates, Fat: r.Fat,
+		Ingredients: make([]mealsync.Ingredient, len(r.Ingredients)),
 	}
-	r.Instructions = make([]string, len(req.Instructions))
-	for i, s := range req.Instructions {
-		r.Instructions[i] = strings.TrimSpace(s)
+	for i, g := range r.Ingredients {
+		in.Ingredients[i] = mealsync.Ingredient(g)
 	}
-	r.Tags = make([]string, 0, len(req.Tags))
-	for _, t := range req.Tags {
-		r.Tags = append(r.Tags, strings.TrimSpace(t))
-	}
-	if req.ImageURL != nil {
-		r.ImageURL = strings.TrimSpace(*req.ImageURL)
-	}
-	setInt := func(dst *int, src *int) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	setInt(&r.PreparationTime, req.PreparationTime)
-	setInt(&r.CookingTime, req.CookingTime)
-	setInt(&r.Servings, req.Servings)
-	if req.Servings == nil && r.Servings == 0 {
-		r.Servings = 1 // the default; a 0 sent is refused
-	}
-	if req.TotalTime != nil {
-		r.TotalTime = *req.TotalTime
-	} else {
-		r.TotalTime = r.PreparationTime + r.CookingTime
-	}
-	for _, f := range []struct {
-		dst *float64
-		src *float64
-	}{{&r.Calories, req.Calories}, {&r.Protein, req.Protein}, {&r.Carbohydrates, req.Carbohydrates}, {&r.Fat, req.Fat}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
+	return in
 }
 
 // saveRequest is the body of POST and DELETE /recipes/save.

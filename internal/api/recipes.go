@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/ranking"
+	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
 func recipeNotFound(id string) error {
@@ -97,17 +97,6 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *m
 	w.Write(body)
 }
 
-// truthfulTags refuses diet tags the recipe's own ingredients break (a
-// "vegan" recipe with honey): recommendations trust the tags, so a false one
-// would put the recipe before people who cannot eat it.
-func truthfulTags(rec *mealsync.Recipe) error {
-	var v mealsync.Validation
-	for _, t := range ranking.ContradictedTags(rec) {
-		v.Add("tags", fmt.Sprintf("The ingredients contradict the tag %q", t))
-	}
-	return v.Err()
-}
-
 // GET /api/v1/recipes/{id} — a catalogue recipe, or the caller's own
 // private one (any, for an admin).
 func (s *Server) handleGetRecipe(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
@@ -132,17 +121,11 @@ func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, me *
 		s.fail(w, r, err)
 		return
 	}
-	rec := &mealsync.Recipe{}
-	req.apply(rec)
-	if err := truthfulTags(rec); err != nil {
+	rec, err := s.kitchen.CreateRecipe(r.Context(), me, req.input())
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.kitchen.CreateRecipe(r.Context(), me, rec); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.listCache.invalidate()
 	respond(w, http.StatusCreated, toRecipeDTO(rec))
 }
 
@@ -153,19 +136,14 @@ func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, me *
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.kitchen.UpdateRecipe(r.Context(), me, id, func(rec *mealsync.Recipe) error {
+	rec, err := s.kitchen.UpdateRecipe(r.Context(), me, id, func() (kitchen.RecipeInput, error) {
 		req, err := decode[recipeRequest](r)
-		if err != nil {
-			return err
-		}
-		req.apply(rec)
-		return truthfulTags(rec)
+		return req.input(), err
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }
 
@@ -180,7 +158,6 @@ func (s *Server) handleDeleteRecipe(w http.ResponseWriter, r *http.Request, me *
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -196,7 +173,6 @@ func (s *Server) handlePublishRecipe(w http.ResponseWriter, r *http.Request, _ *
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }
 

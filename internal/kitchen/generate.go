@@ -3,6 +3,7 @@ package kitchen
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -60,6 +61,9 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req mealsync.G
 	if err := s.recipes.CreateRecipes(ctx, fresh...); err != nil {
 		return nil, fmt.Errorf("store generated recipes: %w", err)
 	}
+	if len(fresh) > 0 {
+		s.catalogueChanged(ctx)
+	}
 	for _, r := range got {
 		_, err := s.recipes.SaveRecipe(ctx, &mealsync.SavedRecipe{
 			ID: uuid.NewString(), UserID: u.ID, Recipe: r, Type: mealsync.RecipeGenerated, SavedAt: now,
@@ -79,4 +83,23 @@ func (s *Service) DetectIngredients(ctx context.Context, image []byte) ([]mealsy
 		return nil, err
 	}
 	return s.gen.DetectIngredients(ctx, image, ct)
+}
+
+// CleanIngredients returns list as recipes name ingredients: names
+// normalised, blanks dropped, the same ingredient in the same unit given
+// once.
+func CleanIngredients(list []mealsync.Ingredient) []mealsync.Ingredient {
+	seen := map[string]bool{}
+	out := []mealsync.Ingredient{}
+	for _, in := range list {
+		name := ranking.NormalizeIngredient(in.Name)
+		if name == "" {
+			continue
+		}
+		if k := name + "\x00" + strings.ToLower(in.Unit); !seen[k] {
+			seen[k] = true
+			out = append(out, mealsync.Ingredient{Name: name, Quantity: in.Quantity, Unit: in.Unit})
+		}
+	}
+	return out
 }

@@ -29,5 +29,6 @@ func (s *Service) SetImage(ctx context.Context, recipeID string, data []byte) (*
 	if err := s.recipes.UpdateRecipe(ctx, r); err != nil {
 		return nil, err
 	}
+	s.catalogueChanged(ctx)
 	return r, nil
 }

@@ -27,6 +27,9 @@ type Service struct {
 	imageHosts map[string]bool // besides images, where a recipe's image may be
 	now        mealsync.Clock
 	log        *slog.Logger
+	// onChange is told, once each change commits, that this instance
+	// changed the catalogue (OnCatalogueChange).
+	onChange []func()
 }
 
 // New builds the service. imageHosts are the host names, besides the image
@@ -50,6 +53,21 @@ func CatalogSource(recipes mealsync.RecipeStore) func(ctx context.Context, names
 	return func(ctx context.Context, names []string, limit int) ([]*mealsync.Recipe, error) {
 		p, err := recipes.ListRecipes(ctx, mealsync.RecipeFilter{Published: &catalogue, Ingredients: names, Limit: limit})
 		return p.Items, err
+	}
+}
+
+// OnCatalogueChange has fn called after every recipe change this service
+// makes (create, update, delete, publish, a new image, generated recipes)
+// has committed: caches on this instance stop serving the old catalogue at
+// once, rather than when they next read the catalogue version. Call it
+// while building, before the service is used.
+func (s *Service) OnCatalogueChange(fn func()) { s.onChange = append(s.onChange, fn) }
+
+// catalogueChanged tells the OnCatalogueChange listeners once what ctx
+// wrote has committed.
+func (s *Service) catalogueChanged(ctx context.Context) {
+	for _, fn := range s.onChange {
+		mealsync.AfterCommit(ctx, fn)
 	}
 }
 
