@@ -125,3 +125,24 @@ func TestMealPlanValidate(t *testing.T) {
 		t.Fatalf("fields %q", got)
 	}
 }
+
+// Filters that ask the same question normalise to the same filter: case,
+// blanks, repeats and list order do not change a result.
+func TestRecipeFilterNormalized(t *testing.T) {
+	a := mealsync.RecipeFilter{Name: "  Soup ", Difficulty: " easy", Cuisines: []string{"Thai", " french"},
+		Tags: []string{"Vegan", "vegan ", ""}, Ingredients: []string{"Leek", "rice"}}
+	b := mealsync.RecipeFilter{Name: "soup", Difficulty: "EASY", Cuisines: []string{"FRENCH", "thai"},
+		Tags: []string{"VEGAN"}, Ingredients: []string{"rice", "leek", "LEEK"}}
+	na, nb := a.Normalized(), b.Normalized()
+	if na.Name != "soup" || na.Difficulty != "EASY" || !slices.Equal(na.Cuisines, []string{"french", "thai"}) ||
+		!slices.Equal(na.Tags, []string{"vegan"}) || !slices.Equal(na.Ingredients, []string{"leek", "rice"}) {
+		t.Fatalf("normalised %+v", na)
+	}
+	if na.Name != nb.Name || na.Difficulty != nb.Difficulty || !slices.Equal(na.Cuisines, nb.Cuisines) ||
+		!slices.Equal(na.Tags, nb.Tags) || !slices.Equal(na.Ingredients, nb.Ingredients) {
+		t.Fatalf("the same question normalised differently:\n%+v\n%+v", na, nb)
+	}
+	if a.Cuisines[0] != "Thai" {
+		t.Fatal("Normalized changed its receiver's lists")
+	}
+}

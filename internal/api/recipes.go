@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -48,53 +47,9 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *m
 	// The answer depends on the token: no shared cache may hand one
 	// caller's list to another.
 	w.Header().Add("Vary", "Authorization") // Add: CORS may have set Vary: Origin
-	var version int64
-	shared := false
-	if s.listCache != nil {
-		var err error
-		if version, err = s.listCache.currentVersion(r.Context()); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if f, shared, err = s.listCache.catalogueFilter(r.Context(), version, f); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := s.writeRecipeList(w, r, f.Normalized()); err != nil {
+		s.fail(w, r, err)
 	}
-	if !shared {
-		page, err := s.recipes.ListRecipes(r.Context(), f)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, toPageDTO(page, toRecipeDTO))
-		return
-	}
-	key := listKey(f)
-	tag := etag(version, key)
-	w.Header().Set("ETag", tag)
-	w.Header().Set("Cache-Control", "no-cache") // revalidate with If-None-Match
-	if r.Header.Get("If-None-Match") == tag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	cacheKey := fmt.Sprint(version, "|", key)
-	body, ok := s.listCache.pages.Get(cacheKey)
-	if !ok {
-		page, err := s.recipes.ListRecipes(r.Context(), f)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if body, err = json.Marshal(toPageDTO(page, toRecipeDTO)); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		body = append(body, '\n')
-		s.listCache.pages.Add(cacheKey, body)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(body)
 }
 
 // GET /api/v1/recipes/{id} — a catalogue recipe, or the caller's own
