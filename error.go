@@ -85,6 +85,30 @@ func (v Validation) Err() error {
 	return &Error{Code: EINVALID, Message: "validation failed", Fields: v}
 }
 
+// Include adds the field problems of err, an error a Validate method
+// returned, naming each field with prefix ("userPreference."). An error
+// without fields is recorded against prefix's field, or "body".
+func (v *Validation) Include(prefix string, err error) {
+	var e *Error
+	switch {
+	case err == nil:
+	case errors.As(err, &e) && len(e.Fields) > 0:
+		for _, f := range e.Fields {
+			v.Add(prefix+f.Field, f.Message)
+		}
+	default:
+		field := strings.TrimSuffix(prefix, ".")
+		if field == "" {
+			field = "body"
+		}
+		msg := "Invalid"
+		if e != nil {
+			msg = e.Message
+		}
+		v.Add(field, msg)
+	}
+}
+
 // ValidText reports whether s may be stored: valid UTF-8 without NUL.
 // PostgreSQL refuses both in text columns and SQLite would keep them, so
 // every string is checked at the edge, before any store sees it, and both

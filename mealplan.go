@@ -2,6 +2,7 @@ package mealsync
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -74,4 +75,29 @@ type MealPlanStore interface {
 	MealPlans(ctx context.Context, userID string, offset, limit int) (Page[*MealPlan], error) // personal ones, newest first
 	HouseholdMealPlans(ctx context.Context, householdID string, offset, limit int) (Page[*MealPlan], error)
 	DeleteMealPlan(ctx context.Context, id string) error // a personal plan
+}
+
+// Limits of a meal plan.
+const (
+	MaxPlanDays    = 28
+	MaxMealsPerDay = 3 // len(MealTypes)
+)
+
+// Validate reports every problem with p's start and size at once
+// (EINVALID, fields named as the API names them).
+func (p *MealPlan) Validate() error {
+	var v Validation
+	if p.StartDate.IsZero() {
+		v.Add("startDate", "Start date is required")
+	} else if p.StartDate.Before(EarliestPlanDate) || p.StartDate.AddDate(0, 0, max(p.Days-1, 0)).After(LatestPlanDate) {
+		v.Add("startDate", fmt.Sprintf("The plan must fall between %s and %s",
+			EarliestPlanDate.Format(time.DateOnly), LatestPlanDate.Format(time.DateOnly)))
+	}
+	if p.Days < 1 || p.Days > MaxPlanDays {
+		v.Add("numberOfDays", fmt.Sprintf("Must be between 1 and %d", MaxPlanDays))
+	}
+	if p.MealsPerDay < 1 || p.MealsPerDay > MaxMealsPerDay {
+		v.Add("mealsPerDay", fmt.Sprintf("Must be between 1 and %d", MaxMealsPerDay))
+	}
+	return v.Err()
 }

@@ -1,8 +1,10 @@
 // Package mealsync is the domain of the MealSync backend: its types, its
 // sentinel errors and the storage interfaces the business logic needs.
 //
-// It must import neither net/http nor database/sql: adapters (internal/api,
-// internal/sqldb) depend on it, never the other way round.
+// It must import neither net/http nor database/sql nor any package of the
+// module: adapters (internal/api, internal/sqldb) depend on it, never the
+// other way round. docs/ARCHITECTURE.md draws the layers; imports_test.go
+// fails when an import points the wrong way.
 package mealsync
 
 import "time"

@@ -2,6 +2,7 @@ package mealsync
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -121,6 +122,22 @@ type RecipeFilter struct {
 	MinServings  *int
 	Offset       int
 	Limit        int
+}
+
+// Normalized returns f with its search terms as every store matches them
+// and every cache keys them, defined here once: the name trimmed and
+// lower-cased, the difficulty trimmed and upper-cased, and each list
+// SearchTerms'd and sorted (order and repeats do not change a result).
+// Stores normalise the filters they are given; callers that key a cache by
+// a filter normalise it first, so equal questions get equal keys.
+func (f RecipeFilter) Normalized() RecipeFilter {
+	f.Name = strings.ToLower(strings.TrimSpace(f.Name))
+	f.Difficulty = strings.ToUpper(strings.TrimSpace(f.Difficulty))
+	for _, l := range []*[]string{&f.Cuisines, &f.Tags, &f.Ingredients} {
+		*l = SearchTerms(*l)
+		slices.Sort(*l)
+	}
+	return f
 }
 
 // Page is a slice of a longer list.

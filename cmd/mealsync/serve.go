@@ -21,6 +21,7 @@ import (
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/auth"
+	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/buildinfo"
 	"github.com/mealsync/mealsync/internal/catalogindex"
 	"github.com/mealsync/mealsync/internal/config"
@@ -157,7 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}))
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images, Idempotency: idempotency.New(db, now, log),
-		Kitchen:    kitchen.New(recipes, db, db, gen, images, cfg.ImageURLHosts, now, log),
+		Kitchen:    kitchen.New(recipes, db, db, gen, blob.Images{Store: images}, cfg.ImageURLHosts, now, log),
 		Households: households.New(db, db, recipes, now, hub.Changed),
 		Hub:        hub, Tickets: auth.NewTickets(db, authSvc, now),
 		DB: db, Registry: reg, Ready: &ready,

@@ -39,7 +39,7 @@ func openImages(ctx context.Context, cfg *config.Config) (blob.Store, error) {
 
 // newProvider returns the recipe generator: the offline catalogue by
 // default, or an OpenAI-compatible endpoint.
-func newProvider(cfg *config.Config, recipes mealsync.RecipeStore, log *slog.Logger) (generate.Provider, error) {
+func newProvider(cfg *config.Config, recipes mealsync.RecipeStore, log *slog.Logger) (mealsync.RecipeProvider, error) {
 	if cfg.AIProvider != "openai" {
 		return generate.NewCatalog(kitchen.CatalogSource(recipes)), nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/api"
+	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/testdb"
@@ -363,7 +364,7 @@ func TestMobileClientContract(t *testing.T) {
 			seen := []mealsync.Ingredient{{Name: "mushroom", Quantity: "200", Unit: "g"}, {Name: "garlic"}, {Name: "butter", Quantity: "50", Unit: "g"}}
 			e := newEnv(t, db, func(d *api.Deps) {
 				d.Kitchen = kitchen.New(d.Recipes, db, db, seeingProvider{generate.NewCatalog(kitchen.CatalogSource(d.Recipes)), seen},
-					d.Images, []string{allowedImageHost}, d.Now, d.Log)
+					blob.Images{Store: d.Images}, []string{allowedImageHost}, d.Now, d.Log)
 			})
 			seedCatalog(t, e)
 			s := &appSession{e: e, email: "ana@example.com", password: "correct horse 1", dislike: "mushroom", cuisine: "Italian",

@@ -51,7 +51,7 @@ func FuzzDecode(f *testing.F) {
 			p.apply(&prefs)
 			for _, l := range [][]string{prefs.DietaryRestrictions, prefs.FavoriteCuisines, prefs.DislikedIngredients} {
 				for _, it := range l {
-					if it == "" || len(l) > maxListLen {
+					if it == "" || len(l) > mealsync.MaxPreferenceEntries {
 						t.Fatalf("accepted an empty entry or an over-long list: %q", l)
 					}
 				}

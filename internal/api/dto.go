@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/mail"
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -126,11 +124,11 @@ func toUserDTO(u *mealsync.User) userDTO {
 
 // --- requests ---
 
+// Limits of a list in a query string (?tags=a,b): as many entries, as
+// long, as a preference list may hold.
 const (
-	maxEmailLen = 254 // RFC 5321
-	maxNameLen  = 100
-	maxListLen  = 50
-	maxItemLen  = 100
+	maxQueryTerms = mealsync.MaxPreferenceEntries
+	maxQueryTerm  = mealsync.MaxPreferenceEntry
 )
 
 type registerRequest struct {
@@ -143,9 +141,9 @@ type registerRequest struct {
 
 func (r registerRequest) Valid() mealsync.Validation {
 	var v mealsync.Validation
-	checkEmail(&v, r.Email)
+	v.Include("", mealsync.ValidateEmail(r.Email))
 	checkPassword(&v, "password", r.Password)
-	checkName(&v, r.Name, "Name is required")
+	v.Include("", mealsync.ValidateUserName(r.Name))
 	return v
 }
 
@@ -156,7 +154,7 @@ type loginRequest struct {
 
 func (r loginRequest) Valid() mealsync.Validation {
 	var v mealsync.Validation
-	checkEmail(&v, r.Email)
+	v.Include("", mealsync.ValidateEmail(r.Email))
 	if r.Password == "" {
 		v.Add("password", "Password is required")
 	} else if len(r.Password) > 1024 {
@@ -188,7 +186,7 @@ type updateUserRequest struct {
 
 func (r updateUserRequest) Valid() mealsync.Validation {
 	var v mealsync.Validation
-	checkName(&v, r.Name, "Name cannot be blank if provided")
+	v.Include("", mealsync.UserUpdate{Name: &r.Name}.Validate())
 	if r.Password != nil {
 		checkPassword(&v, "password", *r.Password)
 	}
@@ -252,19 +250,20 @@ func (r preferenceRequest) Valid() mealsync.Validation {
 	return v
 }
 
-// checkLists checks each list that is present, naming fields with prefix.
-// The order is fixed (alphabetical), so clients see a stable list of errors.
+// checkLists checks each list that is present (mealsync.Preferences'
+// rules), naming fields with prefix.
 func (r preferenceRequest) checkLists(v *mealsync.Validation, prefix string) {
-	cuisines, cuisinesField := r.cuisines()
-	for _, l := range []struct {
-		name string
-		list *StringList
-	}{
-		{"dietaryRestrictions", r.DietaryRestrictions},
-		{"dislikedIngredients", r.DislikedIngredients},
-		{cuisinesField, cuisines},
-	} {
-		checkList(v, prefix+l.name, l.list)
+	var p mealsync.Preferences
+	r.apply(&p)
+	var checked mealsync.Validation
+	checked.Include("", p.Validate())
+	// Name the cuisine list as the client sent it.
+	_, cuisinesField := r.cuisines()
+	for _, f := range checked {
+		if name, ok := strings.CutPrefix(f.Field, "favoriteCuisines"); ok {
+			f.Field = cuisinesField + name
+		}
+		v.Add(prefix+f.Field, f.Message)
 	}
 }
 
@@ -282,22 +281,6 @@ func (r preferenceRequest) apply(p *mealsync.Preferences) {
 
 // --- field rules ---
 
-func checkEmail(v *mealsync.Validation, email string) {
-	email = strings.TrimSpace(email)
-	switch {
-	case email == "":
-		v.Add("email", "Email is required")
-	case len(email) > maxEmailLen:
-		v.Add("email", fmt.Sprintf("Email cannot exceed %d characters", maxEmailLen))
-	default:
-		a, err := mail.ParseAddress(email)
-		_, domain, _ := strings.Cut(email, "@")
-		if err != nil || a.Address != email || !strings.Contains(domain, ".") {
-			v.Add("email", "Email must be valid")
-		}
-	}
-}
-
 func checkPassword(v *mealsync.Validation, field, pw string) {
 	if pw == "" {
 		v.Add(field, "Password is required")
@@ -305,32 +288,6 @@ func checkPassword(v *mealsync.Validation, field, pw string) {
 	}
 	for _, p := range auth.PasswordProblems(pw) {
 		v.Add(field, p)
-	}
-}
-
-func checkName(v *mealsync.Validation, name, blankMsg string) {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		v.Add("name", blankMsg)
-	case utf8.RuneCountInString(name) > maxNameLen:
-		v.Add("name", fmt.Sprintf("Name cannot exceed %d characters", maxNameLen))
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		v.Add("name", "Name cannot contain control characters")
-	}
-}
-
-func checkList(v *mealsync.Validation, field string, l *StringList) {
-	if l == nil {
-		return
-	}
-	if len(*l) > maxListLen {
-		v.Add(field, fmt.Sprintf("At most %d entries", maxListLen))
-	}
-	for i, it := range *l {
-		if utf8.RuneCountInString(it) > maxItemLen {
-			v.Add(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("Each entry cannot exceed %d characters", maxItemLen))
-		}
 	}
 }
 

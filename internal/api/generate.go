@@ -12,9 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/blob"
-	"github.com/mealsync/mealsync/internal/generate"
-	"github.com/mealsync/mealsync/internal/ranking"
+	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
 // ingredientInput is an ingredient sent as a bare name ("tomato") or as an
@@ -41,19 +39,19 @@ func checkIngredients(v *mealsync.Validation, list []ingredientInput) {
 		v.Add("ingredients", "Ingredients list cannot be null")
 	case len(list) == 0:
 		v.Add("ingredients", "Ingredients list cannot be empty")
-	case len(list) > maxIngredients:
-		v.Add("ingredients", fmt.Sprintf("At most %d ingredients", maxIngredients))
+	case len(list) > mealsync.MaxIngredients:
+		v.Add("ingredients", fmt.Sprintf("At most %d ingredients", mealsync.MaxIngredients))
 	}
 	for i, in := range list {
 		f := fmt.Sprintf("ingredients[%d]", i)
 		switch n := utf8.RuneCountInString(strings.TrimSpace(in.Name)); {
 		case n == 0:
 			v.Add(f+".name", "Ingredient name cannot be blank")
-		case n > maxIngredientName:
-			v.Add(f+".name", fmt.Sprintf("Ingredient name cannot exceed %d characters", maxIngredientName))
+		case n > mealsync.MaxIngredientName:
+			v.Add(f+".name", fmt.Sprintf("Ingredient name cannot exceed %d characters", mealsync.MaxIngredientName))
 		}
-		if len(in.Quantity) > maxQuantity || len(in.Unit) > maxUnit {
-			v.Add(f, "Quantity and unit cannot exceed 50 characters")
+		if len(in.Quantity) > mealsync.MaxQuantity || len(in.Unit) > mealsync.MaxUnit {
+			v.Add(f, fmt.Sprintf("Quantity and unit cannot exceed %d characters", mealsync.MaxQuantity))
 		}
 	}
 }
@@ -93,12 +91,11 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request, me *meal
 		prefs = mealsync.Preferences{}
 		req.UserPreference.apply(&prefs)
 	}
-	recipes, err := s.kitchen.Generate(r.Context(), me, generate.Request{Ingredients: toIngredients(req.Ingredients), Preferences: prefs})
+	recipes, err := s.kitchen.Generate(r.Context(), me, mealsync.GenerateRequest{Ingredients: toIngredients(req.Ingredients), Preferences: prefs})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate() // new recipes may have been stored
 	respond(w, http.StatusOK, toRecipeDTOs(recipes))
 }
 
@@ -121,19 +118,7 @@ func (s *Server) handleValidateIngredients(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, err)
 		return
 	}
-	seen := map[string]bool{}
-	out := []ingredientDTO{}
-	for _, in := range toIngredients(req.Ingredients) {
-		name := ranking.NormalizeIngredient(in.Name)
-		if name == "" {
-			continue
-		}
-		if k := name + "\x00" + strings.ToLower(in.Unit); !seen[k] {
-			seen[k] = true
-			out = append(out, ingredientDTO{Name: name, Quantity: in.Quantity, Unit: in.Unit})
-		}
-	}
-	respond(w, http.StatusOK, out)
+	respond(w, http.StatusOK, toIngredientDTOs(kitchen.CleanIngredients(toIngredients(req.Ingredients))))
 }
 
 // readImage reads the multipart part named "image", at most MaxUploadBytes.
@@ -179,11 +164,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) ([]mealsync.Ingr
 	if err != nil {
 		return nil, err
 	}
-	ct, _, err := blob.Inspect(data)
-	if err != nil {
-		return nil, err
-	}
-	return s.kitchen.DetectIngredients(r.Context(), data, ct)
+	return s.kitchen.DetectIngredients(r.Context(), data)
 }
 
 // POST /api/v1/recipes/detect-ingredients (multipart, part "image")
@@ -253,6 +234,5 @@ func (s *Server) handleUploadImage(w http.ResponseWriter, r *http.Request, _ *me
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/api"
-	"github.com/mealsync/mealsync/internal/generate"
+	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/testdb"
 )
@@ -190,7 +190,7 @@ func newGatedProvider(block func(call int32) bool) *gatedProvider {
 
 func (p *gatedProvider) Name() string { return "gated" }
 
-func (p *gatedProvider) Generate(ctx context.Context, _ generate.Request) ([]*mealsync.Recipe, error) {
+func (p *gatedProvider) Generate(ctx context.Context, _ mealsync.GenerateRequest) ([]*mealsync.Recipe, error) {
 	n := p.calls.Add(1)
 	if p.block(n) {
 		p.entered <- n
@@ -233,7 +233,7 @@ func newGatedEnv(t *testing.T, st testdb.Store, p *gatedProvider) *env {
 	t.Helper()
 	db := st.Open(t)
 	return newEnv(t, db, func(d *api.Deps) {
-		d.Kitchen = kitchen.New(db, db, db, p, d.Images, nil, d.Now, d.Log)
+		d.Kitchen = kitchen.New(db, db, db, p, blob.Images{Store: d.Images}, nil, d.Now, d.Log)
 	})
 }
 

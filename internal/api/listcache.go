@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"slices"
-	"strings"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +50,57 @@ func newListCache(size int, versionTTL time.Duration, versionOf func(context.Con
 	hasPrivate, _ := lru.New[string, bool](size)
 	return &listCache{pages: pages, hasPrivate: hasPrivate, versionOf: versionOf, privateOf: privateOf,
 		versionTTL: versionTTL, now: time.Now}
+}
+
+// writeRecipeList writes the page of f (Normalized) for GET /recipes. A
+// page that is the catalogue's comes from the cache, with an ETag that a
+// matching If-None-Match answers with 304; any other page (the caller's
+// private recipes in it, or caching off) is read fresh and never cached.
+func (s *Server) writeRecipeList(w http.ResponseWriter, r *http.Request, f mealsync.RecipeFilter) error {
+	c := s.listCache
+	var version int64
+	shared := false
+	if c != nil {
+		var err error
+		if version, err = c.currentVersion(r.Context()); err != nil {
+			return err
+		}
+		if f, shared, err = c.catalogueFilter(r.Context(), version, f); err != nil {
+			return err
+		}
+	}
+	if !shared {
+		page, err := s.recipes.ListRecipes(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toPageDTO(page, toRecipeDTO))
+		return nil
+	}
+	key := listKey(f)
+	tag := etag(version, key)
+	if r.Header.Get("If-None-Match") == tag {
+		c.notModified()
+		w.Header().Set("ETag", tag)
+		w.Header().Set("Cache-Control", "no-cache") // revalidate with If-None-Match
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	cacheKey := fmt.Sprint(version, "|", key)
+	body, ok := c.page(cacheKey)
+	if !ok {
+		page, err := s.recipes.ListRecipes(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		if body, err = encodeJSON(toPageDTO(page, toRecipeDTO)); err != nil {
+			return err
+		}
+		c.pages.Add(cacheKey, body)
+	}
+	w.Header().Set("ETag", tag)
+	writeEncoded(w, http.StatusOK, "no-cache", body) // revalidate with If-None-Match
+	return nil
 }
 
 // catalogueFilter returns the filter of f's page as anyone would ask for
@@ -131,26 +181,18 @@ func (c *listCache) invalidate() {
 	c.mu.Unlock()
 }
 
-// listKey names a filter: equal filters (up to case and list order, which
-// do not change the result) get equal keys.
+// listKey names a filter, which must be Normalized: equal filters (up to
+// case, repeats and list order, which do not change the result) get equal
+// keys.
 func listKey(f mealsync.RecipeFilter) string {
-	norm := func(l []string) []string {
-		out := make([]string, len(l))
-		for i, s := range l {
-			out[i] = strings.ToLower(strings.TrimSpace(s))
-		}
-		slices.Sort(out)
-		return slices.Compact(out)
-	}
 	opt := func(p *int) string {
 		if p == nil {
 			return "-"
 		}
 		return fmt.Sprint(*p)
 	}
-	return fmt.Sprintf("%q|%q|%q|%q|%s|%s|%s|%d|%d", strings.ToLower(strings.TrimSpace(f.Name)),
-		norm(f.Cuisines), norm(f.Tags), norm(f.Ingredients), f.Difficulty, opt(f.MaxTotalTime),
-		opt(f.MinServings), f.Offset, f.Limit)
+	return fmt.Sprintf("%q|%q|%q|%q|%s|%s|%s|%d|%d", f.Name, f.Cuisines, f.Tags, f.Ingredients, f.Difficulty,
+		opt(f.MaxTotalTime), opt(f.MinServings), f.Offset, f.Limit)
 }
 
 // etag identifies a page at a version, for conditional requests.

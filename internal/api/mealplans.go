@@ -1,14 +1,12 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/mealplan"
 )
 
 const dateLayout = "2006-01-02"
@@ -32,15 +30,12 @@ func (r mealPlanRequest) Valid() mealsync.Validation {
 			v.Add("householdId", "Must be a household's id (a UUID)")
 		}
 	}
-	if _, err := time.Parse(dateLayout, r.StartDate); err != nil {
+	start, err := time.Parse(dateLayout, r.StartDate)
+	if err != nil {
 		v.Add("startDate", "Must be a date like 2026-01-31")
+		start = mealsync.EarliestPlanDate // checked: the size is still
 	}
-	if r.NumberOfDays < 1 || r.NumberOfDays > mealplan.MaxDays {
-		v.Add("numberOfDays", fmt.Sprintf("Must be between 1 and %d", mealplan.MaxDays))
-	}
-	if r.MealsPerDay < 1 || r.MealsPerDay > mealplan.MaxMealsPerDay {
-		v.Add("mealsPerDay", fmt.Sprintf("Must be between 1 and %d", mealplan.MaxMealsPerDay))
-	}
+	v.Include("", (&mealsync.MealPlan{StartDate: start, Days: r.NumberOfDays, MealsPerDay: r.MealsPerDay}).Validate())
 	return v
 }
 

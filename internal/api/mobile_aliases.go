@@ -34,7 +34,7 @@ func (s *Server) handleMobileSaved(w http.ResponseWriter, r *http.Request, me *m
 }
 
 // maxIngredientText bounds the text the app sends to be split into
-// ingredients: room for maxIngredients names of ordinary length.
+// ingredients: room for mealsync.MaxIngredients names of ordinary length.
 const maxIngredientText = 2000
 
 // textIngredientsRequest is the body of POST
@@ -57,12 +57,12 @@ func (r textIngredientsRequest) Valid() mealsync.Validation {
 	switch {
 	case len(names) == 0:
 		v.Add("textInput", "Text names no ingredient")
-	case len(names) > maxIngredients:
-		v.Add("textInput", fmt.Sprintf("At most %d ingredients", maxIngredients))
+	case len(names) > mealsync.MaxIngredients:
+		v.Add("textInput", fmt.Sprintf("At most %d ingredients", mealsync.MaxIngredients))
 	}
 	for _, n := range names {
-		if utf8.RuneCountInString(n) > maxIngredientName {
-			v.Add("textInput", fmt.Sprintf("Ingredient name cannot exceed %d characters", maxIngredientName))
+		if utf8.RuneCountInString(n) > mealsync.MaxIngredientName {
+			v.Add("textInput", fmt.Sprintf("Ingredient name cannot exceed %d characters", mealsync.MaxIngredientName))
 			break
 		}
 	}

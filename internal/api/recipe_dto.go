@@ -190,16 +190,16 @@ func (q *query) list(name string) []string {
 	for _, raw := range q.q[name] {
 		for _, it := range strings.Split(raw, ",") {
 			if it = strings.TrimSpace(it); it != "" {
-				if utf8.RuneCountInString(it) > maxItemLen {
-					q.v.Add(name, fmt.Sprintf("Each entry cannot exceed %d characters", maxItemLen))
+				if utf8.RuneCountInString(it) > maxQueryTerm {
+					q.v.Add(name, fmt.Sprintf("Each entry cannot exceed %d characters", maxQueryTerm))
 					return nil
 				}
 				out = append(out, it)
 			}
 		}
 	}
-	if len(out) > maxListLen {
-		q.v.Add(name, fmt.Sprintf("At most %d entries", maxListLen))
+	if len(out) > maxQueryTerms {
+		q.v.Add(name, fmt.Sprintf("At most %d entries", maxQueryTerms))
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/api"
-	"github.com/mealsync/mealsync/internal/generate"
+	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/testdb"
 )
@@ -426,7 +426,7 @@ func TestRecipeImageURLAllowList(t *testing.T) {
 type fixedAnswers []*mealsync.Recipe
 
 func (a fixedAnswers) Name() string { return "openai" }
-func (a fixedAnswers) Generate(context.Context, generate.Request) ([]*mealsync.Recipe, error) {
+func (a fixedAnswers) Generate(context.Context, mealsync.GenerateRequest) ([]*mealsync.Recipe, error) {
 	out := make([]*mealsync.Recipe, len(a))
 	for i, r := range a {
 		c := *r
@@ -449,7 +449,7 @@ func TestPrivateRecipeCannotPreClaimAGeneratedDish(t *testing.T) {
 				Ingredients:  []mealsync.Ingredient{{Name: "saffron", Quantity: "1", Unit: "pinch"}},
 				Instructions: []string{"Simmer."}, Servings: 2, Source: "openai"}
 			e := newEnv(t, db, func(d *api.Deps) {
-				d.Kitchen = kitchen.New(db, db, db, fixedAnswers{dish}, d.Images, nil, d.Now, d.Log)
+				d.Kitchen = kitchen.New(db, db, db, fixedAnswers{dish}, blob.Images{Store: d.Images}, nil, d.Now, d.Log)
 			})
 			o := newOwnership(t, e)
 			got := generateRecipes(t, e, o.bob.token, map[string]any{"ingredients": []string{"saffron"}})

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -9,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/ranking"
+	"github.com/mealsync/mealsync/internal/kitchen"
 )
 
 func recipeNotFound(id string) error {
@@ -39,12 +38,12 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *m
 		Tags:         q.list("tags"),
 		Ingredients:  q.list("ingredients"),
 		Difficulty:   q.difficulty("difficulty"),
-		MaxTotalTime: q.optInt("maxTotalTime", 0, maxMinutes),
-		MinServings:  q.optInt("minServings", 1, maxServings),
+		MaxTotalTime: q.optInt("maxTotalTime", 0, mealsync.MaxTotalTime),
+		MinServings:  q.optInt("minServings", 1, mealsync.MaxServings),
 	}
 	f.Offset, f.Limit = q.page(20)
-	if utf8.RuneCountInString(f.Name) > maxRecipeName { // characters, as recipe names are counted
-		q.v.Add(nameParam, "Name filter cannot exceed 100 characters")
+	if utf8.RuneCountInString(f.Name) > mealsync.MaxRecipeName { // characters, as recipe names are counted
+		q.v.Add(nameParam, fmt.Sprintf("Name filter cannot exceed %d characters", mealsync.MaxRecipeName))
 	}
 	if err := q.v.Err(); err != nil {
 		s.fail(w, r, err)
@@ -53,65 +52,9 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *m
 	// The answer depends on the token: no shared cache may hand one
 	// caller's list to another.
 	w.Header().Add("Vary", "Authorization") // Add: CORS may have set Vary: Origin
-	var version int64
-	shared := false
-	if s.listCache != nil {
-		var err error
-		if version, err = s.listCache.currentVersion(r.Context()); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if f, shared, err = s.listCache.catalogueFilter(r.Context(), version, f); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := s.writeRecipeList(w, r, f.Normalized()); err != nil {
+		s.fail(w, r, err)
 	}
-	if !shared {
-		page, err := s.recipes.ListRecipes(r.Context(), f)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, toPageDTO(page, toRecipeDTO))
-		return
-	}
-	key := listKey(f)
-	tag := etag(version, key)
-	w.Header().Set("ETag", tag)
-	w.Header().Set("Cache-Control", "no-cache") // revalidate with If-None-Match
-	if r.Header.Get("If-None-Match") == tag {
-		s.listCache.notModified()
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	cacheKey := fmt.Sprint(version, "|", key)
-	body, ok := s.listCache.page(cacheKey)
-	if !ok {
-		page, err := s.recipes.ListRecipes(r.Context(), f)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if body, err = json.Marshal(toPageDTO(page, toRecipeDTO)); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		body = append(body, '\n')
-		s.listCache.pages.Add(cacheKey, body)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(body)
-}
-
-// truthfulTags refuses diet tags the recipe's own ingredients break (a
-// "vegan" recipe with honey): recommendations trust the tags, so a false one
-// would put the recipe before people who cannot eat it.
-func truthfulTags(rec *mealsync.Recipe) error {
-	var v mealsync.Validation
-	for _, t := range ranking.ContradictedTags(rec) {
-		v.Add("tags", fmt.Sprintf("The ingredients contradict the tag %q", t))
-	}
-	return v.Err()
 }
 
 // GET /api/v1/recipes/{id} — a catalogue recipe, or the caller's own
@@ -138,17 +81,11 @@ func (s *Server) handleCreateRecipe(w http.ResponseWriter, r *http.Request, me *
 		s.fail(w, r, err)
 		return
 	}
-	rec := &mealsync.Recipe{}
-	req.apply(rec)
-	if err := truthfulTags(rec); err != nil {
+	rec, err := s.kitchen.CreateRecipe(r.Context(), me, req.input())
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.kitchen.CreateRecipe(r.Context(), me, rec); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.listCache.invalidate()
 	respond(w, http.StatusCreated, toRecipeDTO(rec))
 }
 
@@ -159,19 +96,14 @@ func (s *Server) handleUpdateRecipe(w http.ResponseWriter, r *http.Request, me *
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.kitchen.UpdateRecipe(r.Context(), me, id, func(rec *mealsync.Recipe) error {
+	rec, err := s.kitchen.UpdateRecipe(r.Context(), me, id, func() (kitchen.RecipeInput, error) {
 		req, err := decode[recipeRequest](r)
-		if err != nil {
-			return err
-		}
-		req.apply(rec)
-		return truthfulTags(rec)
+		return req.input(), err
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }
 
@@ -186,7 +118,6 @@ func (s *Server) handleDeleteRecipe(w http.ResponseWriter, r *http.Request, me *
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -202,7 +133,6 @@ func (s *Server) handlePublishRecipe(w http.ResponseWriter, r *http.Request, _ *
 		s.fail(w, r, err)
 		return
 	}
-	s.listCache.invalidate()
 	respond(w, http.StatusOK, toRecipeDTO(rec))
 }
 

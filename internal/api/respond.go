@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,16 +32,40 @@ type errorItem struct {
 	Message string `json:"message"`
 }
 
-// writeJSON is the one place responses are encoded. Headers go before
-// WriteHeader; the security headers are already set (secureHeaders). What it
-// encodes is never cacheable, even when the handler had chosen otherwise
-// before failing: an error must not be kept under the list's ETag.
+// unexpected is the body of every internal error: nothing about it
+// reaches the client.
+var unexpected = envelope{Errors: []errorItem{{Field: "Unknown", Message: "An unexpected error occurred"}}}
+
+// encodeJSON is the one place response bodies are encoded (one line of
+// JSON, as json.Encoder writes it). The list cache keeps what it returns.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	err := json.NewEncoder(&b).Encode(v)
+	return b.Bytes(), err
+}
+
+// writeJSON encodes body and writes it. What it writes is never cacheable,
+// even when the handler had chosen otherwise before failing: an error must
+// not be kept under the list's ETag. A body that cannot be encoded (a bug)
+// is answered as an internal error.
 func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, err := encodeJSON(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = encodeJSON(unexpected)
+	}
+	writeEncoded(w, status, defaultCacheControl, b)
+}
+
+// writeEncoded is the one place JSON responses are written: headers before
+// WriteHeader (the security headers are already set, by secureHeaders),
+// then the encoded body.
+func writeEncoded(w http.ResponseWriter, status int, cacheControl string, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", defaultCacheControl)
+	w.Header().Set("Cache-Control", cacheControl)
 	w.WriteHeader(status)
 	// A failed write means the client went away; there is no one to tell.
-	_ = json.NewEncoder(w).Encode(body)
+	_, _ = w.Write(body)
 }
 
 // respond writes data in the success envelope.
@@ -78,9 +103,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !known || !errors.As(err, &e) {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err)
 		s.metrics.internalErrors.Inc()
-		writeJSON(w, http.StatusInternalServerError, envelope{Errors: []errorItem{
-			{Field: "Unknown", Message: "An unexpected error occurred"},
-		}})
+		writeJSON(w, http.StatusInternalServerError, unexpected)
 		return
 	}
 	items := make([]errorItem, 0, max(1, len(e.Fields)))

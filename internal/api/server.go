@@ -115,6 +115,9 @@ func New(d Deps) *Server {
 	if d.Recipes != nil {
 		s.listCache = newListCache(d.ListCacheSize, d.CatalogueVersionTTL, d.Recipes.CatalogueVersion, d.Recipes.HasPrivateRecipes)
 	}
+	if s.listCache != nil && d.Kitchen != nil {
+		d.Kitchen.OnCatalogueChange(s.listCache.invalidate)
+	}
 	s.handler = secureHeaders(withCORS(d.CORSOrigins, s.routes()))
 	s.ops = secureHeaders(s.opsRoutes())
 	return s

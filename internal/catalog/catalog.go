@@ -78,6 +78,9 @@ func Recipes(createdAt time.Time) ([]*mealsync.Recipe, error) {
 			CookingTime: e.CookingTime, TotalTime: e.TotalTime, Servings: e.Servings, Calories: e.Calories,
 			Protein: e.Protein, Carbohydrates: e.Carbohydrates, Fat: e.Fat, Source: "catalog", Published: true, CreatedAt: createdAt,
 		}
+		if err := out[i].Validate(); err != nil {
+			return nil, fmt.Errorf("catalog: %q: %w", e.Name, err)
+		}
 	}
 	return out, nil
 }

@@ -339,15 +339,14 @@ type query struct {
 }
 
 func newQuery(f mealsync.RecipeFilter) query {
-	q := query{name: strings.ToLower(strings.TrimSpace(f.Name)), difficulty: strings.ToLower(strings.TrimSpace(f.Difficulty)),
-		tags: mealsync.SearchTerms(f.Tags), ings: mealsync.SearchTerms(f.Ingredients), maxTime: f.MaxTotalTime, minServ: f.MinServings}
+	f = f.Normalized()
+	q := query{name: f.Name, difficulty: strings.ToLower(f.Difficulty),
+		tags: f.Tags, ings: f.Ingredients, maxTime: f.MaxTotalTime, minServ: f.MinServings}
 	for _, c := range f.Cuisines {
-		if c = strings.TrimSpace(c); c != "" {
-			if q.cuisines == nil {
-				q.cuisines = map[string]bool{}
-			}
-			q.cuisines[strings.ToLower(c)] = true
+		if q.cuisines == nil {
+			q.cuisines = map[string]bool{}
 		}
+		q.cuisines[c] = true
 	}
 	return q
 }

@@ -225,7 +225,8 @@ func TestIndexFollowsChanges(t *testing.T) {
 
 			// Elsewhere: straight in the database.
 			extra := &mealsync.Recipe{ID: uuid.NewString(), Name: "Aaa first", Description: "d", Cuisine: "Thai",
-				Difficulty: "EASY", Instructions: []string{"x"}, Servings: 1, Source: "catalog", Published: true, CreatedAt: f.clock.now()}
+				Difficulty: "EASY", Ingredients: []mealsync.Ingredient{{Name: "rice", Quantity: "1"}}, Instructions: []string{"x"},
+				Servings: 1, Source: "catalog", Published: true, CreatedAt: f.clock.now()}
 			if err := f.db.CreateRecipes(t.Context(), extra); err != nil {
 				t.Fatal(err)
 			}
@@ -238,7 +239,8 @@ func TestIndexFollowsChanges(t *testing.T) {
 
 			// Here: through the index, published and then edited.
 			mine := &mealsync.Recipe{ID: uuid.NewString(), Name: "Zzz mine", Description: "d", Cuisine: "Thai",
-				Difficulty: "EASY", Instructions: []string{"x"}, Servings: 1, Source: "user", OwnerID: f.owner.ID, CreatedAt: f.clock.now()}
+				Difficulty: "EASY", Ingredients: []mealsync.Ingredient{{Name: "rice", Quantity: "1"}}, Instructions: []string{"x"},
+				Servings: 1, Source: "user", OwnerID: f.owner.ID, CreatedAt: f.clock.now()}
 			if err := f.index.CreateRecipes(t.Context(), mine); err != nil {
 				t.Fatal(err)
 			}

@@ -22,12 +22,12 @@ type Catalog struct {
 	candidates CandidateSource
 }
 
-var _ Provider = (*Catalog)(nil)
+var _ mealsync.RecipeProvider = (*Catalog)(nil)
 
 // NewCatalog returns a Catalog that scores the recipes candidates returns.
 func NewCatalog(candidates CandidateSource) *Catalog { return &Catalog{candidates: candidates} }
 
-// Name implements Provider.
+// Name implements mealsync.RecipeProvider.
 func (*Catalog) Name() string { return "catalog" }
 
 // candidateLimit bounds how many recipes one request scores.
@@ -37,7 +37,7 @@ const candidateLimit = 500
 // it wins over another that covers up to 15 points more of its ingredients.
 const favouriteBonus = 0.15
 
-// Generate implements Provider. Candidates are ranked by coverage: the
+// Generate implements mealsync.RecipeProvider. Candidates are ranked by coverage: the
 // fraction of a recipe's main ingredients (all but pantry staples) that the
 // given ingredients supply, plus favouriteBonus for a favourite cuisine. Ties
 // go to the recipe that uses more of the given ingredients, then to the one
@@ -46,12 +46,12 @@ const favouriteBonus = 0.15
 // a recipe that uses none of the given ingredients is not a match. From the
 // ranking, pickDiverse chooses Count recipes that differ from one another.
 // No match is an empty list, not an error.
-func (c *Catalog) Generate(ctx context.Context, req Request) ([]*mealsync.Recipe, error) {
-	n, err := req.count()
+func (c *Catalog) Generate(ctx context.Context, req mealsync.GenerateRequest) ([]*mealsync.Recipe, error) {
+	n, err := wanted(req)
 	if err != nil {
 		return nil, err
 	}
-	given, err := req.usable()
+	given, err := usable(req)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func isStaple(norm string) bool {
 	return staples[norm] || slices.Contains(strings.Fields(norm), "skewer")
 }
 
-// DetectIngredients implements Provider: the catalogue cannot look at photos.
+// DetectIngredients implements mealsync.RecipeProvider: the catalogue cannot look at photos.
 func (*Catalog) DetectIngredients(context.Context, []byte, string) ([]mealsync.Ingredient, error) {
 	return nil, mealsync.Errorf(mealsync.EUNAVAILABLE, "Ingredient detection needs the openai provider (MEALSYNC_AI_PROVIDER=openai)")
 }

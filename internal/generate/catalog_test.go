@@ -61,7 +61,7 @@ func recipeIDs(rs []*mealsync.Recipe) []string {
 	return out
 }
 
-func mustGenerate(t *testing.T, p Provider, req Request) []*mealsync.Recipe {
+func mustGenerate(t *testing.T, p mealsync.RecipeProvider, req mealsync.GenerateRequest) []*mealsync.Recipe {
 	t.Helper()
 	rs, err := p.Generate(context.Background(), req)
 	if err != nil {
@@ -107,7 +107,7 @@ func TestCatalogHonoursRestrictions(t *testing.T) {
 	for restriction := range violationPatterns {
 		for _, count := range []int{3, 10} {
 			t.Run(fmt.Sprintf("%s/%d", restriction, count), func(t *testing.T) {
-				got := mustGenerate(t, c, Request{
+				got := mustGenerate(t, c, mealsync.GenerateRequest{
 					Ingredients: pantry, Count: count,
 					Preferences: mealsync.Preferences{DietaryRestrictions: []string{restriction}, DislikedIngredients: []string{"garlic"}},
 				})
@@ -131,10 +131,10 @@ func TestCatalogHonoursRestrictions(t *testing.T) {
 
 func TestCatalogDiverseAndDeterministic(t *testing.T) {
 	catalogue := loadCatalog(t)
-	req := Request{Ingredients: ingredients("chicken", "garlic", "onion", "rice", "ginger")}
+	req := mealsync.GenerateRequest{Ingredients: ingredients("chicken", "garlic", "onion", "rice", "ginger")}
 	got := mustGenerate(t, NewCatalog(storeSource(catalogue)), req)
-	if len(got) != DefaultCount {
-		t.Fatalf("got %d recipes, want the default %d", len(got), DefaultCount)
+	if len(got) != mealsync.DefaultGenerateCount {
+		t.Fatalf("got %d recipes, want the default %d", len(got), mealsync.DefaultGenerateCount)
 	}
 	for i, a := range got {
 		for _, b := range got[i+1:] {
@@ -164,7 +164,7 @@ func TestCatalogKnownRecipeRanksFirst(t *testing.T) {
 		for _, in := range want.Ingredients {
 			names = append(names, in.Name)
 		}
-		got := mustGenerate(t, c, Request{Ingredients: ingredients(names...), Count: 1})
+		got := mustGenerate(t, c, mealsync.GenerateRequest{Ingredients: ingredients(names...), Count: 1})
 		if len(got) != 1 || got[0].ID != want.ID {
 			t.Errorf("ingredients of %q: first is %v", want.Name, recipeIDs(got))
 		}
@@ -177,7 +177,7 @@ func TestCatalogFavouriteCuisine(t *testing.T) {
 	// Without preferences the best cover is American (hash browns: onion
 	// and potato, 1/2); the best Korean one (kimchi jjigae) covers 2/5, which
 	// the favourite bonus lifts above it.
-	req := Request{Ingredients: ingredients("tofu", "garlic", "spring onions"), Count: 3}
+	req := mealsync.GenerateRequest{Ingredients: ingredients("tofu", "garlic", "spring onions"), Count: 3}
 	plain := mustGenerate(t, c, req)
 	if len(plain) == 0 || plain[0].Cuisine == "Korean" {
 		t.Fatalf("the test needs a first result that is not Korean without preferences: %v", plain)
@@ -191,7 +191,7 @@ func TestCatalogFavouriteCuisine(t *testing.T) {
 
 func TestCatalogEveryIngredientDisliked(t *testing.T) {
 	c := NewCatalog(storeSource(loadCatalog(t)))
-	_, err := c.Generate(context.Background(), Request{
+	_, err := c.Generate(context.Background(), mealsync.GenerateRequest{
 		Ingredients: ingredients("Eggs", "mushroom"),
 		Preferences: mealsync.Preferences{DislikedIngredients: []string{"egg", "Mushrooms"}},
 	})
@@ -203,12 +203,12 @@ func TestCatalogEveryIngredientDisliked(t *testing.T) {
 
 func TestCatalogNoMatchIsEmpty(t *testing.T) {
 	c := NewCatalog(storeSource(loadCatalog(t)))
-	got, err := c.Generate(context.Background(), Request{Ingredients: ingredients("unobtainium")})
+	got, err := c.Generate(context.Background(), mealsync.GenerateRequest{Ingredients: ingredients("unobtainium")})
 	if err != nil || len(got) != 0 {
 		t.Errorf("got %v, %v; want an empty list and no error", got, err)
 	}
 	// "egg" is in "eggplant" for the store's substring filter, not for us.
-	got = mustGenerate(t, c, Request{Ingredients: ingredients("egg"), Count: 10})
+	got = mustGenerate(t, c, mealsync.GenerateRequest{Ingredients: ingredients("egg"), Count: 10})
 	for _, r := range got {
 		if !slices.ContainsFunc(r.Ingredients, func(in mealsync.Ingredient) bool {
 			return regexp.MustCompile(`\beggs?\b`).MatchString(in.Name)
@@ -220,11 +220,11 @@ func TestCatalogNoMatchIsEmpty(t *testing.T) {
 
 func TestCatalogRequestValidation(t *testing.T) {
 	c := NewCatalog(storeSource(loadCatalog(t)))
-	for _, req := range []Request{
+	for _, req := range []mealsync.GenerateRequest{
 		{Ingredients: nil},
 		{Ingredients: ingredients("  ", "")},
 		{Ingredients: ingredients("rice"), Count: -1},
-		{Ingredients: ingredients("rice"), Count: MaxCount + 1},
+		{Ingredients: ingredients("rice"), Count: mealsync.MaxGenerateCount + 1},
 	} {
 		if _, err := c.Generate(context.Background(), req); mealsync.ErrorCode(err) != mealsync.EINVALID {
 			t.Errorf("%+v: err = %v, want EINVALID", req, err)
@@ -236,7 +236,7 @@ func TestCatalogSourceErrorKeepsItsCode(t *testing.T) {
 	c := NewCatalog(func(context.Context, []string, int) ([]*mealsync.Recipe, error) {
 		return nil, mealsync.Errorf(mealsync.EUNAVAILABLE, "database down")
 	})
-	_, err := c.Generate(context.Background(), Request{Ingredients: ingredients("rice")})
+	_, err := c.Generate(context.Background(), mealsync.GenerateRequest{Ingredients: ingredients("rice")})
 	if mealsync.ErrorCode(err) != mealsync.EUNAVAILABLE {
 		t.Errorf("err = %v, want the source's EUNAVAILABLE", err)
 	}
@@ -248,7 +248,7 @@ func TestCatalogPassesNormalisedNames(t *testing.T) {
 		asked = names
 		return nil, nil
 	})
-	mustGenerate(t, c, Request{
+	mustGenerate(t, c, mealsync.GenerateRequest{
 		Ingredients: ingredients("Fresh Tomatoes, diced", "tomato", "Eggs", "Garlic"),
 		Preferences: mealsync.Preferences{DislikedIngredients: []string{"garlic"}},
 	})

@@ -1,52 +1,27 @@
-// Package generate turns the ingredients a user has into recipes, and a photo
-// of them into a list of ingredients. Two providers implement Provider and
-// run picks one (MEALSYNC_AI_PROVIDER): Catalog, the offline default, chooses
-// from stored recipes; OpenAI asks any OpenAI-compatible chat-completions
-// endpoint.
+// Package generate turns the ingredients a user has into recipes, and a
+// photo of them into a list of ingredients. Two providers implement
+// mealsync.RecipeProvider and run picks one (MEALSYNC_AI_PROVIDER): Catalog,
+// the offline default, chooses from stored recipes; OpenAI asks any
+// OpenAI-compatible chat-completions endpoint.
 //
 // It imports the domain and internal/ranking, never a storage or HTTP
 // adapter: Catalog reads recipes through a function its caller supplies.
 package generate
 
 import (
-	"context"
 	"strings"
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/ranking"
 )
 
-// Provider generates recipes and detects ingredients.
-type Provider interface {
-	// Name says which provider this is ("catalog", "openai"), for logs.
-	Name() string
-	// Generate returns up to Request.Count recipes that use the request's
-	// ingredients and that ranking.Allowed lets the user have.
-	Generate(ctx context.Context, req Request) ([]*mealsync.Recipe, error)
-	// DetectIngredients lists the food ingredients visible in an image.
-	DetectIngredients(ctx context.Context, image []byte, contentType string) ([]mealsync.Ingredient, error)
-}
-
-// Request asks for recipes.
-type Request struct {
-	Ingredients []mealsync.Ingredient
-	Preferences mealsync.Preferences
-	Count       int // how many recipes; 0 means DefaultCount
-}
-
-// Limits of a request.
-const (
-	DefaultCount = 3
-	MaxCount     = 10
-)
-
-// count returns how many recipes req asks for.
-func (req Request) count() (int, error) {
+// wanted returns how many recipes req asks for.
+func wanted(req mealsync.GenerateRequest) (int, error) {
 	switch {
 	case req.Count == 0:
-		return DefaultCount, nil
-	case req.Count < 0 || req.Count > MaxCount:
-		return 0, mealsync.Errorf(mealsync.EINVALID, "Count must be between 1 and %d", MaxCount)
+		return mealsync.DefaultGenerateCount, nil
+	case req.Count < 0 || req.Count > mealsync.MaxGenerateCount:
+		return 0, mealsync.Errorf(mealsync.EINVALID, "Count must be between 1 and %d", mealsync.MaxGenerateCount)
 	}
 	return req.Count, nil
 }
@@ -54,7 +29,7 @@ func (req Request) count() (int, error) {
 // usable returns the request's ingredients that are named and not disliked,
 // each once (by normalised name), in the order given. It fails when none is
 // named, or when every one is disliked: no recipe could use them.
-func (req Request) usable() ([]mealsync.Ingredient, error) {
+func usable(req mealsync.GenerateRequest) ([]mealsync.Ingredient, error) {
 	seen := make(map[string]bool, len(req.Ingredients))
 	var named, usable []mealsync.Ingredient
 	dislikes := mealsync.Preferences{DislikedIngredients: req.Preferences.DislikedIngredients}

@@ -69,7 +69,7 @@ type OpenAI struct {
 	logger *slog.Logger
 }
 
-var _ Provider = (*OpenAI)(nil)
+var _ mealsync.RecipeProvider = (*OpenAI)(nil)
 
 // NewOpenAI returns the provider for cfg, logging upstream failures to
 // logger (the client is only told what kind of failure it was). It reads
@@ -116,7 +116,7 @@ func sameOrigin(base *url.URL) func(*http.Request, []*http.Request) error {
 	}
 }
 
-// Name implements Provider.
+// Name implements mealsync.RecipeProvider.
 func (*OpenAI) Name() string { return "openai" }
 
 // Messages clients see. They never carry the upstream's words.
@@ -127,17 +127,17 @@ const (
 	msgTimeout        = "The AI provider did not answer in time"
 )
 
-// Generate implements Provider. The model is asked for exactly Count
+// Generate implements mealsync.RecipeProvider. The model is asked for exactly Count
 // recipes; each reply recipe is validated like user input, has tags its own
 // ingredients contradict removed, and is dropped if ranking.Allowed says the
 // user may not have it. Fewer than Count valid recipes are returned as they
 // are; none at all is an upstream error.
-func (o *OpenAI) Generate(ctx context.Context, req Request) ([]*mealsync.Recipe, error) {
-	n, err := req.count()
+func (o *OpenAI) Generate(ctx context.Context, req mealsync.GenerateRequest) ([]*mealsync.Recipe, error) {
+	n, err := wanted(req)
 	if err != nil {
 		return nil, err
 	}
-	given, err := req.usable()
+	given, err := usable(req)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (o *OpenAI) Generate(ctx context.Context, req Request) ([]*mealsync.Recipe,
 // detectableTypes are the image types vision models take.
 var detectableTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
 
-// DetectIngredients implements Provider. The image goes to the model as a
+// DetectIngredients implements mealsync.RecipeProvider. The image goes to the model as a
 // data URL. Its type is read from its bytes: the declared contentType is only
 // a client's claim (phones often send application/octet-stream). Items
 // without a usable name and repeats are dropped; an image with no food yields
@@ -226,7 +226,7 @@ func (o *OpenAI) DetectIngredients(ctx context.Context, image []byte, _ string) 
 	}
 	out := []mealsync.Ingredient{}
 	seen := map[string]bool{}
-	for i, raw := range items {
+	for _, raw := range items {
 		if len(out) == maxDetected {
 			break
 		}
@@ -234,8 +234,7 @@ func (o *OpenAI) DetectIngredients(ctx context.Context, image []byte, _ string) 
 		if json.Unmarshal(raw, &a) != nil {
 			continue
 		}
-		var v mealsync.Validation
-		ing, ok := ingredientFromAI(&v, fmt.Sprintf("ingredients[%d]", i), a)
+		ing, ok := ingredientFromAI(a)
 		norm := ranking.NormalizeIngredient(ing.Name)
 		if !ok || norm == "" || seen[norm] {
 			continue

@@ -29,7 +29,7 @@ Rules for every recipe:
 - You may assume salt, pepper, water and cooking oil are at hand.`
 
 // recipeUserPrompt asks for n recipes for req.
-func recipeUserPrompt(req Request, given []mealsync.Ingredient, n int) string {
+func recipeUserPrompt(req mealsync.GenerateRequest, given []mealsync.Ingredient, n int) string {
 	type ingredient struct {
 		Name     string `json:"name"`
 		Quantity string `json:"quantity,omitempty"`

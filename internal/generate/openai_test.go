@@ -145,7 +145,7 @@ func aiRecipeJSON(name string, edit func(map[string]any)) map[string]any {
 
 func recipesReply(rs ...map[string]any) map[string]any { return map[string]any{"recipes": rs} }
 
-var tomatoRequest = Request{
+var tomatoRequest = mealsync.GenerateRequest{
 	Ingredients: []mealsync.Ingredient{{Name: "cherry tomatoes", Quantity: "300", Unit: "g"}, {Name: "Basil"}, {Name: "spaghetti"}},
 	Preferences: mealsync.Preferences{DietaryRestrictions: []string{"vegetarian"}, DislikedIngredients: []string{"cilantro"}, FavoriteCuisines: []string{"Italian"}},
 }
@@ -245,6 +245,11 @@ var schemaViolations = map[string]func(map[string]any){
 	"time as text":        func(r map[string]any) { r["preparationTime"] = "15 minutes" },
 	"negative time":       func(r map[string]any) { r["cookingTime"] = -5 },
 	"no servings":         func(r map[string]any) { r["servings"] = 0 },
+	// The limits of a recipe created through the API (mealsync.Recipe.Validate).
+	"101 servings":        func(r map[string]any) { r["servings"] = 101 },
+	"cooking over a week": func(r map[string]any) { r["cookingTime"] = 7*24*60 + 1 },
+	"absurd calories":     func(r map[string]any) { r["calories"] = 100_001 },
+	"long step":           func(r map[string]any) { r["instructions"] = []any{strings.Repeat("s", 2001)} },
 	"negative calories":   func(r map[string]any) { r["calories"] = -1 },
 	"no fat":              func(r map[string]any) { delete(r, "fat") },
 	"no ingredients":      func(r map[string]any) { r["ingredients"] = []any{} },
@@ -311,6 +316,22 @@ func TestOpenAIDropsInvalidRecipes(t *testing.T) {
 	}
 }
 
+// A recipe at the limits of one created through the API is kept: the
+// generator holds recipes to the same rules, not stricter ones.
+func TestOpenAIAcceptsTheAPIsLimits(t *testing.T) {
+	o, _, _ := newOpenAI(t, Config{}, func(w http.ResponseWriter, _ *http.Request, _ chatRequest, _ int) {
+		complete(w, recipesReply(aiRecipeJSON("Slow Tomato Stew", func(r map[string]any) {
+			r["instructions"] = []any{strings.Repeat("s", mealsync.MaxInstruction)}
+			r["servings"] = mealsync.MaxServings
+			r["cookingTime"] = mealsync.MaxMinutes
+		})))
+	})
+	got, err := o.Generate(context.Background(), tomatoRequest)
+	if err != nil || len(got) != 1 || len(got[0].Instructions[0]) != mealsync.MaxInstruction {
+		t.Fatalf("got %v, %v; want the recipe at the limits", got, err)
+	}
+}
+
 func TestOpenAIRemovesContradictedTags(t *testing.T) {
 	o, _, _ := newOpenAI(t, Config{}, func(w http.ResponseWriter, _ *http.Request, _ chatRequest, _ int) {
 		complete(w, recipesReply(aiRecipeJSON("Honey Tomato Toast", func(r map[string]any) {
@@ -318,7 +339,7 @@ func TestOpenAIRemovesContradictedTags(t *testing.T) {
 			r["tags"] = []any{"vegan", "vegetarian", "breakfast"}
 		})))
 	})
-	got, err := o.Generate(context.Background(), Request{Ingredients: tomatoRequest.Ingredients})
+	got, err := o.Generate(context.Background(), mealsync.GenerateRequest{Ingredients: tomatoRequest.Ingredients})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("got %v, %v", got, err)
 	}
@@ -436,12 +457,12 @@ func TestOpenAIRequestValidationCallsNothing(t *testing.T) {
 	o, fake, _ := newOpenAI(t, Config{}, func(w http.ResponseWriter, _ *http.Request, _ chatRequest, _ int) {
 		complete(w, recipesReply(aiRecipeJSON("x", nil)))
 	})
-	_, err := o.Generate(context.Background(), Request{
+	_, err := o.Generate(context.Background(), mealsync.GenerateRequest{
 		Ingredients: []mealsync.Ingredient{{Name: "Cilantro"}},
 		Preferences: mealsync.Preferences{DislikedIngredients: []string{"cilantro"}},
 	})
 	wantError(t, err, mealsync.EINVALID, "Every ingredient given is on your disliked list")
-	if _, err := o.Generate(context.Background(), Request{Ingredients: tomatoRequest.Ingredients, Count: 11}); mealsync.ErrorCode(err) != mealsync.EINVALID {
+	if _, err := o.Generate(context.Background(), mealsync.GenerateRequest{Ingredients: tomatoRequest.Ingredients, Count: 11}); mealsync.ErrorCode(err) != mealsync.EINVALID {
 		t.Errorf("Count 11: err = %v", err)
 	}
 	if n := fake.calls.Load(); n != 0 {

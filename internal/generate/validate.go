@@ -12,21 +12,11 @@ import (
 	"github.com/mealsync/mealsync/internal/ranking"
 )
 
-// Limits on what a model may return, those of a recipe created through the
-// API (the reference's RecipeCreateDto) plus bounds on list sizes.
+// Limits on what a model may return beyond a recipe's own
+// (mealsync.Recipe.Validate, the limits of a recipe created through the API).
 const (
-	maxNameLen        = 100
-	maxDescriptionLen = 500
-	maxCuisineLen     = 50
-	maxKeyLen         = 255
-	maxIngredients    = 50
-	maxInstructions   = 30
-	maxInstructionLen = 1000
-	maxTags           = 10
-	maxTagLen         = 30
-	maxQuantityLen    = 50
-	maxUnitLen        = 50
-	maxDetected       = 50
+	maxKeyLen   = 255 // the stored ingredient key
+	maxDetected = 50  // ingredients detected in one photo
 )
 
 // SourceOpenAI is the Source of recipes the OpenAI provider writes.
@@ -80,119 +70,79 @@ func decodeList(content, field string) ([]json.RawMessage, error) {
 	return items, nil
 }
 
-// recipeFromAI decodes and validates one recipe. The error lists every
-// problem, as mealsync field errors named after the JSON fields.
+// recipeFromAI decodes and validates one recipe: the domain's rules
+// (mealsync.Recipe.Validate), and that the model gave every number and a
+// name with an ingredient key. The error lists every problem, as mealsync
+// field errors named after the JSON fields.
 func recipeFromAI(raw json.RawMessage) (*mealsync.Recipe, error) {
 	var a aiRecipe
 	if err := json.Unmarshal(raw, &a); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	var v mealsync.Validation
-	name := text(&v, "name", a.Name, maxNameLen, true)
-	key := ranking.IngredientKey(name)
-	if name != "" && (key == "" || len(key) > maxKeyLen) {
+	r := &mealsync.Recipe{
+		Name: strings.TrimSpace(a.Name), Description: strings.TrimSpace(a.Description),
+		Cuisine: strings.TrimSpace(a.Cuisine), Difficulty: strings.ToUpper(strings.TrimSpace(a.Difficulty)),
+		PreparationTime: count(&v, "preparationTime", a.PreparationTime),
+		CookingTime:     count(&v, "cookingTime", a.CookingTime),
+		Servings:        count(&v, "servings", a.Servings),
+		Calories:        amount(&v, "calories", a.Calories),
+		Protein:         amount(&v, "protein", a.Protein),
+		Carbohydrates:   amount(&v, "carbohydrates", a.Carbohydrates),
+		Fat:             amount(&v, "fat", a.Fat),
+		Tags:            normalizeTags(a.Tags),
+		Source:          SourceOpenAI,
+	}
+	r.TotalTime = r.PreparationTime + r.CookingTime
+	r.IngredientKey = ranking.IngredientKey(r.Name)
+	if r.Name != "" && (r.IngredientKey == "" || len(r.IngredientKey) > maxKeyLen) {
 		v.Add("name", "has no letters or digits for an ingredient key")
 	}
-	description := text(&v, "description", a.Description, maxDescriptionLen, true)
-	cuisine := text(&v, "cuisine", a.Cuisine, maxCuisineLen, true)
-	difficulty := strings.ToUpper(strings.TrimSpace(a.Difficulty))
-	if !slices.Contains(mealsync.Difficulties, difficulty) {
-		v.Add("difficulty", "must be EASY, MEDIUM or HARD")
-	}
-	prep := count(&v, "preparationTime", a.PreparationTime, 0)
-	cook := count(&v, "cookingTime", a.CookingTime, 0)
-	servings := count(&v, "servings", a.Servings, 1)
-	calories := amount(&v, "calories", a.Calories)
-	protein := amount(&v, "protein", a.Protein)
-	carbs := amount(&v, "carbohydrates", a.Carbohydrates)
-	fat := amount(&v, "fat", a.Fat)
-
-	if n := len(a.Ingredients); n < 1 || n > maxIngredients {
-		v.Add("ingredients", fmt.Sprintf("must have 1 to %d items", maxIngredients))
-	}
-	ings := make([]mealsync.Ingredient, 0, len(a.Ingredients))
-	for i, in := range a.Ingredients {
-		ing, ok := ingredientFromAI(&v, fmt.Sprintf("ingredients[%d]", i), in)
-		if ok && ing.Quantity == "" {
+	for _, in := range a.Ingredients {
+		ing := mealsync.Ingredient{Name: strings.TrimSpace(in.Name), Quantity: strings.TrimSpace(in.Quantity), Unit: strings.TrimSpace(in.Unit)}
+		if ing.Quantity == "" {
 			ing.Quantity = "to taste"
 		}
-		ings = append(ings, ing)
+		r.Ingredients = append(r.Ingredients, ing)
 	}
-	if n := len(a.Instructions); n < 1 || n > maxInstructions {
-		v.Add("instructions", fmt.Sprintf("must have 1 to %d steps", maxInstructions))
+	for _, s := range a.Instructions {
+		r.Instructions = append(r.Instructions, strings.TrimSpace(s))
 	}
-	steps := make([]string, len(a.Instructions))
-	for i, s := range a.Instructions {
-		steps[i] = text(&v, fmt.Sprintf("instructions[%d]", i), s, maxInstructionLen, true)
-	}
-	tags := normalizeTags(a.Tags)
-	if len(tags) > maxTags {
-		v.Add("tags", fmt.Sprintf("must have at most %d tags", maxTags))
-	}
-	for i, t := range tags {
-		if !mealsync.ValidText(t) {
-			v.Add(fmt.Sprintf("tags[%d]", i), "must be UTF-8 text without NUL characters")
-		}
-		if utf8.RuneCountInString(t) > maxTagLen {
-			v.Add(fmt.Sprintf("tags[%d]", i), fmt.Sprintf("must be at most %d characters", maxTagLen))
-		}
-	}
+	v.Include("", r.Validate())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return &mealsync.Recipe{
-		Name: name, Description: description, Cuisine: cuisine, Difficulty: difficulty,
-		Ingredients: ings, Instructions: steps, Tags: tags, IngredientKey: key,
-		PreparationTime: prep, CookingTime: cook, TotalTime: prep + cook, Servings: servings,
-		Calories: calories, Protein: protein, Carbohydrates: carbs, Fat: fat,
-		Source: SourceOpenAI,
-	}, nil
+	return r, nil
 }
 
-// ingredientFromAI validates one ingredient line; ok is false when it has a
-// problem (recorded in v).
-func ingredientFromAI(v *mealsync.Validation, field string, in aiIngredient) (ing mealsync.Ingredient, ok bool) {
-	before := len(*v)
-	ing = mealsync.Ingredient{
-		Name:     text(v, field+".name", in.Name, maxNameLen, true),
-		Quantity: text(v, field+".quantity", in.Quantity, maxQuantityLen, false),
-		Unit:     text(v, field+".unit", in.Unit, maxUnitLen, false),
+// ingredientFromAI trims a detected ingredient and reports whether it is
+// one a recipe could hold (the limits of mealsync.Recipe.Validate).
+func ingredientFromAI(in aiIngredient) (mealsync.Ingredient, bool) {
+	ing := mealsync.Ingredient{Name: strings.TrimSpace(in.Name), Quantity: strings.TrimSpace(in.Quantity), Unit: strings.TrimSpace(in.Unit)}
+	for _, f := range []struct {
+		s     string
+		limit int
+	}{{ing.Name, mealsync.MaxIngredientName}, {ing.Quantity, mealsync.MaxQuantity}, {ing.Unit, mealsync.MaxUnit}} {
+		if !mealsync.ValidText(f.s) || utf8.RuneCountInString(f.s) > f.limit {
+			return ing, false
+		}
 	}
-	return ing, len(*v) == before
+	return ing, ing.Name != ""
 }
 
-// text trims s and checks it is present (when required) and not too long.
-func text(v *mealsync.Validation, field, s string, max int, required bool) string {
-	s = strings.TrimSpace(s)
-	switch {
-	case !mealsync.ValidText(s): // a store must never see it (PostgreSQL refuses it)
-		v.Add(field, "must be UTF-8 text without NUL characters")
-	case required && s == "":
-		v.Add(field, "is required")
-	case utf8.RuneCountInString(s) > max:
-		v.Add(field, fmt.Sprintf("must be at most %d characters", max))
-	}
-	return s
-}
-
-func count(v *mealsync.Validation, field string, n *int, min int) int {
-	switch {
-	case n == nil:
+// count reads a number the model must give.
+func count(v *mealsync.Validation, field string, n *int) int {
+	if n == nil {
 		v.Add(field, "is required")
 		return 0
-	case *n < min:
-		v.Add(field, fmt.Sprintf("must be at least %d", min))
 	}
 	return *n
 }
 
 func amount(v *mealsync.Validation, field string, x *float64) float64 {
-	switch {
-	case x == nil:
+	if x == nil {
 		v.Add(field, "is required")
 		return 0
-	case *x < 0:
-		v.Add(field, "must not be negative")
 	}
 	return *x
 }

@@ -3,11 +3,11 @@ package kitchen
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/ranking"
 )
 
@@ -16,7 +16,7 @@ import (
 // key, is reused, not duplicated; a private recipe is never reused), and
 // records them as u's generated recipes — all in that order, so a failure
 // leaves no record pointing at a missing recipe.
-func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.Request) ([]*mealsync.Recipe, error) {
+func (s *Service) Generate(ctx context.Context, u *mealsync.User, req mealsync.GenerateRequest) ([]*mealsync.Recipe, error) {
 	got, err := s.gen.Generate(ctx, req)
 	if err != nil {
 		return nil, err
@@ -61,6 +61,9 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.R
 	if err := s.recipes.CreateRecipes(ctx, fresh...); err != nil {
 		return nil, fmt.Errorf("store generated recipes: %w", err)
 	}
+	if len(fresh) > 0 {
+		s.catalogueChanged(ctx)
+	}
 	for _, r := range got {
 		_, err := s.recipes.SaveRecipe(ctx, &mealsync.SavedRecipe{
 			ID: uuid.NewString(), UserID: u.ID, Recipe: r, Type: mealsync.RecipeGenerated, SavedAt: now,
@@ -72,7 +75,31 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req generate.R
 	return got, nil
 }
 
-// DetectIngredients lists the ingredients in a photo (openai provider only).
-func (s *Service) DetectIngredients(ctx context.Context, image []byte, contentType string) ([]mealsync.Ingredient, error) {
-	return s.gen.DetectIngredients(ctx, image, contentType)
+// DetectIngredients lists the ingredients in a photo (openai provider
+// only), once the image store accepts it as an image.
+func (s *Service) DetectIngredients(ctx context.Context, image []byte) ([]mealsync.Ingredient, error) {
+	ct, err := s.images.CheckImage(image)
+	if err != nil {
+		return nil, err
+	}
+	return s.gen.DetectIngredients(ctx, image, ct)
+}
+
+// CleanIngredients returns list as recipes name ingredients: names
+// normalised, blanks dropped, the same ingredient in the same unit given
+// once.
+func CleanIngredients(list []mealsync.Ingredient) []mealsync.Ingredient {
+	seen := map[string]bool{}
+	out := []mealsync.Ingredient{}
+	for _, in := range list {
+		name := ranking.NormalizeIngredient(in.Name)
+		if name == "" {
+			continue
+		}
+		if k := name + "\x00" + strings.ToLower(in.Unit); !seen[k] {
+			seen[k] = true
+			out = append(out, mealsync.Ingredient{Name: name, Quantity: in.Quantity, Unit: in.Unit})
+		}
+	}
+	return out
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/generate"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/testdb"
 )
@@ -18,7 +17,7 @@ import (
 type answers []*mealsync.Recipe
 
 func (a answers) Name() string { return "openai" }
-func (a answers) Generate(context.Context, generate.Request) ([]*mealsync.Recipe, error) {
+func (a answers) Generate(context.Context, mealsync.GenerateRequest) ([]*mealsync.Recipe, error) {
 	out := make([]*mealsync.Recipe, len(a))
 	for i, r := range a {
 		c := *r
@@ -56,7 +55,7 @@ func TestGenerateStoresEachDishOnce(t *testing.T) {
 	provider := answers{dish("Miso Soup"), dish("Onigiri"), dish("onigiri"), dish("寿司"), dish("天ぷら")}
 	k := kitchen.New(db, db, db, provider, nil, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
-	got, err := k.Generate(ctx, u, generate.Request{Ingredients: []mealsync.Ingredient{{Name: "rice"}}})
+	got, err := k.Generate(ctx, u, mealsync.GenerateRequest{Ingredients: []mealsync.Ingredient{{Name: "rice"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,15 +4,13 @@ import (
 	"context"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/blob"
 )
 
 // SetImage stores an uploaded picture under a content-addressed name (so it
 // can be cached forever) and points the recipe at it. The content is checked
 // by its bytes, never by its name.
 func (s *Service) SetImage(ctx context.Context, recipeID string, data []byte) (*mealsync.Recipe, error) {
-	ct, ext, err := blob.Inspect(data)
-	if err != nil {
+	if _, err := s.images.CheckImage(data); err != nil {
 		return nil, err
 	}
 	r, err := s.recipes.RecipeByID(ctx, recipeID)
@@ -22,14 +20,15 @@ func (s *Service) SetImage(ctx context.Context, recipeID string, data []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	key := blob.ContentKey(data, ext)
-	if err := s.images.Put(ctx, key, ct, data); err != nil {
+	url, err := s.images.PutImage(ctx, data)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	r.ImageURL, r.UpdatedAt = s.images.URL(key), &now
+	r.ImageURL, r.UpdatedAt = url, &now
 	if err := s.recipes.UpdateRecipe(ctx, r); err != nil {
 		return nil, err
 	}
+	s.catalogueChanged(ctx)
 	return r, nil
 }

@@ -2,8 +2,11 @@
 // the stores with the ranking rules, the generation provider, the meal
 // planner and the image store. Handlers call it; it calls no handler.
 //
-// It imports the domain and the rule packages, never net/http or an SQL
-// driver.
+// It imports the domain and its rule packages (internal/ranking,
+// internal/mealplan) only: never an adapter (internal/api, internal/sqldb,
+// internal/blob, internal/generate), net/http or an SQL driver. What it
+// needs from adapters is an interface of the domain's (mealsync.RecipeStore,
+// mealsync.RecipeProvider, mealsync.ImageStore), built in run.
 package kitchen
 
 import (
@@ -12,8 +15,6 @@ import (
 	"strings"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/blob"
-	"github.com/mealsync/mealsync/internal/generate"
 )
 
 // Service is the recipe domain's logic.
@@ -21,18 +22,21 @@ type Service struct {
 	recipes    mealsync.RecipeStore
 	plans      mealsync.MealPlanStore
 	households mealsync.HouseholdStore // whose plans a member may use
-	gen        generate.Provider
-	images     blob.Store
+	gen        mealsync.RecipeProvider
+	images     mealsync.ImageStore
 	imageHosts map[string]bool // besides images, where a recipe's image may be
 	now        mealsync.Clock
 	log        *slog.Logger
+	// onChange is told, once each change commits, that this instance
+	// changed the catalogue (OnCatalogueChange).
+	onChange []func()
 }
 
 // New builds the service. imageHosts are the host names, besides the image
 // store, that a recipe's imageUrl may point at (config
 // MEALSYNC_IMAGE_URL_HOSTS).
-func New(recipes mealsync.RecipeStore, plans mealsync.MealPlanStore, households mealsync.HouseholdStore, gen generate.Provider,
-	images blob.Store, imageHosts []string, now mealsync.Clock, log *slog.Logger) *Service {
+func New(recipes mealsync.RecipeStore, plans mealsync.MealPlanStore, households mealsync.HouseholdStore, gen mealsync.RecipeProvider,
+	images mealsync.ImageStore, imageHosts []string, now mealsync.Clock, log *slog.Logger) *Service {
 	hosts := make(map[string]bool, len(imageHosts))
 	for _, h := range imageHosts {
 		hosts[strings.ToLower(h)] = true
@@ -44,11 +48,26 @@ func New(recipes mealsync.RecipeStore, plans mealsync.MealPlanStore, households 
 // filter: the candidates are catalogue recipes that use any of the names.
 // Generation hands its answers to whoever asked, so it never draws on
 // anyone's private recipes.
-func CatalogSource(recipes mealsync.RecipeStore) generate.CandidateSource {
+func CatalogSource(recipes mealsync.RecipeStore) func(ctx context.Context, names []string, limit int) ([]*mealsync.Recipe, error) {
 	catalogue := true
 	return func(ctx context.Context, names []string, limit int) ([]*mealsync.Recipe, error) {
 		p, err := recipes.ListRecipes(ctx, mealsync.RecipeFilter{Published: &catalogue, Ingredients: names, Limit: limit})
 		return p.Items, err
+	}
+}
+
+// OnCatalogueChange has fn called after every recipe change this service
+// makes (create, update, delete, publish, a new image, generated recipes)
+// has committed: caches on this instance stop serving the old catalogue at
+// once, rather than when they next read the catalogue version. Call it
+// while building, before the service is used.
+func (s *Service) OnCatalogueChange(fn func()) { s.onChange = append(s.onChange, fn) }
+
+// catalogueChanged tells the OnCatalogueChange listeners once what ctx
+// wrote has committed.
+func (s *Service) catalogueChanged(ctx context.Context) {
+	for _, fn := range s.onChange {
+		mealsync.AfterCommit(ctx, fn)
 	}
 }
 

@@ -2,13 +2,13 @@ package kitchen
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/blob"
 	"github.com/mealsync/mealsync/internal/ranking"
 )
 
@@ -32,40 +32,47 @@ func (s *Service) Recipe(ctx context.Context, u *mealsync.User, id string) (*mea
 	return r, err
 }
 
-// CreateRecipe stores r, written by u. The server decides what the client
-// may not: the id, the times, the source, the dedupe key, the owner, and
-// where it goes — an admin's recipe into the catalogue, anyone else's
-// private to them until an admin publishes it. Its image must be one of
-// ours or on an allowed host.
-func (s *Service) CreateRecipe(ctx context.Context, u *mealsync.User, r *mealsync.Recipe) error {
-	if err := s.checkImageURL(r.ImageURL); err != nil {
-		return err
+// CreateRecipe stores the recipe in describes, written by u. The server
+// decides what the client may not: the id, the times, the source, the
+// dedupe key, the owner, and where it goes — an admin's recipe into the
+// catalogue, anyone else's private to them until an admin publishes it.
+// The recipe must be valid (mealsync.Recipe.Validate), its diet tags true
+// to its ingredients, and its image one of ours or on an allowed host.
+func (s *Service) CreateRecipe(ctx context.Context, u *mealsync.User, in RecipeInput) (*mealsync.Recipe, error) {
+	r := &mealsync.Recipe{}
+	in.apply(r)
+	if err := s.checkRecipe(r, ""); err != nil {
+		return nil, err
 	}
 	r.ID, r.CreatedAt, r.UpdatedAt = uuid.NewString(), s.now(), nil
 	r.Source, r.IngredientKey = mealsync.SourceUser, ranking.IngredientKey(r.Name)
 	r.OwnerID, r.Published = u.ID, u.Role == mealsync.RoleAdmin
-	return s.recipes.CreateRecipes(ctx, r)
+	if err := s.recipes.CreateRecipes(ctx, r); err != nil {
+		return nil, err
+	}
+	s.catalogueChanged(ctx)
+	return r, nil
 }
 
-// UpdateRecipe lets edit change the recipe with id, if u may: an admin any
-// recipe, its owner a private one. A recipe u cannot see is not found; one
-// u sees but may not change is forbidden. edit runs only once that is
-// settled, so a refused caller's body is never read. The server then
-// re-derives the dedupe key, checks a changed image URL (one already stored
-// may stay) and stamps the time.
-func (s *Service) UpdateRecipe(ctx context.Context, u *mealsync.User, id string, edit func(*mealsync.Recipe) error) (*mealsync.Recipe, error) {
+// UpdateRecipe changes the recipe with id to what read returns, if u may:
+// an admin any recipe, its owner a private one. A recipe u cannot see is
+// not found; one u sees but may not change is forbidden. read runs only
+// once that is settled, so a refused caller's body is never read. The
+// result is checked as CreateRecipe checks (an image URL already stored may
+// stay); the server re-derives the dedupe key and stamps the time.
+func (s *Service) UpdateRecipe(ctx context.Context, u *mealsync.User, id string, read func() (RecipeInput, error)) (*mealsync.Recipe, error) {
 	r, err := s.editable(ctx, u, id)
 	if err != nil {
 		return nil, err
 	}
-	image := r.ImageURL
-	if err := edit(r); err != nil {
+	in, err := read()
+	if err != nil {
 		return nil, err
 	}
-	if r.ImageURL != image {
-		if err := s.checkImageURL(r.ImageURL); err != nil {
-			return nil, err
-		}
+	image := r.ImageURL
+	in.apply(r)
+	if err := s.checkRecipe(r, image); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	r.IngredientKey, r.UpdatedAt = ranking.IngredientKey(r.Name), &now
@@ -78,7 +85,35 @@ func (s *Service) UpdateRecipe(ctx context.Context, u *mealsync.User, id string,
 		}
 		return nil, err
 	}
+	s.catalogueChanged(ctx)
 	return r, nil
+}
+
+// checkRecipe applies the rules a recipe a client wrote must meet: the
+// domain's (Validate), true diet tags, and an image URL that is storedImage
+// (unchanged) or one a recipe may point at.
+func (s *Service) checkRecipe(r *mealsync.Recipe, storedImage string) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if err := truthfulTags(r); err != nil {
+		return err
+	}
+	if r.ImageURL != storedImage {
+		return s.checkImageURL(r.ImageURL)
+	}
+	return nil
+}
+
+// truthfulTags refuses diet tags the recipe's own ingredients break (a
+// "vegan" recipe with honey): recommendations trust the tags, so a false one
+// would put the recipe before people who cannot eat it.
+func truthfulTags(r *mealsync.Recipe) error {
+	var v mealsync.Validation
+	for _, t := range ranking.ContradictedTags(r) {
+		v.Add("tags", fmt.Sprintf("The ingredients contradict the tag %q", t))
+	}
+	return v.Err()
 }
 
 // DeleteRecipe deletes the recipe with id, if u may: the rules of
@@ -92,6 +127,9 @@ func (s *Service) DeleteRecipe(ctx context.Context, u *mealsync.User, id string)
 	}
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
 		return recipeNotFound(id)
+	}
+	if err == nil {
+		s.catalogueChanged(ctx)
 	}
 	return err
 }
@@ -118,6 +156,9 @@ func (s *Service) PublishRecipe(ctx context.Context, id string) (*mealsync.Recip
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
 		return nil, recipeNotFound(id)
 	}
+	if err == nil {
+		s.catalogueChanged(ctx)
+	}
 	return r, err
 }
 
@@ -125,7 +166,7 @@ func (s *Service) PublishRecipe(ctx context.Context, id string) (*mealsync.Recip
 // URL on an allowed host. Anything else could make every client that shows
 // the recipe fetch from a server of the author's choosing.
 func (s *Service) checkImageURL(raw string) error {
-	if raw == "" || (s.images != nil && blob.IsStoreURL(s.images, raw)) {
+	if raw == "" || (s.images != nil && s.images.IsImageURL(raw)) {
 		return nil
 	}
 	if u, err := url.Parse(raw); err == nil && u.Scheme == "https" && u.User == nil &&

@@ -12,7 +12,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -20,17 +19,11 @@ import (
 	"github.com/mealsync/mealsync"
 )
 
-// Limits of a plan's size, the same as the database's CHECKs.
-const (
-	MaxDays        = 28
-	MaxMealsPerDay = 3
-)
-
 // Request is what to plan.
 type Request struct {
 	StartDate   time.Time // the plan's first day; Plan only checks that it is set
-	Days        int       // 1 to MaxDays
-	MealsPerDay int       // 1 to MaxMealsPerDay; see MealTypes
+	Days        int       // 1 to mealsync.MaxPlanDays
+	MealsPerDay int       // 1 to mealsync.MaxMealsPerDay; see MealTypes
 	// Seed makes the plan repeatable: the same seed, candidates and
 	// preferences give the same plan, and another seed usually another one.
 	Seed string
@@ -51,22 +44,9 @@ func MealTypes(n int) []string {
 }
 
 // Validate returns every problem with r's size and start at once, as an
-// EINVALID error, or nil.
+// EINVALID error, or nil: the rules of mealsync.MealPlan.Validate.
 func (r Request) Validate() error {
-	var v mealsync.Validation
-	if r.StartDate.IsZero() {
-		v.Add("startDate", "Start date is required")
-	} else if r.StartDate.Before(mealsync.EarliestPlanDate) || r.StartDate.AddDate(0, 0, max(r.Days-1, 0)).After(mealsync.LatestPlanDate) {
-		v.Add("startDate", fmt.Sprintf("The plan must fall between %s and %s",
-			mealsync.EarliestPlanDate.Format(time.DateOnly), mealsync.LatestPlanDate.Format(time.DateOnly)))
-	}
-	if r.Days < 1 || r.Days > MaxDays {
-		v.Add("days", fmt.Sprintf("Days must be between 1 and %d", MaxDays))
-	}
-	if r.MealsPerDay < 1 || r.MealsPerDay > MaxMealsPerDay {
-		v.Add("mealsPerDay", fmt.Sprintf("Meals per day must be between 1 and %d", MaxMealsPerDay))
-	}
-	return v.Err()
+	return (&mealsync.MealPlan{StartDate: r.StartDate, Days: r.Days, MealsPerDay: r.MealsPerDay}).Validate()
 }
 
 // candidate is an allowed recipe with what the choice looks at.

@@ -396,12 +396,12 @@ func TestPlanErrors(t *testing.T) {
 		{
 			name: "out of range", recipes: some,
 			req:  mealplan.Request{Days: 29, MealsPerDay: 0, Allowed: allowedBy(mealsync.Preferences{})},
-			code: mealsync.EINVALID, fields: []string{"startDate", "days", "mealsPerDay"},
+			code: mealsync.EINVALID, fields: []string{"startDate", "numberOfDays", "mealsPerDay"},
 		},
 		{
 			name: "no days, four meals", recipes: some,
 			req:  mealplan.Request{StartDate: start, Days: 0, MealsPerDay: 4, Allowed: allowedBy(mealsync.Preferences{})},
-			code: mealsync.EINVALID, fields: []string{"days", "mealsPerDay"},
+			code: mealsync.EINVALID, fields: []string{"numberOfDays", "mealsPerDay"},
 		},
 		{
 			name: "no diet filter", recipes: some,

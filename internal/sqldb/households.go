@@ -89,6 +89,9 @@ func (s storedMealPlan) mealPlan(householdID string) (*mealsync.MealPlan, error)
 
 // CreateHousehold makes h, revision 1, with owner as its one member.
 func (db *DB) CreateHousehold(ctx context.Context, h *mealsync.Household, owner mealsync.Member) error {
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("create household %s: %w", h.ID, err)
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		h.Revision = 1
 		if _, err := tx.ExecContext(ctx, `INSERT INTO households (id, name, owner_id, revision, created_at)
@@ -223,6 +226,9 @@ func (t *householdTx) Deleted(ctx context.Context, id string) (bool, error) {
 }
 
 func (t *householdTx) PutItem(ctx context.Context, it *mealsync.ShoppingListItem) error {
+	if err := it.Validate(); err != nil {
+		return fmt.Errorf("put item %s: %w", it.ID, err)
+	}
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO shopping_items (id, household_id, name, quantity, unit, category, note,
 			checked, position, added_by, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -249,6 +255,9 @@ func (t *householdTx) DeleteItem(ctx context.Context, id string) error {
 }
 
 func (t *householdTx) PutHousehold(ctx context.Context, h *mealsync.Household) error {
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("put household %s: %w", h.ID, err)
+	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE households SET name = $2, owner_id = $3 WHERE id = $1`, t.hid, h.Name, h.OwnerID); err != nil {
 		return t.db.wrap("put household", err)
 	}

@@ -48,6 +48,9 @@ func (db *DB) CreateMealPlan(ctx context.Context, p *mealsync.MealPlan) error {
 
 // insertMealPlan writes p and its meals with tx.
 func (db *DB) insertMealPlan(ctx context.Context, tx *sql.Tx, p *mealsync.MealPlan) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("create meal plan %s: %w", p.ID, err)
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO meal_plans (`+mealPlanColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		p.ID, p.UserID, nullString(p.HouseholdID), p.StartDate.Format(dateLayout), p.Days, p.MealsPerDay, p.CreatedAt.UTC())

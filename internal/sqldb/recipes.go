@@ -202,6 +202,11 @@ func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
 	if len(rs) == 0 {
 		return nil
 	}
+	for _, r := range rs {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("create recipe %s: %w", r.ID, err)
+		}
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := insertRecipes(ctx, tx, rs); err != nil {
 			return db.wrap("create recipes", err)
@@ -219,6 +224,9 @@ func (db *DB) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
 // must still have r's Published: an owner's edit authorised while the
 // recipe was private must not land on it once it is in the catalogue.
 func (db *DB) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("update recipe %s: %w", r.ID, err)
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		v := recipeValues(r)
 		res, err := tx.ExecContext(ctx, `UPDATE recipes SET name = $2, description = $3,
@@ -421,6 +429,7 @@ func (db *DB) CountRecipes(ctx context.Context) (int, error) {
 // ListRecipes returns one page of the recipes matching f, ordered by name
 // then id, with the count of all matches, in one round trip.
 func (db *DB) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (mealsync.Page[*mealsync.Recipe], error) {
+	f = f.Normalized()
 	page := mealsync.Page[*mealsync.Recipe]{Items: []*mealsync.Recipe{}, Offset: f.Offset, Limit: f.Limit}
 	q, args := listRecipesQuery(f, db.dialect.ByteOrder)
 	rows, err := db.conn(ctx).QueryContext(ctx, q, args...)
@@ -455,25 +464,23 @@ func (a *queryArgs) add(v any) string {
 // likeEscaper makes user input literal inside a LIKE pattern (ESCAPE '\').
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// recipeFilterSQL turns f into conditions on recipes r, joined with AND,
-// and appends their arguments to a. Each condition has an index behind it
+// recipeFilterSQL turns f, Normalized, into conditions on recipes r,
+// joined with AND, and appends their arguments to a. Each condition has an index behind it
 // on PostgreSQL (see migrations/002_recipes.sql); the substring filters
 // use trigram indexes there and scan on SQLite.
 func recipeFilterSQL(f mealsync.RecipeFilter, a *queryArgs) string {
 	conds := []string{visibilitySQL(f, a)}
-	if name := strings.TrimSpace(f.Name); name != "" {
-		conds = append(conds, `lower(r.name) LIKE '%' || lower(`+a.add(likeEscaper.Replace(name))+`) || '%' ESCAPE '\'`)
+	if f.Name != "" {
+		conds = append(conds, `lower(r.name) LIKE '%' || lower(`+a.add(likeEscaper.Replace(f.Name))+`) || '%' ESCAPE '\'`)
 	}
-	var cuisines []string
-	for _, c := range f.Cuisines {
-		if c = strings.TrimSpace(c); c != "" {
-			cuisines = append(cuisines, "lower("+a.add(c)+")")
+	if len(f.Cuisines) > 0 {
+		cuisines := make([]string, len(f.Cuisines))
+		for i, c := range f.Cuisines {
+			cuisines[i] = "lower(" + a.add(c) + ")"
 		}
-	}
-	if len(cuisines) > 0 {
 		conds = append(conds, "lower(r.cuisine) IN ("+strings.Join(cuisines, ", ")+")")
 	}
-	if d := strings.TrimSpace(f.Difficulty); d != "" {
+	if d := f.Difficulty; d != "" {
 		conds = append(conds, "lower(r.difficulty) = lower("+a.add(d)+")")
 	}
 	if f.MaxTotalTime != nil {
@@ -482,14 +489,14 @@ func recipeFilterSQL(f mealsync.RecipeFilter, a *queryArgs) string {
 	if f.MinServings != nil {
 		conds = append(conds, "r.servings >= "+a.add(*f.MinServings))
 	}
-	if tags := mealsync.SearchTerms(f.Tags); len(tags) > 0 {
+	if tags := f.Tags; len(tags) > 0 {
 		marks := make([]string, len(tags))
 		for i, t := range tags {
 			marks[i] = a.add(t)
 		}
 		conds = append(conds, "r.id IN (SELECT recipe_id FROM recipe_tags WHERE tag IN ("+strings.Join(marks, ", ")+"))")
 	}
-	if names := mealsync.SearchTerms(f.Ingredients); len(names) > 0 {
+	if names := f.Ingredients; len(names) > 0 {
 		likes := make([]string, len(names))
 		for i, n := range names {
 			likes[i] = "name LIKE " + a.add("%"+likeEscaper.Replace(n)+"%") + ` ESCAPE '\'`

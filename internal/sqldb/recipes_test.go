@@ -164,8 +164,10 @@ func TestRecipeRoundTrip(t *testing.T) {
 			updated := at.Add(-time.Microsecond)
 			r.UpdatedAt = &updated
 		}},
-		{"lists empty, no image, never updated", func(r *mealsync.Recipe) {
-			r.Ingredients, r.Instructions, r.Tags = nil, nil, nil
+		// The least a valid recipe holds (mealsync.Recipe.Validate).
+		{"one ingredient and step, no tags, no image, never updated", func(r *mealsync.Recipe) {
+			r.Ingredients = []mealsync.Ingredient{{Name: "water", Quantity: "1"}}
+			r.Instructions, r.Tags = []string{"Boil."}, nil
 			r.ImageURL = ""
 			r.Calories, r.Protein, r.Carbohydrates, r.Fat = 0, 0, 0, 0
 			r.PreparationTime, r.CookingTime, r.TotalTime, r.Servings = 0, 0, 0, 1
@@ -206,12 +208,11 @@ func TestRecipeRoundTrip(t *testing.T) {
 func TestRecipeSearchTermsAreNormalised(t *testing.T) {
 	forEachStore(t, func(t *testing.T, db *sqldb.DB) {
 		r := mustCreateRecipes(t, db, newRecipe(now(), func(r *mealsync.Recipe) {
-			r.Tags = []string{" Vegan ", "vegan", "VEGAN", "Quick", "", "  "}
+			r.Tags = []string{" Vegan ", "vegan", "VEGAN", "Quick"}
 			r.Ingredients = []mealsync.Ingredient{
 				{Name: "Olive Oil", Quantity: "1", Unit: "tbsp"},
 				{Name: " olive oil", Quantity: "2", Unit: "tbsp"},
 				{Name: "Garlic ", Quantity: "2", Unit: "cloves"},
-				{Name: " ", Quantity: "1", Unit: ""},
 			}
 		}))[0]
 		if got, want := searchRows(t, db, "recipe_tags", "tag", r.ID), []string{"quick", "vegan"}; !slices.Equal(got, want) {
@@ -400,7 +401,7 @@ func filterCatalogue(at time.Time) []*mealsync.Recipe {
 		{"Chicken Curry", "Indian", "MEDIUM", 45, 4, []string{"spicy"}, []string{"chicken thigh", "onion", "garam masala"}},
 		{"Chicken Tikka", "indian", "HARD", 60, 2, []string{"Spicy", "BBQ"}, []string{"Chicken Breast", "yoghurt"}},
 		{"Green Salad", "French", "EASY", 10, 2, []string{"vegan", "Quick"}, []string{"lettuce", "olive oil", "ripe figs"}},
-		{"Pad Thai", "Thai", "Medium", 30, 2, []string{"quick"}, []string{"rice noodles", "prawns", "peanuts"}},
+		{"Pad Thai", "Thai", "MEDIUM", 30, 2, []string{"quick"}, []string{"rice noodles", "prawns", "peanuts"}},
 		{"50% Rye Bread", "German", "HARD", 240, 12, []string{"baking"}, []string{"rye_flour", "water"}},
 		{"1950s Meatloaf", "American", "EASY", 75, 6, []string{"retro"}, []string{"beef mince", "breadcrumbs"}},
 		{`Back\slash Brownies`, "American", "EASY", 40, 9, []string{"dessert"}, []string{"dark chocolate", "eggs"}},
@@ -716,6 +717,30 @@ func TestDeleteRecipe(t *testing.T) {
 		}
 		if got := recipeNames(page.Items); !slices.Equal(got, []string{"Survivor"}) {
 			t.Errorf("recipes tagged shared = %q, want only the survivor", got)
+		}
+	})
+}
+
+// The store holds every recipe to the domain's rules, whoever calls it: an
+// invalid recipe is refused with EINVALID and nothing is written.
+func TestRecipeStoreRefusesInvalidRecipes(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *sqldb.DB) {
+		valid := newRecipe(now(), nil)
+		tooLong := newRecipe(now(), func(r *mealsync.Recipe) { r.Instructions = []string{strings.Repeat("i", mealsync.MaxInstruction+1)} })
+		if err := db.CreateRecipes(t.Context(), valid, tooLong); mealsync.ErrorCode(err) != mealsync.EINVALID {
+			t.Fatalf("CreateRecipes with an invalid recipe: %v, want EINVALID", err)
+		}
+		if n, err := db.CountRecipes(t.Context()); err != nil || n != 0 {
+			t.Fatalf("%d recipes stored (%v), want none", n, err)
+		}
+		mustCreateRecipes(t, db, valid)
+		changed := *valid
+		changed.Name, changed.Servings = "Renamed", mealsync.MaxServings+1
+		if err := db.UpdateRecipe(t.Context(), &changed); mealsync.ErrorCode(err) != mealsync.EINVALID {
+			t.Fatalf("UpdateRecipe with too many servings: %v, want EINVALID", err)
+		}
+		if got, err := db.RecipeByID(t.Context(), valid.ID); err != nil || got.Name != valid.Name {
+			t.Fatalf("stored recipe %v (%v), want it unchanged", got, err)
 		}
 	})
 }

@@ -48,6 +48,9 @@ func jsonList(l []string) string {
 
 // CreateUser inserts u. u.ID, CreatedAt and UpdatedAt must be set.
 func (db *DB) CreateUser(ctx context.Context, u *mealsync.User) error {
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
 	_, err := db.exec(ctx, `INSERT INTO users (`+userColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		u.ID, u.Email, u.Name, u.Role, u.Status, u.PasswordHash,
@@ -115,6 +118,9 @@ func (db *DB) ListUsers(ctx context.Context, f mealsync.UserFilter) ([]*mealsync
 // fields all survive. With EndSessions the session epoch moves on and every
 // refresh token of the user is revoked, in the same transaction.
 func (db *DB) UpdateUser(ctx context.Context, id string, upd mealsync.UserUpdate) (*mealsync.User, error) {
+	if err := upd.Validate(); err != nil {
+		return nil, fmt.Errorf("update user %s: %w", id, err)
+	}
 	var a queryArgs
 	a.add(id)
 	sets := []string{"updated_at = " + a.add(upd.At.UTC())}
