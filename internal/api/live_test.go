@@ -15,6 +15,7 @@ import (
 
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/live"
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 // liveMsg is a message as a device reads it.
@@ -242,15 +243,24 @@ func TestLiveWebSocket(t *testing.T) {
 			t.Fatalf("resumed backlog %v, want %v", got, want)
 		}
 		// The browser, connected all along, got the same three, in order.
-		var live []string
-		for len(live) < 3 {
+		var streamed []string
+		for len(streamed) < 3 {
 			for _, c := range browser.read().Changes {
-				live = append(live, c.Op+" "+strconv.FormatInt(c.Revision, 10))
+				streamed = append(streamed, c.Op+" "+strconv.FormatInt(c.Revision, 10))
 			}
 		}
-		if strings.Join(live, ",") != strings.Join(want, ",") {
-			t.Fatalf("live stream %v, want %v", live, want)
+		if strings.Join(streamed, ",") != strings.Join(want, ",") {
+			t.Fatalf("live stream %v, want %v", streamed, want)
 		}
+		// Shutting down: every connection is closed with 1012, to resume
+		// on another instance.
+		e.hub.CloseAll(live.CloseRestart)
+		for _, d := range []*device{again, browser} {
+			if code := d.closed(); code != live.CloseRestart {
+				t.Fatalf("close code %d, want %d", code, live.CloseRestart)
+			}
+		}
+		testenv.WaitFor(t, liveWait, "the hub to let go of every connection", func() bool { return e.hub.Open()["ws"] == 0 })
 	})
 }
 
