@@ -55,3 +55,11 @@ func (h *CommitHooks) RolledBack() {
 	h.fns = nil
 	h.mu.Unlock()
 }
+
+// Transactor runs work that spans several store calls as one transaction:
+// every write fn makes with the ctx it is given commits together, or none
+// does, and AfterCommit work runs once it has committed. Inside another
+// such transaction (a request sent with an Idempotency-Key), fn joins it.
+type Transactor interface {
+	InTransaction(ctx context.Context, fn func(ctx context.Context) error) error
+}

@@ -128,20 +128,22 @@ const (
 	EntityHousehold = "household"
 	EntityMember    = "member"
 	EntityItem      = "item"
+	EntityMealPlan  = "mealPlan"
 )
 
 // Change is one entry of a household's change feed: an entity as it is
 // after the change (an upsert), or a tombstone for a deleted one.
 type Change struct {
 	Revision int64
-	Entity   string // household, member or item
+	Entity   string // household, member, item or mealPlan
 	ID       string
 	Deleted  bool
 	// The entity after the change, the one Entity names; all nil for a
-	// tombstone.
+	// tombstone. A meal plan's meals carry only their recipes' IDs.
 	Household *Household
 	Member    *Member
 	Item      *ShoppingListItem
+	MealPlan  *MealPlan
 	AuthorID  string
 	OpID      string // the client's operation id, when it sent one
 	At        time.Time
@@ -157,11 +159,13 @@ type Feed struct {
 	Snapshot *Snapshot
 }
 
-// Snapshot is a household's whole state at Revision.
+// Snapshot is a household's whole state at Revision. Its meal plans'
+// meals carry only their recipes' IDs.
 type Snapshot struct {
 	Household Household
 	Members   []Member
 	Items     []ShoppingListItem
+	MealPlans []MealPlan // newest first
 }
 
 // Op is one operation on a household's data, as the store applies it.
@@ -197,6 +201,16 @@ type HouseholdTx interface {
 	PutHousehold(ctx context.Context, h *Household) error
 	PutMember(ctx context.Context, m Member) error
 	DeleteMember(ctx context.Context, userID string) error
+	// MealPlan returns one of the household's plans (ErrNotFound);
+	// PutMealPlan stores a new plan of the household (p.HouseholdID is set
+	// to it) with its meals; DeleteMealPlan removes one (ErrNotFound).
+	MealPlan(ctx context.Context, id string) (*MealPlan, error)
+	PutMealPlan(ctx context.Context, p *MealPlan) error
+	DeleteMealPlan(ctx context.Context, id string) error
+	// AdoptMealPlans makes member to answer for the household's plans that
+	// from made, when from leaves: the plans stay with the household, even
+	// once from's account is deleted. Nothing a member sees changes.
+	AdoptMealPlans(ctx context.Context, from, member string) error
 }
 
 // HouseholdStore keeps households, their members, invites, shopping lists
@@ -207,6 +221,8 @@ type HouseholdStore interface {
 	CreateHousehold(ctx context.Context, h *Household, owner Member) error
 	// HouseholdOf returns the household userID belongs to (ErrNotFound).
 	HouseholdOf(ctx context.Context, userID string) (*Household, error)
+	// HouseholdMembers returns a household's members, longest-standing first.
+	HouseholdMembers(ctx context.Context, householdID string) ([]Member, error)
 	// Apply runs fn in one transaction under the household's next revision,
 	// records its changes and its result under op.OpID, and returns the
 	// result — or, for an OpID applied before, its first result without

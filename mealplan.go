@@ -23,10 +23,15 @@ var (
 // MealTypes lists the meal types in the order of a day.
 var MealTypes = []string{Breakfast, Lunch, Dinner}
 
-// MealPlan is a user's plan: for each day from StartDate, MealsPerDay meals.
+// MealPlan is a plan: for each day from StartDate, MealsPerDay meals. A
+// personal plan is its user's alone; a household's plan (HouseholdID set)
+// belongs to the household: every member sees and changes it, its changes
+// go through the household's change feed, and it stays with the household
+// when the member who made it leaves.
 type MealPlan struct {
 	ID          string
-	UserID      string
+	UserID      string    // who made it: its owner, for a personal plan
+	HouseholdID string    // "" for a personal plan
 	StartDate   time.Time // a date (midnight UTC)
 	Days        int
 	MealsPerDay int
@@ -50,10 +55,23 @@ type ShoppingItem struct {
 	Recipes  int // how many planned meals need it
 }
 
-// MealPlanStore keeps meal plans.
+// UsableBy reports whether u may read and change p, u being a member of
+// household memberOf ("" for none): a personal plan is its owner's (and an
+// admin's, who looks after accounts); a household's plan is its members',
+// and no one else's, admins included.
+func (p *MealPlan) UsableBy(u *User, memberOf string) bool {
+	if p.HouseholdID != "" {
+		return p.HouseholdID == memberOf
+	}
+	return p.UserID == u.ID || u.Role == RoleAdmin
+}
+
+// MealPlanStore keeps meal plans. A household's plans are written through
+// the household (HouseholdTx), so that its change feed records them.
 type MealPlanStore interface {
-	CreateMealPlan(ctx context.Context, p *MealPlan) error // the plan and its meals in one transaction
+	CreateMealPlan(ctx context.Context, p *MealPlan) error // a personal plan and its meals in one transaction
 	MealPlan(ctx context.Context, id string) (*MealPlan, error)
-	MealPlans(ctx context.Context, userID string, offset, limit int) (Page[*MealPlan], error) // newest first
-	DeleteMealPlan(ctx context.Context, id string) error
+	MealPlans(ctx context.Context, userID string, offset, limit int) (Page[*MealPlan], error) // personal ones, newest first
+	HouseholdMealPlans(ctx context.Context, householdID string, offset, limit int) (Page[*MealPlan], error)
+	DeleteMealPlan(ctx context.Context, id string) error // a personal plan
 }

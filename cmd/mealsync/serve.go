@@ -39,8 +39,11 @@ import (
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // serve runs the HTTP server until ctx is cancelled, then shuts down without
-// dropping a request: readiness DOWN → delay (balancers notice) → Shutdown
-// with a fresh timeout → database closed last.
+// dropping a request: readiness DOWN and "Connection: close" on every answer
+// → the delay, while it still accepts (balancers notice), unless its socket
+// was passed to it (its other holder keeps accepting) → stop accepting →
+// drain, counting open connections, with a fresh timeout → database closed
+// last.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	started := time.Now()
 	cfg, err := loadConfig("serve", args, getenv, stderr)
@@ -151,7 +154,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}))
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images, Idempotency: idempotency.New(db, now, log),
-		Kitchen:    kitchen.New(recipes, db, gen, images, cfg.ImageURLHosts, now, log),
+		Kitchen:    kitchen.New(recipes, db, db, gen, images, cfg.ImageURLHosts, now, log),
 		Households: households.New(db, db, recipes, now, hub.Changed),
 		Hub:        hub, Tickets: auth.NewTickets(db, authSvc, now),
 		DB: db, Registry: reg, Ready: &ready,
@@ -160,12 +163,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CORSOrigins: cfg.CORSOrigins,
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// The API's socket: passed by a supervisor (systemd socket activation,
+	// or mealsyncctl handing it from the instance this one replaces), or
+	// our own on MEALSYNC_ADDR.
+	apiLn, inherited, err := listenAPI(cfg.Addr, getenv)
 	if err != nil {
 		return err
 	}
+	ln := &onceCloseListener{Listener: apiLn}
+	drain := newDrainer()
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           drain.wrap(handler),
+		ConnState:         drain.connState,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second, // uploads of up to 10 MB on slow phones
 		WriteTimeout:      60 * time.Second, // long-lived streams extend their own deadline
@@ -187,7 +196,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go pruneIdempotencyKeys(ctx, db, log)
 
 	ready.Store(true)
-	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(),
+	log.Info("listening", "addr", ln.Addr().String(), "ops_addr", ops.addr(), "inherited_socket", inherited,
 		"startup_ms", time.Since(started).Milliseconds())
 
 	select {
@@ -198,30 +207,70 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 
+	// From the first moment: readiness DOWN, and every answer asks the
+	// client to close its connection (drain.go explains why). An idle
+	// connection is left to its client for the shutdown delay, counted from
+	// the signal: nginx closes its own idle ones sooner (its upstream
+	// keepalive_timeout is 4 s), so it is always the side that closes.
 	ready.Store(false)
 	hub.Drain() // new live connections go to another instance
-	log.Info("shutting down: readiness DOWN, still serving", "delay", cfg.ShutdownDelay)
-	select {
-	case <-time.After(cfg.ShutdownDelay): // the shutdown delay itself, not synchronisation
-	case err := <-serveErr:
-		return fmt.Errorf("http server: %w", err)
-	case err := <-ops.done:
-		return err
+	drain.start()
+	idleGrace := time.NewTimer(cfg.ShutdownDelay)
+	defer idleGrace.Stop()
+	if inherited {
+		// Whoever else holds the socket keeps accepting (the kernel queues
+		// connections meanwhile), so no balancer has anything to notice:
+		// stop accepting now.
+		log.Info("shutting down: readiness DOWN; the socket stays open in its other holder, so it stops accepting now",
+			"idle_grace", cfg.ShutdownDelay)
+	} else {
+		log.Info("shutting down: readiness DOWN, still serving", "delay", cfg.ShutdownDelay)
+		select {
+		case <-idleGrace.C: // the shutdown delay itself, not synchronisation
+		case err := <-serveErr:
+			return fmt.Errorf("http server: %w", err)
+		case err := <-ops.done:
+			return err
+		}
 	}
-	// The signal context is done: Shutdown gets a fresh one. The ops
-	// listener goes last, so metrics can be read while requests drain.
+	// Stop accepting, then let the open connections end: requests in
+	// flight finish with "Connection: close", idle connections are closed
+	// by their client, or by us once idle past the grace. The signal
+	// context is done: the drain gets a fresh one. The ops listener goes
+	// last, so metrics can be read while requests drain.
+	drainStart := time.Now()
+	ln.Close()
+	if err := <-serveErr; !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// Live connections outlast any delay: tell them to resume elsewhere
-	// (1012), which also ends their requests, so Shutdown can finish.
+	// (1012), which also ends their requests, so the drain can finish.
 	log.Info("closing live connections", "open", hub.CloseAll(live.CloseRestart))
-	log.Info("draining connections", "timeout", cfg.ShutdownTimeout)
+	log.Info("draining connections", "open", drain.openConns(), "timeout", cfg.ShutdownTimeout)
+	if inherited {
+		gctx, stop := context.WithCancel(sctx)
+		go func() {
+			select {
+			case <-idleGrace.C:
+			case <-gctx.Done():
+			}
+			stop()
+		}()
+		left := drain.wait(gctx)
+		stop()
+		if left > 0 {
+			log.Info("connections idle past the grace; closing them", "open", left)
+		}
+	}
+	// Closes the connections still idle (every one used since the signal
+	// was answered "Connection: close" and is gone), and waits for requests
+	// still running, up to the timeout.
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
+	log.Info("drained", "ms", time.Since(drainStart).Milliseconds())
 	if err := ops.shutdown(sctx); err != nil {
 		return err
 	}

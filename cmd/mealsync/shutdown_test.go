@@ -30,7 +30,7 @@ func buildBinary(t *testing.T) string {
 // TestGracefulShutdown sends SIGTERM to a real process while a request is in
 // flight and proves: readiness turns DOWN at once, on both listeners, while
 // the server keeps serving for the delay; the in-flight request completes
-// with 200 after the listener has closed, the ops listener still answering
+// with 200 (and "Connection: close") after the listener has closed, the ops listener still answering
 // meanwhile; the process exits 0 within the timeout, and the ops listener
 // is gone with it.
 func TestGracefulShutdown(t *testing.T) {
@@ -47,6 +47,7 @@ func TestGracefulShutdown(t *testing.T) {
 		"MEALSYNC_SHUTDOWN_DELAY=3s", "MEALSYNC_SHUTDOWN_TIMEOUT=20s")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test, even on a timeout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +148,9 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if resp.StatusCode != 200 {
 		t.Fatalf("in-flight request: %s", resp.Status)
+	}
+	if !resp.Close {
+		t.Error("the answer that finished during the drain does not ask the client to close the connection")
 	}
 	var env struct {
 		Data struct{ Email string }

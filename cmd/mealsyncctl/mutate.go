@@ -61,9 +61,9 @@ func runDeploy(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "deploy", "deploy [flags]", `
 Replaces every running instance with one of the new release, one at a time,
 through the gate (see 'mealsyncctl help'). The process driver runs BINARY
-serve with the env file's variables and MEALSYNC_ADDR and MEALSYNC_OPS_ADDR
-set to free ports;
-the compose driver scales the compose service up by one container with
+serve with the env file's variables, on the listening socket of the
+instance it replaces (passed as LISTEN_FDS, so nginx is not reloaded) or on
+a new one, and MEALSYNC_OPS_ADDR set to a free port; the compose driver scales the compose service up by one container with
 MEALSYNC_TAG=TAG. A first deploy starts --instances instances (default 1).
 
 Examples:

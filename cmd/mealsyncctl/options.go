@@ -96,7 +96,9 @@ func addGateFlags(fs *flag.FlagSet) *rollout.Options {
 	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", rollout.DefaultReadyTimeout, "how long a new instance may take to report ready")
 	fs.DurationVar(&o.Verify, "verify", rollout.DefaultVerify, "the verification window: how long a new instance must stay ready in the upstream before the old one goes")
 	fs.DurationVar(&o.Poll, "poll", rollout.DefaultPoll, "how often instances are probed")
-	fs.IntVar(&o.FailureThreshold, "failure-threshold", rollout.DefaultFailureThreshold, "failed readiness probes in a row that fail the verification window (an exit fails it at once)")
+	fs.IntVar(&o.FailureThreshold, "failure-threshold", rollout.DefaultFailureThreshold, "failed readiness probes in a row, while the old instances pass theirs, that fail the verification window (an exit fails it at once)")
+	fs.IntVar(&o.MaxErrors, "max-errors", rollout.DefaultMaxErrors, "5xx answers of a new instance that fail the verification window, once its 5xx rate is over 5% and three times the old instances'")
+	fs.DurationVar(&o.TroubleTimeout, "trouble-timeout", rollout.DefaultTroubleTimeout, "how long verification waits while the old instances fail too (the machine or the database, not the release) before it aborts without blaming the release")
 	return o
 }
 

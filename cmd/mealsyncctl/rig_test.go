@@ -146,7 +146,8 @@ func (r *hostRig) checkConsistent(n int) *rollout.State {
 }
 
 // upstream reads the servers of the upstream file nginx runs, sorted,
-// leaving out the placeholder of an empty one.
+// leaving out the placeholder of an empty one and the backup line each
+// server has beside it (nginx/upstream.conf says why).
 func (r *hostRig) upstream() []string {
 	r.t.Helper()
 	b, err := os.ReadFile(r.nginx.UpstreamFile)
@@ -157,7 +158,7 @@ func (r *hostRig) upstream() []string {
 	for _, line := range strings.Split(string(b), "\n") {
 		line, _, _ = strings.Cut(line, "#")
 		f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), ";"))
-		if len(f) >= 2 && f[0] == "server" && !slices.Contains(f, "down") {
+		if len(f) >= 2 && f[0] == "server" && !slices.Contains(f, "down") && !slices.Contains(f, "backup") {
 			out = append(out, f[1])
 		}
 	}

@@ -23,9 +23,15 @@ Usage:
   mealsyncctl help [COMMAND]      this text, or a command's flags
 
 Each new instance passes one gate: start → readiness UP (--ready-timeout) →
-added to the nginx upstream → stays ready for --verify → then the old instance
-leaves the upstream, nginx reloads, and it gets SIGTERM and finishes its
-requests. There are never fewer than N ready instances, never more than N+1.
+in service → stays good for --verify, judged against the old instances probed
+at the same moments (readiness and its own 5xx count; while the old ones fail
+too, the machine or the database is in trouble and the window waits) → then
+the old instance gets SIGTERM and finishes its requests. With the process
+driver a new instance starts on the listening socket of the one it replaces:
+both accept on one address, nginx is not reloaded, clients' connections stay
+open. Otherwise (a new instance in a scale, the compose driver) it is added to
+the nginx upstream and the old one removed, each with nginx -t and a reload.
+There are never fewer than N ready instances, never more than N+1.
 If a new instance fails any step, or nginx rejects the config, the last good
 upstream is restored, every new instance stops, the old release keeps
 serving, and the command exits 1 with one paragraph saying why.

@@ -104,7 +104,7 @@ func newEnvCaching(t testing.TB, db *sqldb.DB, interval time.Duration, opts ...f
 	if interval >= 0 {
 		recipes = catalogindex.New(db, db, interval, time.Now)
 	}
-	k := kitchen.New(recipes, db, generate.NewCatalog(kitchen.CatalogSource(recipes)), images, []string{allowedImageHost}, c.now, log)
+	k := kitchen.New(recipes, db, db, generate.NewCatalog(kitchen.CatalogSource(recipes)), images, []string{allowedImageHost}, c.now, log)
 	hub := live.NewHub(live.DefaultMaxPerUser)
 	deps := api.Deps{Log: log, Auth: svc, Users: users, Recipes: recipes, Kitchen: k, Images: images, DB: db,
 		Households: households.New(db, db, recipes, c.now, hub.Changed), Hub: hub, Tickets: auth.NewTickets(db, svc, c.now),

@@ -41,10 +41,53 @@ type itemDTO struct {
 }
 
 type snapshotDTO struct {
-	Revision  int64        `json:"revision"`
-	Household householdDTO `json:"household"`
-	Members   []memberDTO  `json:"members"`
-	Items     []itemDTO    `json:"items"`
+	Revision  int64             `json:"revision"`
+	Household householdDTO      `json:"household"`
+	Members   []memberDTO       `json:"members"`
+	Items     []itemDTO         `json:"items"`
+	MealPlans []feedMealPlanDTO `json:"mealPlans"`
+}
+
+// feedMealPlanDTO is a household's meal plan as the sync feed and snapshots
+// carry it: its meals name their recipes by id (GET /meal-plans/{id} has
+// them whole; null once a recipe was deleted).
+type feedMealPlanDTO struct {
+	ID           string               `json:"id"`
+	HouseholdID  string               `json:"householdId"`
+	StartDate    string               `json:"startDate"`
+	NumberOfDays int                  `json:"numberOfDays"`
+	MealsPerDay  int                  `json:"mealsPerDay"`
+	Days         []feedMealPlanDayDTO `json:"days"`
+	CreatedAt    Instant              `json:"createdAt"`
+}
+
+type feedMealPlanDayDTO struct {
+	Date  string        `json:"date"`
+	Meals []feedMealDTO `json:"meals"`
+}
+
+type feedMealDTO struct {
+	Type     string  `json:"type"`
+	RecipeID *string `json:"recipeId"`
+}
+
+func toFeedMealPlanDTO(p *mealsync.MealPlan) feedMealPlanDTO {
+	d := feedMealPlanDTO{ID: p.ID, HouseholdID: p.HouseholdID, StartDate: p.StartDate.Format(dateLayout), NumberOfDays: p.Days,
+		MealsPerDay: p.MealsPerDay, Days: make([]feedMealPlanDayDTO, p.Days), CreatedAt: Instant(p.CreatedAt)}
+	for i := range d.Days {
+		d.Days[i] = feedMealPlanDayDTO{Date: p.StartDate.AddDate(0, 0, i).Format(dateLayout), Meals: []feedMealDTO{}}
+	}
+	for _, m := range p.Meals {
+		if m.Day < 0 || m.Day >= p.Days {
+			continue
+		}
+		md := feedMealDTO{Type: m.MealType}
+		if m.Recipe != nil {
+			md.RecipeID = &m.Recipe.ID
+		}
+		d.Days[m.Day].Meals = append(d.Days[m.Day].Meals, md)
+	}
+	return d
 }
 
 // changeDTO is one entry of the sync feed: "upsert" with the entity as it
@@ -94,9 +137,12 @@ func toSnapshotDTO(s *mealsync.Snapshot) *snapshotDTO {
 		return nil
 	}
 	d := &snapshotDTO{Revision: s.Household.Revision, Household: toHouseholdDTO(s.Household),
-		Members: make([]memberDTO, len(s.Members)), Items: toItemDTOs(s.Items)}
+		Members: make([]memberDTO, len(s.Members)), Items: toItemDTOs(s.Items), MealPlans: make([]feedMealPlanDTO, len(s.MealPlans))}
 	for i, m := range s.Members {
 		d.Members[i] = toMemberDTO(m)
+	}
+	for i := range s.MealPlans {
+		d.MealPlans[i] = toFeedMealPlanDTO(&s.MealPlans[i])
 	}
 	return d
 }
@@ -112,6 +158,8 @@ func toChangeDTO(c mealsync.Change) changeDTO {
 		d.Data = toMemberDTO(*c.Member)
 	case c.Household != nil:
 		d.Data = toHouseholdDTO(*c.Household)
+	case c.MealPlan != nil:
+		d.Data = toFeedMealPlanDTO(c.MealPlan)
 	}
 	return d
 }

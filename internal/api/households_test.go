@@ -111,3 +111,127 @@ func TestHouseholdEndpointsAreMembersOnly(t *testing.T) {
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// join makes who a member of household id, invited by inviter.
+func join(t *testing.T, e *env, inviter session, id string, who session) {
+	t.Helper()
+	code := e.expect(e.do("POST", "/api/v1/households/"+id+"/invites", inviter.token, nil), 201).data()["code"].(string)
+	e.expect(e.do("POST", "/api/v1/households/join", who.token, map[string]any{"code": code}), 200)
+}
+
+// feedOps lists a feed's changes as "op entity id".
+func feedOps(f map[string]any) []string {
+	var ops []string
+	for _, c := range f["changes"].([]any) {
+		m := c.(map[string]any)
+		ops = append(ops, m["op"].(string)+" "+m["entity"].(string)+" "+m["id"].(string))
+	}
+	return ops
+}
+
+// A household's meal plan: composed for every member (one is vegan, so is
+// every meal), seen, used and deleted by any member and no one else, in the
+// feed and in snapshots; it stays with the household when its maker leaves
+// and when accounts are deleted, which the other members see in the feed.
+func TestHouseholdMealPlans(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		seedCatalog(t, e)
+		ana, bo, cy, eve := e.newUser("ana@example.com"), e.newUser("bo@example.com"), e.newUser("cy@example.com"), e.newUser("eve@example.com")
+		admin := e.newAdmin("root@example.com")
+		setPreferences(t, e, bo, map[string]any{"dietaryRestrictions": []string{"vegan"}})
+		id := e.expect(e.do("POST", "/api/v1/households", ana.token, map[string]any{"name": "Home"}), 201).data()["household"].(map[string]any)["id"].(string)
+		join(t, e, ana, id, bo)
+		since := e.expect(e.do("GET", "/api/v1/sync", bo.token, nil), 200).data()["revision"].(float64)
+
+		body := map[string]any{"startDate": "2026-12-07", "numberOfDays": 3, "mealsPerDay": 3, "householdId": id}
+		plan := createPlan(t, e, ana.token, body).data()
+		planID := plan["id"].(string)
+		if plan["householdId"] != id {
+			t.Fatalf("plan: %v", plan)
+		}
+		for _, m := range planMeals(t, plan) {
+			if m.recipe == nil || !slices.Contains(strs(m.recipe["tags"]), "vegan") {
+				t.Errorf("%s %s: %v is not for every member (one is vegan)", m.date, m.mealType, m.recipe)
+			}
+		}
+		// The maker's personal plans do not list it; the household's do, for
+		// every member.
+		if mine := e.expect(e.do("GET", "/api/v1/meal-plans", ana.token, nil), 200); len(dataItems(t, mine)) != 0 {
+			t.Errorf("a household's plan among the personal ones: %s", mine.raw)
+		}
+		listed := dataItems(t, e.expect(e.do("GET", "/api/v1/meal-plans?householdId="+id, bo.token, nil), 200))
+		if len(listed) != 1 || listed[0]["id"] != planID {
+			t.Fatalf("household plans: %v", listed)
+		}
+		e.expect(e.do("GET", "/api/v1/meal-plans/"+planID, bo.token, nil), 200)
+		e.expect(e.do("GET", "/api/v1/meal-plans/"+planID+"/shopping-list", bo.token, nil), 200)
+		e.expect(e.do("POST", "/api/v1/households/"+id+"/shopping-list/from-meal-plan", bo.token, map[string]any{"mealPlanId": planID}), 200)
+
+		// No one else: not an outsider, not an admin.
+		for _, who := range []session{eve, admin} {
+			for _, c := range []struct{ method, path string }{
+				{"GET", "/api/v1/meal-plans/" + planID}, {"GET", "/api/v1/meal-plans/" + planID + "/shopping-list"},
+				{"DELETE", "/api/v1/meal-plans/" + planID}, {"GET", "/api/v1/meal-plans?householdId=" + id},
+			} {
+				if r := e.do(c.method, c.path, who.token, nil); r.status != 404 {
+					t.Errorf("%s %s by a non-member: %d %s", c.method, c.path, r.status, r.raw)
+				}
+			}
+			if r := e.do("POST", "/api/v1/meal-plans", who.token, body); r.status != 404 {
+				t.Errorf("a non-member made a plan in the household: %d %s", r.status, r.raw)
+			}
+		}
+		e.expect(e.do("POST", "/api/v1/meal-plans", ana.token, map[string]any{"startDate": "2026-12-07", "numberOfDays": 1,
+			"mealsPerDay": 1, "householdId": "not-a-uuid"}), 400)
+
+		// The feed carries the plan, its meals by recipe id; so does a snapshot.
+		f := e.expect(e.do("GET", "/api/v1/sync?since="+ftoa(since), bo.token, nil), 200).data()
+		if ops := feedOps(f); !slices.Contains(ops, "upsert mealPlan "+planID) {
+			t.Fatalf("feed %v lacks the plan", ops)
+		}
+		snap := e.expect(e.do("GET", "/api/v1/households/"+id, bo.token, nil), 200).data()
+		plans := snap["mealPlans"].([]any)
+		if len(plans) != 1 || plans[0].(map[string]any)["id"] != planID {
+			t.Fatalf("snapshot plans: %v", plans)
+		}
+		firstMeal := plans[0].(map[string]any)["days"].([]any)[0].(map[string]any)["meals"].([]any)[0].(map[string]any)
+		if firstMeal["recipeId"] != planMeals(t, plan)[0].recipe["id"] {
+			t.Errorf("snapshot's first meal %v, the plan's %v", firstMeal, planMeals(t, plan)[0].recipe["id"])
+		}
+
+		// Its maker hands over and leaves: the plan stays, and so it does when
+		// the maker's account is deleted.
+		e.expect(e.do("PUT", "/api/v1/households/"+id+"/owner", ana.token, map[string]any{"userId": bo.id}), 200)
+		e.expect(e.do("POST", "/api/v1/households/"+id+"/leave", ana.token, nil), 204)
+		e.expect(e.do("GET", "/api/v1/meal-plans/"+planID, ana.token, nil), 404)
+		e.expect(e.do("DELETE", "/api/v1/users/"+ana.id, admin.token, nil), 204)
+		e.expect(e.do("GET", "/api/v1/meal-plans/"+planID, bo.token, nil), 200)
+
+		// Deleting the owner's account hands the household (and the plan) to
+		// the next member, in the feed; deleting the last member's ends it.
+		join(t, e, bo, id, cy)
+		since = e.expect(e.do("GET", "/api/v1/sync", cy.token, nil), 200).data()["revision"].(float64)
+		e.expect(e.do("DELETE", "/api/v1/users/"+bo.id, admin.token, nil), 204)
+		f = e.expect(e.do("GET", "/api/v1/sync?since="+ftoa(since), cy.token, nil), 200).data()
+		// One revision; its changes come in the order of entity and id.
+		want := []string{"upsert household " + id, "delete member " + bo.id, "upsert member " + cy.id}
+		if ops := feedOps(f); !slices.Equal(slices.Sorted(slices.Values(ops)), slices.Sorted(slices.Values(want))) {
+			t.Errorf("feed after the owner's account was deleted: %v", ops)
+		}
+		if h := e.expect(e.do("GET", "/api/v1/households/"+id, cy.token, nil), 200).data()["household"].(map[string]any); h["ownerId"] != cy.id {
+			t.Errorf("owner after the owner's account was deleted: %v", h)
+		}
+		e.expect(e.do("GET", "/api/v1/meal-plans/"+planID, cy.token, nil), 200)
+
+		// Any member deletes it; the feed says so.
+		since = f["revision"].(float64)
+		e.expect(e.do("DELETE", "/api/v1/meal-plans/"+planID, cy.token, nil), 204)
+		e.expect(e.do("GET", "/api/v1/meal-plans/"+planID, cy.token, nil), 404)
+		f = e.expect(e.do("GET", "/api/v1/sync?since="+ftoa(since), cy.token, nil), 200).data()
+		if ops := feedOps(f); !slices.Equal(ops, []string{"delete mealPlan " + planID}) {
+			t.Errorf("feed after the delete: %v", ops)
+		}
+		e.expect(e.do("DELETE", "/api/v1/users/"+cy.id, admin.token, nil), 204)
+		e.expect(e.do("GET", "/api/v1/households/mine", eve.token, nil), 404)
+	})
+}

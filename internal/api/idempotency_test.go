@@ -233,7 +233,7 @@ func newGatedEnv(t *testing.T, st testdb.Store, p *gatedProvider) *env {
 	t.Helper()
 	db := st.Open(t)
 	return newEnv(t, db, func(d *api.Deps) {
-		d.Kitchen = kitchen.New(db, db, p, d.Images, nil, d.Now, d.Log)
+		d.Kitchen = kitchen.New(db, db, db, p, d.Images, nil, d.Now, d.Log)
 	})
 }
 

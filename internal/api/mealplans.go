@@ -5,21 +5,33 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/mealplan"
 )
 
 const dateLayout = "2006-01-02"
 
-// mealPlanRequest is the body of POST /meal-plans.
+// mealPlanRequest is the body of POST /meal-plans. With a householdId the
+// plan is that household's (the caller must be a member), composed for
+// all its members.
 type mealPlanRequest struct {
+	opRequest
 	StartDate    string `json:"startDate"` // YYYY-MM-DD
 	NumberOfDays int    `json:"numberOfDays"`
 	MealsPerDay  int    `json:"mealsPerDay"`
+	HouseholdID  string `json:"householdId"`
 }
 
 func (r mealPlanRequest) Valid() mealsync.Validation {
 	var v mealsync.Validation
+	r.check(&v)
+	if r.HouseholdID != "" {
+		if _, err := uuid.Parse(r.HouseholdID); err != nil {
+			v.Add("householdId", "Must be a household's id (a UUID)")
+		}
+	}
 	if _, err := time.Parse(dateLayout, r.StartDate); err != nil {
 		v.Add("startDate", "Must be a date like 2026-01-31")
 	}
@@ -44,6 +56,7 @@ type mealPlanDayDTO struct {
 
 type mealPlanDTO struct {
 	ID           string           `json:"id"`
+	HouseholdID  string           `json:"householdId,omitempty"` // a household's plan
 	StartDate    string           `json:"startDate"`
 	NumberOfDays int              `json:"numberOfDays"`
 	MealsPerDay  int              `json:"mealsPerDay"`
@@ -52,7 +65,7 @@ type mealPlanDTO struct {
 }
 
 func toMealPlanDTO(p *mealsync.MealPlan) mealPlanDTO {
-	d := mealPlanDTO{ID: p.ID, StartDate: p.StartDate.Format(dateLayout), NumberOfDays: p.Days,
+	d := mealPlanDTO{ID: p.ID, HouseholdID: p.HouseholdID, StartDate: p.StartDate.Format(dateLayout), NumberOfDays: p.Days,
 		MealsPerDay: p.MealsPerDay, Days: make([]mealPlanDayDTO, p.Days), CreatedAt: Instant(p.CreatedAt)}
 	for i := range d.Days {
 		d.Days[i] = mealPlanDayDTO{Date: p.StartDate.AddDate(0, 0, i).Format(dateLayout), Meals: []mealDTO{}}
@@ -91,7 +104,12 @@ func (s *Server) handleCreateMealPlan(w http.ResponseWriter, r *http.Request, me
 		return
 	}
 	start, _ := time.Parse(dateLayout, req.StartDate) // validated
-	p, err := s.kitchen.CreatePlan(r.Context(), me, start, req.NumberOfDays, req.MealsPerDay)
+	var p *mealsync.MealPlan
+	if req.HouseholdID == "" {
+		p, err = s.kitchen.CreatePlan(r.Context(), me, start, req.NumberOfDays, req.MealsPerDay)
+	} else {
+		p, err = s.createHouseholdPlan(r, me, req, start)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -103,15 +121,61 @@ func (s *Server) handleCreateMealPlan(w http.ResponseWriter, r *http.Request, me
 	respond(w, http.StatusCreated, toMealPlanDTO(p))
 }
 
-// GET /api/v1/meal-plans?offset=&limit= — the caller's plans, newest first.
+// createHouseholdPlan composes a plan every member of the household may eat
+// from and stores it through the household's feed. A retried operation
+// answers with the plan its first attempt made.
+func (s *Server) createHouseholdPlan(r *http.Request, me *mealsync.User, req mealPlanRequest, start time.Time) (*mealsync.MealPlan, error) {
+	op, err := opID(r, req.opRequest)
+	if err != nil {
+		return nil, err
+	}
+	members, err := s.households.Members(r.Context(), me, req.HouseholdID)
+	if err != nil {
+		return nil, err
+	}
+	var others []mealsync.Preferences
+	for _, m := range members {
+		if m.UserID == me.ID {
+			continue
+		}
+		u, err := s.users.UserByID(r.Context(), m.UserID)
+		if err != nil {
+			return nil, err
+		}
+		others = append(others, u.Preferences)
+	}
+	p, err := s.kitchen.ComposePlan(r.Context(), me, start, req.NumberOfDays, req.MealsPerDay, others...)
+	if err != nil {
+		return nil, err
+	}
+	if p.ID, err = s.households.AddPlan(r.Context(), me, req.HouseholdID, op, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// GET /api/v1/meal-plans?offset=&limit=&householdId= — the caller's
+// personal plans, or with householdId its household's, newest first.
 func (s *Server) handleListMealPlans(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	q := query{q: r.URL.Query()}
 	offset, limit := q.page(10)
+	household := q.q.Get("householdId")
+	if household != "" {
+		if _, err := uuid.Parse(household); err != nil {
+			q.v.Add("householdId", "Must be a household's id (a UUID)")
+		}
+	}
 	if err := q.v.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page, err := s.kitchen.Plans(r.Context(), me, offset, limit)
+	var page mealsync.Page[*mealsync.MealPlan]
+	var err error
+	if household == "" {
+		page, err = s.kitchen.Plans(r.Context(), me, offset, limit)
+	} else {
+		page, err = s.kitchen.HouseholdPlans(r.Context(), me, household, offset, limit)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -141,7 +205,18 @@ func (s *Server) handleDeleteMealPlan(w http.ResponseWriter, r *http.Request, me
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.kitchen.DeletePlan(r.Context(), me, id); err != nil {
+	p, err := s.kitchen.Plan(r.Context(), me, id)
+	switch {
+	case err != nil:
+	case p.HouseholdID != "": // through the household's feed, which every member follows
+		var op string
+		if op, err = opID(r, opRequest{}); err == nil {
+			err = s.households.DeletePlan(r.Context(), me, p.HouseholdID, op, id)
+		}
+	default:
+		err = s.kitchen.DeletePlan(r.Context(), me, id)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -449,7 +449,7 @@ func TestPrivateRecipeCannotPreClaimAGeneratedDish(t *testing.T) {
 				Ingredients:  []mealsync.Ingredient{{Name: "saffron", Quantity: "1", Unit: "pinch"}},
 				Instructions: []string{"Simmer."}, Servings: 2, Source: "openai"}
 			e := newEnv(t, db, func(d *api.Deps) {
-				d.Kitchen = kitchen.New(db, db, fixedAnswers{dish}, d.Images, nil, d.Now, d.Log)
+				d.Kitchen = kitchen.New(db, db, db, fixedAnswers{dish}, d.Images, nil, d.Now, d.Log)
 			})
 			o := newOwnership(t, e)
 			got := generateRecipes(t, e, o.bob.token, map[string]any{"ingredients": []string{"saffron"}})

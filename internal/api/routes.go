@@ -95,7 +95,7 @@ func (s *Server) routes() http.Handler {
 // opsRoutes lists the ops listener's endpoints (MEALSYNC_OPS_ADDR, loopback
 // by default): the probes again, so either port can be probed, and what only
 // operators may read. No net/http/pprof: it adds half a megabyte to the
-// binary, over the image's 20 MB budget.
+// binary, and the image's size budget (docs/BENCHMARKS.md) has no room for it.
 func (s *Server) opsRoutes() http.Handler {
 	ops := http.NewServeMux()
 	ops.HandleFunc("GET /actuator/health", s.handleHealth)

@@ -29,6 +29,7 @@ import (
 type Database interface {
 	Ping(ctx context.Context) error
 	Dialect() string
+	mealsync.Transactor // work of several stores that must commit together
 }
 
 // Deps are the server's collaborators, built by run.

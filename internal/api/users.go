@@ -227,7 +227,18 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, _ *mea
 		s.fail(w, r, err)
 		return
 	}
-	err = s.users.DeleteUser(r.Context(), id)
+	// The account leaves its household as the other members see it (a
+	// change in its feed) in the transaction that deletes it.
+	err = s.db.InTransaction(r.Context(), func(ctx context.Context) error {
+		u, err := s.users.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.households.RemoveAccount(ctx, u); err != nil {
+			return err
+		}
+		return s.users.DeleteUser(ctx, id)
+	})
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
 		err = userNotFound(id)
 	}

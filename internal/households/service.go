@@ -376,13 +376,14 @@ func (s *Service) ClearChecked(ctx context.Context, u *mealsync.User, id, opID s
 	})
 }
 
-// AddMealPlan adds the shopping list of u's meal plan planID to the
+// AddMealPlan adds the shopping list of meal plan planID (u's own, or the
+// household's) to the
 // household's list: a line whose name and unit match an unchecked item is
 // summed into it, exactly, with the meal plans' own arithmetic
 // (mealplan.ShoppingList); the others are added at the end.
 func (s *Service) AddMealPlan(ctx context.Context, u *mealsync.User, id, opID, planID string) ([]mealsync.ShoppingListItem, error) {
 	plan, err := s.plans.MealPlan(ctx, planID)
-	if err == nil && plan.UserID != u.ID {
+	if err == nil && !plan.UsableBy(u, id) {
 		err = mealsync.ErrNotFound // another's plan does not exist for u
 	}
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
@@ -450,6 +451,38 @@ func (s *Service) AddMealPlan(ctx context.Context, u *mealsync.User, id, opID, p
 	})
 }
 
+// Members returns the members of household id, longest-standing first,
+// for a member of it.
+func (s *Service) Members(ctx context.Context, u *mealsync.User, id string) ([]mealsync.Member, error) {
+	if err := s.member(ctx, u, id); err != nil {
+		return nil, err
+	}
+	return s.store.HouseholdMembers(ctx, id)
+}
+
+// AddPlan makes p, a plan composed for the household's members
+// (kitchen.ComposePlan), a plan of household id, made by u: every member
+// sees it, live. It returns the plan's id: p's, or the first attempt's for
+// a retried operation.
+func (s *Service) AddPlan(ctx context.Context, u *mealsync.User, id, opID string, p *mealsync.MealPlan) (string, error) {
+	return apply(ctx, s, u, id, opID, func(tx mealsync.HouseholdTx) (string, error) {
+		p.UserID = u.ID
+		return p.ID, tx.PutMealPlan(ctx, p)
+	})
+}
+
+// DeletePlan deletes plan planID of household id (any member).
+func (s *Service) DeletePlan(ctx context.Context, u *mealsync.User, id, opID, planID string) error {
+	_, err := apply(ctx, s, u, id, opID, func(tx mealsync.HouseholdTx) (struct{}, error) {
+		err := tx.DeleteMealPlan(ctx, planID)
+		if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+			err = mealsync.Errorf(mealsync.ENOTFOUND, "Meal plan not found with id: %s", planID)
+		}
+		return struct{}{}, err
+	})
+	return err
+}
+
 // Rename gives household id a new name (any member).
 func (s *Service) Rename(ctx context.Context, u *mealsync.User, id, opID, name string) (mealsync.Household, error) {
 	h := mealsync.Household{Name: strings.TrimSpace(name)}
@@ -475,7 +508,9 @@ func derefOr(h *mealsync.Household) mealsync.Household {
 
 // Leave takes u out of household id. The owner hands ownership over first,
 // unless they are the last member: then the household, its list and its
-// feed are deleted. Whatever u added stays with the household.
+// feed are deleted. Whatever u added stays with the household: the meal
+// plans u made are the owner's to answer for from then on (AdoptMealPlans),
+// so that deleting u's account later cannot take them along.
 func (s *Service) Leave(ctx context.Context, u *mealsync.User, id string) error {
 	last := false
 	_, err := apply(ctx, s, u, id, "", func(tx mealsync.HouseholdTx) (struct{}, error) {
@@ -494,12 +529,67 @@ func (s *Service) Leave(ctx context.Context, u *mealsync.User, id string) error 
 		if h.OwnerID == u.ID {
 			return struct{}{}, mealsync.Errorf(mealsync.ECONFLICT, "Hand ownership over to another member before you leave")
 		}
+		if err := tx.AdoptMealPlans(ctx, u.ID, h.OwnerID); err != nil {
+			return struct{}{}, err
+		}
 		return struct{}{}, tx.DeleteMember(ctx, u.ID)
 	})
 	if err != nil || !last {
 		return err
 	}
 	return s.store.DeleteHousehold(ctx, id)
+}
+
+// RemoveAccount takes the user whose account is being deleted out of their
+// household, as its members see it: a member leaves; an owner hands
+// ownership to the longest-standing other member first; the last member's
+// household is deleted. The meal plans they made stay with the household.
+// It is meant to run in the transaction that deletes the account
+// (mealsync.Transactor), which would otherwise remove the membership with
+// no change in the feed.
+func (s *Service) RemoveAccount(ctx context.Context, u *mealsync.User) error {
+	h, err := s.store.HouseholdOf(ctx, u.ID)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	last := false
+	_, err = apply(ctx, s, u, h.ID, "", func(tx mealsync.HouseholdTx) (struct{}, error) {
+		members, err := tx.Members(ctx)
+		if err != nil {
+			return struct{}{}, err
+		}
+		cur, err := tx.Household(ctx)
+		if err != nil {
+			return struct{}{}, err
+		}
+		i := slices.IndexFunc(members, func(m mealsync.Member) bool { return m.UserID != u.ID })
+		if i < 0 {
+			last = true
+			return struct{}{}, nil
+		}
+		heir := members[i] // longest-standing other member
+		if cur.OwnerID == u.ID {
+			heir.Role = mealsync.RoleOwner
+			if err := tx.PutMember(ctx, heir); err != nil {
+				return struct{}{}, err
+			}
+			cur.OwnerID = heir.UserID
+			if err := tx.PutHousehold(ctx, cur); err != nil {
+				return struct{}{}, err
+			}
+		}
+		if err := tx.AdoptMealPlans(ctx, u.ID, cur.OwnerID); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, tx.DeleteMember(ctx, u.ID)
+	})
+	if err != nil || !last {
+		return err
+	}
+	return s.store.DeleteHousehold(ctx, h.ID)
 }
 
 // RemoveMember takes memberID out of household id (the owner only).
@@ -516,6 +606,9 @@ func (s *Service) RemoveMember(ctx context.Context, u *mealsync.User, id, member
 			return struct{}{}, mealsync.Errorf(mealsync.ECONFLICT, "The owner leaves, after handing ownership over; it does not remove itself")
 		}
 		err = tx.DeleteMember(ctx, memberID)
+		if err == nil {
+			err = tx.AdoptMealPlans(ctx, memberID, u.ID)
+		}
 		if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
 			return struct{}{}, mealsync.Errorf(mealsync.ENOTFOUND, "Member not found with id: %s", memberID)
 		}

@@ -54,7 +54,7 @@ func TestGenerateStoresEachDishOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	provider := answers{dish("Miso Soup"), dish("Onigiri"), dish("onigiri"), dish("寿司"), dish("天ぷら")}
-	k := kitchen.New(db, db, provider, nil, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	k := kitchen.New(db, db, db, provider, nil, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	got, err := k.Generate(ctx, u, generate.Request{Ingredients: []mealsync.Ingredient{{Name: "rice"}}})
 	if err != nil {

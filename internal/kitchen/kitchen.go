@@ -20,6 +20,7 @@ import (
 type Service struct {
 	recipes    mealsync.RecipeStore
 	plans      mealsync.MealPlanStore
+	households mealsync.HouseholdStore // whose plans a member may use
 	gen        generate.Provider
 	images     blob.Store
 	imageHosts map[string]bool // besides images, where a recipe's image may be
@@ -30,13 +31,13 @@ type Service struct {
 // New builds the service. imageHosts are the host names, besides the image
 // store, that a recipe's imageUrl may point at (config
 // MEALSYNC_IMAGE_URL_HOSTS).
-func New(recipes mealsync.RecipeStore, plans mealsync.MealPlanStore, gen generate.Provider,
+func New(recipes mealsync.RecipeStore, plans mealsync.MealPlanStore, households mealsync.HouseholdStore, gen generate.Provider,
 	images blob.Store, imageHosts []string, now mealsync.Clock, log *slog.Logger) *Service {
 	hosts := make(map[string]bool, len(imageHosts))
 	for _, h := range imageHosts {
 		hosts[strings.ToLower(h)] = true
 	}
-	return &Service{recipes: recipes, plans: plans, gen: gen, images: images, imageHosts: hosts, now: now, log: log}
+	return &Service{recipes: recipes, plans: plans, households: households, gen: gen, images: images, imageHosts: hosts, now: now, log: log}
 }
 
 // CatalogSource backs the catalog generator with the store's ingredient

@@ -2,6 +2,7 @@ package kitchen
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,12 +15,39 @@ import (
 // planCandidates bounds the recipes one plan chooses from.
 const planCandidates = 1000
 
-// CreatePlan plans days × mealsPerDay meals for u from the catalogue and
-// u's own private recipes, by u's preferences, and stores the plan.
+// CreatePlan plans days × mealsPerDay meals for u (ComposePlan) and stores
+// the plan as u's own.
 func (s *Service) CreatePlan(ctx context.Context, u *mealsync.User, start time.Time, days, mealsPerDay int) (*mealsync.MealPlan, error) {
+	p, err := s.ComposePlan(ctx, u, start, days, mealsPerDay)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.plans.CreateMealPlan(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ComposePlan plans days × mealsPerDay meals for u from the catalogue and
+// u's own private recipes, ranked by u's preferences, and returns the plan
+// unstored. Every meal is one that u and each of others may eat (their
+// diets, allergies and dislikes): a household's plan is composed for all
+// its members.
+func (s *Service) ComposePlan(ctx context.Context, u *mealsync.User, start time.Time, days, mealsPerDay int,
+	others ...mealsync.Preferences) (*mealsync.MealPlan, error) {
 	p := &mealsync.MealPlan{ID: uuid.NewString(), UserID: u.ID, StartDate: start, Days: days, MealsPerDay: mealsPerDay, CreatedAt: s.now()}
 	req := mealplan.Request{StartDate: start, Days: days, MealsPerDay: mealsPerDay, Seed: p.ID,
-		Allowed: func(r *mealsync.Recipe) bool { return ranking.Allowed(r, u.Preferences) }}
+		Allowed: func(r *mealsync.Recipe) bool {
+			if !ranking.Allowed(r, u.Preferences) {
+				return false
+			}
+			for _, o := range others {
+				if !ranking.Allowed(r, o) {
+					return false
+				}
+			}
+			return true
+		}}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -30,18 +58,18 @@ func (s *Service) CreatePlan(ctx context.Context, u *mealsync.User, start time.T
 	if p.Meals, err = mealplan.Plan(candidates.Items, u.Preferences, req); err != nil {
 		return nil, err
 	}
-	if err := s.plans.CreateMealPlan(ctx, p); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
-// Plan returns one of u's plans with its recipes. Another user's plan is
-// not found: its existence is not u's business.
+// Plan returns a plan u may use (MealPlan.UsableBy) with its recipes.
+// Another's plan is not found: its existence is not u's business.
 func (s *Service) Plan(ctx context.Context, u *mealsync.User, id string) (*mealsync.MealPlan, error) {
 	p, err := s.plans.MealPlan(ctx, id)
-	if err == nil && p.UserID != u.ID && u.Role != mealsync.RoleAdmin {
-		err = mealsync.ErrNotFound
+	if err == nil {
+		var memberOf string
+		if memberOf, err = s.householdOf(ctx, u); err == nil && !p.UsableBy(u, memberOf) {
+			err = mealsync.ErrNotFound
+		}
 	}
 	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
 		return nil, mealsync.Errorf(mealsync.ENOTFOUND, "Meal plan not found with id: %s", id)
@@ -52,7 +80,19 @@ func (s *Service) Plan(ctx context.Context, u *mealsync.User, id string) (*meals
 	return p, s.hydrate(ctx, p)
 }
 
-// Plans lists u's plans, newest first, with their recipes.
+// householdOf returns the household u belongs to, "" for none.
+func (s *Service) householdOf(ctx context.Context, u *mealsync.User) (string, error) {
+	h, err := s.households.HouseholdOf(ctx, u.ID)
+	switch {
+	case mealsync.ErrorCode(err) == mealsync.ENOTFOUND:
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return h.ID, nil
+}
+
+// Plans lists u's personal plans, newest first, with their recipes.
 func (s *Service) Plans(ctx context.Context, u *mealsync.User, offset, limit int) (mealsync.Page[*mealsync.MealPlan], error) {
 	page, err := s.plans.MealPlans(ctx, u.ID, offset, limit)
 	if err != nil {
@@ -61,15 +101,37 @@ func (s *Service) Plans(ctx context.Context, u *mealsync.User, offset, limit int
 	return page, s.hydrate(ctx, page.Items...)
 }
 
-// DeletePlan deletes one of u's plans.
+// HouseholdPlans lists the plans of household id, newest first, with their
+// recipes, for a member of it (to anyone else it does not exist).
+func (s *Service) HouseholdPlans(ctx context.Context, u *mealsync.User, id string, offset, limit int) (mealsync.Page[*mealsync.MealPlan], error) {
+	memberOf, err := s.householdOf(ctx, u)
+	if err != nil {
+		return mealsync.Page[*mealsync.MealPlan]{}, err
+	}
+	if memberOf != id {
+		return mealsync.Page[*mealsync.MealPlan]{}, mealsync.Errorf(mealsync.ENOTFOUND, "Household not found with id: %s", id)
+	}
+	page, err := s.plans.HouseholdMealPlans(ctx, id, offset, limit)
+	if err != nil {
+		return page, err
+	}
+	return page, s.hydrate(ctx, page.Items...)
+}
+
+// DeletePlan deletes one of u's personal plans (a household's plan is
+// deleted through the household: households.Service.DeletePlan).
 func (s *Service) DeletePlan(ctx context.Context, u *mealsync.User, id string) error {
-	if _, err := s.Plan(ctx, u, id); err != nil {
+	p, err := s.Plan(ctx, u, id)
+	if err != nil {
 		return err
+	}
+	if p.HouseholdID != "" {
+		return fmt.Errorf("delete meal plan %s: it is household %s's", id, p.HouseholdID)
 	}
 	return s.plans.DeleteMealPlan(ctx, id)
 }
 
-// ShoppingList sums the ingredients of one of u's plans.
+// ShoppingList sums the ingredients of a plan u may use.
 func (s *Service) ShoppingList(ctx context.Context, u *mealsync.User, id string) (*mealsync.MealPlan, []mealsync.ShoppingItem, error) {
 	p, err := s.Plan(ctx, u, id)
 	if err != nil {

@@ -132,7 +132,7 @@ func TestComposeDeploy(t *testing.T) {
 	}
 	checkOpsAddrs(t, st.Instances)
 	conf, _ := os.ReadFile(r.upstream)
-	for _, want := range []string{"least_conn;", "keepalive 32;", st.Instances[0].Addr + " max_fails=1 fail_timeout=5s;", ":8081 "} {
+	for _, want := range []string{"least_conn;", "keepalive 32;", st.Instances[0].Addr + " max_fails=1 fail_timeout=1s;", st.Instances[0].Addr + " backup max_fails=0;", ":8081 "} {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("upstream.conf lacks %q:\n%s", want, conf)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -12,19 +13,29 @@ import (
 // Options tune the gate every new instance passes.
 type Options struct {
 	ReadyTimeout     time.Duration // how long a new instance may take to say UP (default 120 s)
-	Verify           time.Duration // how long it must stay ready in the upstream (default 10 s)
-	Poll             time.Duration // probe interval (default 500 ms)
-	FailureThreshold int           // consecutive failed probes that fail the window (default 2)
-	LogLines         int           // log lines quoted when an instance fails (default 10)
-	UndoTimeout      time.Duration // how long the rollback itself may take after a signal (default 5 min)
+	Verify           time.Duration // how long it must stay good beside the old ones (default 10 s)
+	Poll             time.Duration // probe interval (default 250 ms)
+	FailureThreshold int           // consecutive failed probes, the old instances passing theirs, that fail the window (default 3)
+	// MaxErrors is how many 5xx answers the new instance may give before
+	// verification fails, when its 5xx rate is also over 5% and over three
+	// times the old instances' at the same moments (default 2).
+	MaxErrors int
+	// TroubleTimeout is how long verification waits while the old
+	// instances fail as well (the machine or the database, not the
+	// release) before it gives up without blaming the release (default 60 s).
+	TroubleTimeout time.Duration
+	LogLines       int           // log lines quoted when an instance fails (default 10)
+	UndoTimeout    time.Duration // how long the rollback itself may take after a signal (default 5 min)
 }
 
 // Defaults for Options.
 const (
 	DefaultReadyTimeout     = 120 * time.Second
 	DefaultVerify           = 10 * time.Second
-	DefaultPoll             = 500 * time.Millisecond
-	DefaultFailureThreshold = 2
+	DefaultPoll             = 250 * time.Millisecond
+	DefaultFailureThreshold = 3
+	DefaultMaxErrors        = 2
+	DefaultTroubleTimeout   = 60 * time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -39,6 +50,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FailureThreshold <= 0 {
 		o.FailureThreshold = DefaultFailureThreshold
+	}
+	if o.MaxErrors <= 0 {
+		o.MaxErrors = DefaultMaxErrors
+	}
+	if o.TroubleTimeout <= 0 {
+		o.TroubleTimeout = DefaultTroubleTimeout
 	}
 	if o.LogLines <= 0 {
 		o.LogLines = 10
@@ -62,6 +79,7 @@ type Engine struct {
 	PID    int              // recorded in the journal; os.Getpid() if zero
 
 	started time.Time
+	applied []string // the upstream as this command last knew it; nil: not read yet
 }
 
 func (e *Engine) now() time.Time {
@@ -135,6 +153,11 @@ type placed struct {
 // ending with desired instances (0 keeps the current count, or 1 on a first
 // deploy). kind is "deploy" or "rollback". On failure the change is undone
 // and the error is a *Failure.
+//
+// Where the driver can share sockets (SocketSharer), each new instance
+// starts on the listening socket of the old one it replaces: both accept
+// on the same address until the old one stops, so nginx is never reloaded
+// and the connections clients keep to it are never closed.
 func (e *Engine) Deploy(ctx context.Context, kind string, target Release, desired int) error {
 	st := e.State
 	if desired <= 0 {
@@ -152,16 +175,20 @@ func (e *Engine) Deploy(ctx context.Context, kind string, target Release, desire
 
 	var done []placed
 	for i := 0; i < desired; i++ {
-		nw, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", i+1, desired))
+		var old *Instance
+		if i < len(olds) {
+			old = &olds[i]
+		}
+		nw, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", i+1, desired), old, done)
 		if fail != nil {
 			fail.Op = opName
-			return e.undo(fail, done)
+			return e.undo(fail, nw, done)
 		}
 		p := placed{in: nw}
-		if i < len(olds) {
-			if fail := e.retire(ctx, olds[i]); fail != nil {
+		if old != nil {
+			if fail := e.retire(ctx, *old); fail != nil {
 				fail.Op = opName
-				return e.undo(fail, append(done, p))
+				return e.undo(fail, Instance{}, append(done, p))
 			}
 			p.replaced = true
 		}
@@ -170,7 +197,7 @@ func (e *Engine) Deploy(ctx context.Context, kind string, target Release, desire
 	for _, old := range olds[min(desired, len(olds)):] { // fewer instances than before
 		if fail := e.retire(ctx, old); fail != nil {
 			fail.Op = opName
-			return e.undo(fail, done)
+			return e.undo(fail, Instance{}, done)
 		}
 	}
 
@@ -202,24 +229,24 @@ func (e *Engine) Scale(ctx context.Context, n int) error {
 	// A dead instance counts for nothing: it leaves first, and is replaced.
 	if fail := e.dropDead(ctx); fail != nil {
 		fail.Op = fmt.Sprintf("scale of %s to %d", target, n)
-		return e.undo(fail, nil)
+		return e.undo(fail, Instance{}, nil)
 	}
 	cur := st.Serving()
 	opName := fmt.Sprintf("scale of %s from %d to %d", target, len(cur), n)
 	e.logf("%s", opName)
 	var added []placed
 	for k := len(cur); k < n; k++ {
-		nw, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", k+1, n))
+		nw, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", k+1, n), nil, added)
 		if fail != nil {
 			fail.Op = opName
-			return e.undo(fail, added)
+			return e.undo(fail, nw, added)
 		}
 		added = append(added, placed{in: nw})
 	}
 	for i := len(cur) - 1; i >= n; i-- {
 		if fail := e.retire(ctx, cur[i]); fail != nil {
 			fail.Op = opName
-			return e.undo(fail, nil)
+			return e.undo(fail, Instance{}, nil)
 		}
 	}
 	st.Desired = n
@@ -227,17 +254,20 @@ func (e *Engine) Scale(ctx context.Context, n int) error {
 	return e.finish(Succeeded, fmt.Sprintf("%d → %d instances", len(cur), n))
 }
 
-// bringUp takes one new instance of rel through the gate: start → readiness
-// → upstream → verification window. On failure the instance is left as it
-// is (recorded in the state) for undo to remove.
-func (e *Engine) bringUp(ctx context.Context, rel Release, slot string) (Instance, *Failure) {
+// bringUp takes one new instance of rel through the gate: start (on the
+// socket of old, the instance it is to replace, when the driver can share
+// it) → readiness → upstream (unchanged when it shares old's address) →
+// verification beside the old instances, while the new ones placed before
+// it (done) stay watched. It returns the instance whatever happened; on
+// failure it is left as it is (recorded in the state) for undo to remove.
+func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Instance, done []placed) (Instance, *Failure) {
 	st := e.State
 	in := Instance{ID: st.nextID(), Version: rel.Version, Role: RoleStarting, Started: e.now().UTC()}
 	st.put(in) // written ahead: a stray the CLI dies before recording is found by its id
 	if err := e.save(fmt.Sprintf("starting %s (%s)", in.ID, slot)); err != nil {
 		return in, &Failure{Step: StepStart, Instance: in, Cause: "could not save the state: " + err.Error()}
 	}
-	started, err := e.Driver.Start(ctx, rel, in.ID)
+	started, shared, err := e.start(ctx, rel, in.ID, old)
 	if started.ID == in.ID {
 		started.Role = RoleStarting
 		if started.Started.IsZero() {
@@ -250,7 +280,11 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string) (Instanc
 		e.save("")
 		return in, &Failure{Step: StepStart, Instance: in, Cause: err.Error()}
 	}
-	e.logf("started %s, release %s", in.Name(), rel)
+	if shared {
+		e.logf("started %s, release %s, on %s's socket %s", in.Name(), rel, old.ID, in.Addr)
+	} else {
+		e.logf("started %s, release %s", in.Name(), rel)
+	}
 	if err := e.save(fmt.Sprintf("waiting for readiness of %s", in.ID)); err != nil {
 		return in, &Failure{Step: StepReady, Instance: in, Cause: "could not save the state: " + err.Error()}
 	}
@@ -263,24 +297,79 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string) (Instanc
 	if err := e.save(fmt.Sprintf("adding %s to the upstream", in.ID)); err != nil {
 		return in, &Failure{Step: StepAdd, Instance: in, Cause: "could not save the state: " + err.Error()}
 	}
-	if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
+	reloaded, err := e.apply(ctx)
+	if err != nil {
 		st.setRole(in.ID, RoleStarting) // Apply restored the previous file
 		e.save("")
 		return in, &Failure{Step: StepAdd, Instance: in, Cause: err.Error()}
 	}
-	e.logf("%s added to the upstream; verifying for %s", in.ID, e.Opts.Verify)
+	if reloaded {
+		e.logf("%s added to the upstream; verifying for %s", in.ID, e.Opts.Verify)
+	} else {
+		e.logf("%s serves beside %s on %s (upstream unchanged, no reload); verifying for %s", in.ID, old.ID, in.Addr, e.Opts.Verify)
+	}
 	if err := e.save(fmt.Sprintf("verifying %s", in.ID)); err != nil {
 		return in, &Failure{Step: StepVerify, Instance: in, Cause: "could not save the state: " + err.Error()}
 	}
-	if f := e.verify(ctx, in); f != nil {
+	watch := []Instance{in}
+	for _, p := range done {
+		watch = append(watch, p.in)
+	}
+	seen, f := e.verify(ctx, watch)
+	if f != nil {
 		return in, f
 	}
 	st.setRole(in.ID, RoleServing)
 	if err := e.save(fmt.Sprintf("%s verified", in.ID)); err != nil {
 		return in, &Failure{Step: StepVerify, Instance: in, Cause: "could not save the state: " + err.Error()}
 	}
-	e.logf("%s verified", in.ID)
+	e.logf("%s verified: %s", in.ID, seen)
 	return in, nil
+}
+
+// start starts the instance beside old on its socket when the driver can
+// share it, else on an address of its own; shared tells which.
+func (e *Engine) start(ctx context.Context, rel Release, id string, old *Instance) (Instance, bool, error) {
+	sharer, ok := e.Driver.(SocketSharer)
+	if !ok || old == nil {
+		in, err := e.Driver.Start(ctx, rel, id)
+		return in, false, err
+	}
+	in, err := sharer.StartBeside(ctx, rel, id, *old)
+	if errors.Is(err, ErrCannotShare) {
+		e.logf("%s cannot start on %s's socket (%v); it gets an address of its own and nginx is reloaded", id, old.ID, err)
+		in, err = e.Driver.Start(ctx, rel, id)
+		return in, false, err
+	}
+	return in, err == nil, err
+}
+
+// apply makes the upstream name exactly the serving instances' addresses.
+// nginx is tested and reloaded only when that set changed: an instance
+// that shares its predecessor's socket changes nothing there. reloaded
+// tells whether it was.
+func (e *Engine) apply(ctx context.Context) (reloaded bool, err error) {
+	want := e.State.Addrs()
+	if e.applied == nil {
+		cur, err := e.Proxy.Servers()
+		if err == nil {
+			e.applied = append([]string{}, cur...)
+		}
+	}
+	if e.applied != nil && sameAddrSet(want, e.applied) {
+		return false, nil
+	}
+	if err := e.Proxy.Apply(ctx, want); err != nil {
+		e.applied = nil // whatever the file says now is read again
+		return false, err
+	}
+	e.applied = append([]string{}, want...)
+	return true, nil
+}
+
+func sameAddrSet(a, b []string) bool {
+	as, bs := slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b))
+	return slices.Equal(slices.Compact(as), slices.Compact(bs))
 }
 
 // waitReady polls the instance until it is ready, exits, or the readiness
@@ -309,37 +398,6 @@ func (e *Engine) waitReady(ctx context.Context, in Instance) *Failure {
 	}
 }
 
-// verify watches an instance in the upstream for the verification window:
-// it must not exit, and must not fail FailureThreshold probes in a row.
-func (e *Engine) verify(ctx context.Context, in Instance) *Failure {
-	end := time.NewTimer(e.Opts.Verify)
-	defer end.Stop()
-	tick := time.NewTicker(e.Opts.Poll)
-	defer tick.Stop()
-	failed := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return &Failure{Step: StepVerify, Instance: in, Cause: "the command was interrupted (" + context.Cause(ctx).Error() + ")"}
-		case <-end.C:
-			return nil
-		case <-tick.C:
-		}
-		p := e.Driver.Probe(ctx, in)
-		switch p.Health {
-		case Exited:
-			return &Failure{Step: StepVerify, Instance: in, Cause: fmt.Sprintf("it exited %.1fs after it was added to the upstream%s", e.now().Sub(e.journalTime()).Seconds(), detail(p))}
-		case NotReady:
-			failed++
-			if failed >= e.Opts.FailureThreshold {
-				return &Failure{Step: StepVerify, Instance: in, Cause: fmt.Sprintf("its readiness failed %d probes in a row during the verification window%s", failed, detail(p))}
-			}
-		case Ready:
-			failed = 0
-		}
-	}
-}
-
 // journalTime is when the current step began (the journal's last update).
 func (e *Engine) journalTime() time.Time {
 	if e.State.Op != nil {
@@ -348,22 +406,29 @@ func (e *Engine) journalTime() time.Time {
 	return e.started
 }
 
-// retire drains an instance: out of the upstream, nginx reloaded, then
-// stopped (the app finishes what nginx already sent it during its shutdown
-// delay). If the upstream cannot be changed it stays serving.
+// retire drains an instance: out of the upstream (no reload when another
+// instance holds its address: the one that took its socket), then stopped
+// (the app finishes what it accepted, answering "Connection: close", and
+// leaves idle connections for nginx to close). If the upstream cannot be
+// changed it stays serving.
 func (e *Engine) retire(ctx context.Context, old Instance) *Failure {
 	st := e.State
 	st.setRole(old.ID, RoleDraining)
 	if err := e.save(fmt.Sprintf("removing %s from the upstream", old.ID)); err != nil {
 		return &Failure{Step: StepDrain, Instance: old, Cause: "could not save the state: " + err.Error()}
 	}
-	if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
+	reloaded, err := e.apply(ctx)
+	if err != nil {
 		st.setRole(old.ID, RoleServing)
 		e.save("")
 		return &Failure{Step: StepDrain, Instance: old, Cause: err.Error()}
 	}
 	e.save(fmt.Sprintf("stopping %s", old.ID))
-	e.logf("%s removed from the upstream; stopping it", old.ID)
+	if reloaded {
+		e.logf("%s removed from the upstream; stopping it", old.ID)
+	} else {
+		e.logf("stopping %s; its address stays served by the instance on its socket", old.ID)
+	}
 	e.stop(ctx, old)
 	return nil
 }
@@ -396,18 +461,22 @@ func (e *Engine) stop(ctx context.Context, in Instance) {
 	e.logf("%s stopped after %.1fs", in.ID, e.now().Sub(t0).Seconds())
 }
 
-// undo rolls an operation back after fail: the failed instance leaves the
-// upstream (restoring the last good one) and stops; each new instance placed
-// before it is replaced by the previous release through the same gate, or
-// simply removed where it took no old instance's place. It keeps at least
-// as many ready instances serving as before, so when even that fails the
-// new instances stay and the outcome is Failed.
-func (e *Engine) undo(fail *Failure, done []placed) error {
+// undo rolls an operation back after fail. cur is the instance the failed
+// step was bringing up (zero when the failure was elsewhere): it leaves the
+// upstream (restoring the last good one) and stops. Each new instance
+// placed before it (done) is replaced by the previous release through the
+// same gate (on its socket where the driver shares sockets), or simply
+// removed where it took no old instance's place. It keeps at least as many
+// ready instances serving as before, so when even that fails the new
+// instances stay and the outcome is Failed.
+func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 	// A signal cancelled the command's context; the undo gets a fresh one.
 	ctx, cancel := context.WithTimeout(context.Background(), e.Opts.UndoTimeout)
 	defer cancel()
 	st := e.State
-	fail.Outcome = RolledBack
+	if fail.Outcome == "" {
+		fail.Outcome = RolledBack
+	}
 	if fail.Logs == nil && fail.Instance.ID != "" {
 		fail.Logs = lastWords(e.Driver.Logs(ctx, fail.Instance, 20*e.Opts.LogLines), e.Opts.LogLines)
 	}
@@ -415,25 +484,23 @@ func (e *Engine) undo(fail *Failure, done []placed) error {
 	e.save("rolling back")
 
 	var notes []string
-	// 1. The instance that failed, unless it is an old one that could not be
-	// drained (it keeps serving).
-	failedNew := fail.Step != StepDrain
-	if failedNew && fail.Instance.ID != "" {
-		if cur, ok := e.find(fail.Instance.ID); ok {
-			if cur.Role == RoleVerifying || cur.Role == RoleServing {
-				st.setRole(cur.ID, RoleDraining)
-				e.save(fmt.Sprintf("removing %s from the upstream", cur.ID))
-				if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
-					st.setRole(cur.ID, RoleServing)
+	// 1. The instance being brought up.
+	if cur.ID != "" {
+		if in, ok := e.find(cur.ID); ok {
+			if in.Role == RoleVerifying || in.Role == RoleServing {
+				st.setRole(in.ID, RoleDraining)
+				e.save(fmt.Sprintf("removing %s from the upstream", in.ID))
+				if _, err := e.apply(ctx); err != nil {
+					st.setRole(in.ID, RoleServing)
 					e.save("")
 					fail.Outcome = Failed
-					notes = append(notes, fmt.Sprintf("%s could not be taken out of the upstream (%v) and is left running", cur.ID, err))
-					cur.Role = RoleServing
+					notes = append(notes, fmt.Sprintf("%s could not be taken out of the upstream (%v) and is left running", in.ID, err))
+					in.Role = RoleServing
 				}
 			}
-			if cur.Role != RoleServing {
-				e.stop(ctx, cur)
-				notes = append(notes, fmt.Sprintf("%s was stopped", cur.ID))
+			if in.Role != RoleServing {
+				e.stop(ctx, in)
+				notes = append(notes, fmt.Sprintf("%s was stopped", in.ID))
 			}
 		}
 	}
@@ -447,7 +514,7 @@ func (e *Engine) undo(fail *Failure, done []placed) error {
 				notes = append(notes, fmt.Sprintf("%s stays: no previous release is recorded to replace it with", p.in.ID))
 				continue
 			}
-			old, f := e.bringUp(ctx, *from, "restore")
+			old, f := e.bringUp(ctx, *from, "restore", &p.in, nil)
 			if f != nil {
 				e.discard(ctx, old)
 				fail.Outcome = Failed
@@ -490,7 +557,7 @@ func (e *Engine) discard(ctx context.Context, in Instance) {
 	}
 	if cur.Role == RoleVerifying {
 		e.State.setRole(cur.ID, RoleDraining)
-		if err := e.Proxy.Apply(ctx, e.State.Addrs()); err != nil {
+		if _, err := e.apply(ctx); err != nil {
 			e.State.setRole(cur.ID, RoleServing)
 			e.save("")
 			return

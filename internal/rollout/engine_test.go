@@ -92,7 +92,7 @@ func TestDeployRollsBack(t *testing.T) {
 		{"never ready", behaviour{never: true}, false, StepReady, "did not become ready within 300ms", 0},
 		{"exits before ready", behaviour{exitEarly: true}, false, StepReady, "exited before its readiness endpoint said UP", 0},
 		{"exits in the window", behaviour{exitAfter: 1}, false, StepVerify, "exited", 0},
-		{"readiness fails in the window", behaviour{failAfter: 1}, false, StepVerify, "readiness failed 2 probes in a row", 0},
+		{"readiness fails in the window", behaviour{failAfter: 1}, false, StepVerify, "readiness failed 3 probes in a row", 0},
 		{"nginx rejects the config", behaviour{}, true, StepAdd, "nginx rejected the new upstream", 0},
 		// The first v2 instance passes and replaces a v1; the second fails.
 		{"second instance fails", behaviour{exitAfter: 1, fromNth: 2}, false, StepVerify, "exited", 1},

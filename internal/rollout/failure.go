@@ -25,15 +25,18 @@ type Failure struct {
 	Instance Instance // the instance that failed the step
 	Cause    string   // what went wrong, in words
 	Logs     []string // the instance's last log lines
-	Outcome  Outcome  // RolledBack, or Failed when even the undo was incomplete
+	Outcome  Outcome  // RolledBack; Aborted when the old instances failed too; Failed when even the undo was incomplete
 	Undo     string   // what the rollback did and what is serving now
 }
 
 func (f *Failure) Error() string {
 	var b strings.Builder
 	verb := "rolled back"
-	if f.Outcome == Failed {
+	switch f.Outcome {
+	case Failed:
 		verb = "failed and could not be fully rolled back"
+	case Aborted:
+		verb = "was aborted and rolled back"
 	}
 	fmt.Fprintf(&b, "%s %s at step %d of 5 (%s) on instance %s: %s.",
 		f.Op, verb, stepNumber[f.Step], f.Step, f.Instance.Name(), strings.TrimSuffix(f.Cause, "."))

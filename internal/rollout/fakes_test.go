@@ -20,16 +20,24 @@ type behaviour struct {
 	exitAfter  int  // after this many Ready probes, exits (0: never)
 	startFails bool // Start returns an error
 	fromNth    int  // the script applies from the n-th instance of the version on (0, 1: all)
+	errorsFrom int  // after this many Ready probes, every request it answers is a 5xx (0: never)
 }
 
+// Every probe of a live instance finds it answered this many more
+// requests since the last one (its counters, as the process driver reads
+// them from /actuator/prometheus).
+const requestsPerProbe = 10
+
 type fakeInstance struct {
-	in      Instance
-	nth     int // 1 for the version's first instance
-	probes  int
-	ready   int // Ready answers given
-	exited  bool
-	stopped bool
-	signals int // Stop calls that would send SIGTERM
+	in               Instance
+	nth              int // 1 for the version's first instance
+	probes           int
+	ready            int // Ready answers given
+	exited           bool
+	stopped          bool
+	signals          int     // Stop calls that would send SIGTERM
+	answered, failed float64 // its request counters
+	failing          bool    // set by a test: every request it answers is a 5xx
 }
 
 // world is the fake machine: instances started by any engine, and an nginx
@@ -49,6 +57,10 @@ type world struct {
 	killed     chan struct{} // closed when it happens
 	minServing int           // the invariant: every applied upstream has at least this many
 	maxAlive   int           // and never more than this many instances alive
+	// sick says whether the environment is in trouble (the database slow
+	// for everyone) once the first new instance, i3, has been probed n
+	// times: then every instance answers NotReady, and 5xx for its requests.
+	sick func(n int) bool
 }
 
 func newWorld(t *testing.T) *world {
@@ -78,11 +90,37 @@ func (w *world) alive() int {
 
 func (w *world) byAddr(addr string) *fakeInstance {
 	for _, fi := range w.inst {
+		if fi.in.Addr == addr && !fi.exited && !fi.stopped {
+			return fi
+		}
+	}
+	for _, fi := range w.inst {
 		if fi.in.Addr == addr {
 			return fi
 		}
 	}
 	return nil
+}
+
+// readyAt: a live instance that has answered ready listens on addr.
+func (w *world) readyAt(addr string) bool {
+	for _, fi := range w.inst {
+		if fi.in.Addr == addr && !fi.exited && !fi.stopped && fi.ready > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// heldByAnother: another live, ready instance shares in's socket, so
+// stopping in takes nothing from nginx.
+func (w *world) heldByAnother(in Instance) bool {
+	for id, fi := range w.inst {
+		if id != in.ID && fi.in.Addr == in.Addr && !fi.exited && !fi.stopped && fi.ready > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // driver is the fake Driver over w.
@@ -128,20 +166,33 @@ func (d driver) Probe(ctx context.Context, in Instance) Probe {
 		b = behaviour{}
 	}
 	fi.probes++
+	if i3 := w.inst["i3"]; w.sick != nil && i3 != nil && w.sick(i3.probes) {
+		fi.answered += requestsPerProbe
+		fi.failed += requestsPerProbe
+		return Probe{Health: NotReady, Detail: "readiness answered 503 Service Unavailable", Counted: true, Answered: fi.answered, Failed: fi.failed}
+	}
+	fi.answered += requestsPerProbe
+	if b.errorsFrom > 0 && fi.ready >= b.errorsFrom || fi.failing {
+		fi.failed += requestsPerProbe
+	}
+	counted := func(p Probe) Probe {
+		p.Counted, p.Answered, p.Failed = true, fi.answered, fi.failed
+		return p
+	}
 	switch {
 	case b.exitEarly:
 		fi.exited = true
 		return Probe{Health: Exited, Detail: "exit status 1"}
 	case b.never || fi.probes <= b.readyAfter:
-		return Probe{Health: NotReady, Detail: "readiness answered 503 Service Unavailable"}
+		return counted(Probe{Health: NotReady, Detail: "readiness answered 503 Service Unavailable"})
 	case b.exitAfter > 0 && fi.ready >= b.exitAfter:
 		fi.exited = true
 		return Probe{Health: Exited, Detail: "exit status 2"}
 	case b.failAfter > 0 && fi.ready >= b.failAfter:
-		return Probe{Health: NotReady, Detail: "readiness answered 503 Service Unavailable"}
+		return counted(Probe{Health: NotReady, Detail: "readiness answered 503 Service Unavailable"})
 	}
 	fi.ready++
-	return Probe{Health: Ready}
+	return counted(Probe{Health: Ready})
 }
 
 func (d driver) Stop(ctx context.Context, in Instance) error {
@@ -159,7 +210,7 @@ func (d driver) Stop(ctx context.Context, in Instance) error {
 			w.t.Errorf("%s was asked to stop twice: the app takes a second SIGTERM as \"quit now\"", in.ID)
 		}
 	}
-	if !fi.exited && slices.Contains(w.upstream, in.Addr) {
+	if !fi.exited && slices.Contains(w.upstream, in.Addr) && !w.heldByAnother(in) {
 		w.t.Errorf("%s stopped while nginx still sends it traffic (upstream %v)", in.ID, w.upstream)
 	}
 	fi.stopped = true
@@ -188,6 +239,25 @@ func (d driver) Strays(ctx context.Context, known []Instance) ([]string, error) 
 	return out, nil
 }
 
+// sharingDriver is driver plus socket sharing, as the process driver
+// does: StartBeside gives the new instance old's address.
+type sharingDriver struct{ driver }
+
+var _ SocketSharer = sharingDriver{}
+
+func (d sharingDriver) StartBeside(ctx context.Context, rel Release, id string, old Instance) (Instance, error) {
+	in, err := d.Start(ctx, rel, id)
+	if err != nil {
+		return in, err
+	}
+	w := d.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	in.Addr = old.Addr
+	w.inst[id].in.Addr = old.Addr
+	return in, nil
+}
+
 // proxy is the fake Proxy over w.
 type proxy struct{ w *world }
 
@@ -200,9 +270,8 @@ func (p proxy) Apply(ctx context.Context, addrs []string) error {
 		return &ConfigRejectedError{Output: `nginx: [emerg] invalid port in upstream`}
 	}
 	for _, a := range addrs {
-		fi := w.byAddr(a)
-		if fi == nil || fi.ready == 0 {
-			w.t.Errorf("upstream %v names %s, which never answered ready", addrs, a)
+		if !w.readyAt(a) {
+			w.t.Errorf("upstream %v names %s, where no live instance ever answered ready", addrs, a)
 		}
 	}
 	if len(addrs) < w.minServing {

@@ -16,6 +16,9 @@ const (
 	RolledBack  Outcome = "rolled_back"
 	Interrupted Outcome = "interrupted" // the CLI was killed; a later command reconciled it
 	Failed      Outcome = "failed"      // could not finish nor undo cleanly; see Detail
+	// Aborted: verification saw the old instances fail as well (the machine
+	// or the database), so the release was not judged and was undone.
+	Aborted Outcome = "aborted"
 )
 
 // Label is the outcome as `history` prints it.
@@ -23,6 +26,8 @@ func (o Outcome) Label() string {
 	switch o {
 	case RolledBack:
 		return "rolled back"
+	case Aborted:
+		return "aborted (not judged)"
 	}
 	return string(o)
 }

@@ -28,9 +28,14 @@ const (
 // Process runs instances as `mealsync serve` processes on loopback ports,
 // for a VPS without Docker and for the tests. Each gets two ports of
 // BindHost: the API's, which goes into the upstream, and its ops
-// listener's, where monitoring reads metrics and build info. Each is detached from the CLI
-// (its own session, stdin from /dev/null, stdout and stderr appended to
-// <state-dir>/logs/<id>.log), so it outlives the command that started it.
+// listener's, where the engine probes it and monitoring reads metrics and
+// build info. The API's socket is created here and passed to the instance
+// (socket activation: LISTEN_FDS, sd_listen_fds(3)); the instance that
+// replaces it later gets the same socket (StartBeside), so an upstream
+// address, once written, stays the same across deploys. Each instance is
+// detached from the CLI (its own session, stdin from /dev/null, stdout and
+// stderr appended to <state-dir>/logs/<id>.log), so it outlives the command
+// that started it.
 type Process struct {
 	Store       *Store
 	BindHost    string        // address the instances listen on; "127.0.0.1"
@@ -42,29 +47,105 @@ type Process struct {
 	exited map[int]string // children of this CLI that exited, and how
 }
 
-var _ Driver = (*Process)(nil)
+var (
+	_ Driver       = (*Process)(nil)
+	_ SocketSharer = (*Process)(nil)
+)
 
 // DefaultStopTimeout outlasts the app's default shutdown (5 s delay + 30 s).
 const DefaultStopTimeout = 45 * time.Second
 
-// Start launches `BINARY serve` with the release's environment file,
-// MEALSYNC_ADDR and MEALSYNC_OPS_ADDR set to free ports of BindHost.
+// Start launches `BINARY serve` with the release's environment file, a new
+// listening socket on a free port of BindHost for its API, and
+// MEALSYNC_OPS_ADDR set to another free port.
 func (d *Process) Start(ctx context.Context, rel Release, id string) (Instance, error) {
 	in := Instance{ID: id, Version: rel.Version, Started: time.Now().UTC(), Log: d.Store.LogPath(id)}
 	if rel.Binary == "" {
 		return in, errors.New("the release names no binary")
 	}
-	host := d.BindHost
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ports, err := freePorts(host, 2)
+	sock, addr, inode, err := listenSlot(net.JoinHostPort(d.host(), "0"))
 	if err != nil {
-		return in, fmt.Errorf("finding free ports: %w", err)
+		return in, fmt.Errorf("creating the instance's socket: %w", err)
 	}
-	in.Addr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
-	in.OpsAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
-	env, err := d.environment(rel, in, id)
+	return d.launch(rel, in, addr, sock, inode)
+}
+
+// StartBeside launches an instance of rel on old's API socket: the driver
+// takes a duplicate of it out of the running old process (pidfd_getfd) and
+// passes it on, so both accept on old.Addr until old stops. When old has
+// died, its address is bound again for the new instance (nothing else
+// holds it), so the upstream still needs no change.
+func (d *Process) StartBeside(ctx context.Context, rel Release, id string, old Instance) (Instance, error) {
+	in := Instance{ID: id, Version: rel.Version, Started: time.Now().UTC(), Log: d.Store.LogPath(id)}
+	if rel.Binary == "" {
+		return in, errors.New("the release names no binary")
+	}
+	if old.SocketInode == 0 || old.Addr == "" {
+		return in, fmt.Errorf("%w: %s bound its own port", ErrCannotShare, old.ID)
+	}
+	var (
+		sock  *os.File
+		inode = old.SocketInode
+		err   error
+	)
+	if processAlive(old.PID, old.StartTicks) {
+		sock, err = shareSocket(old.PID, old.StartTicks, old.SocketInode)
+	} else {
+		sock, inode, err = rebindSlot(ctx, old.Addr)
+		if err != nil {
+			err = fmt.Errorf("%w: %s has exited and its address %s cannot be bound again: %v", ErrCannotShare, old.ID, old.Addr, err)
+		}
+	}
+	if err != nil {
+		return in, err
+	}
+	return d.launch(rel, in, old.Addr, sock, inode)
+}
+
+// rebindSlot binds the address of an instance that died. Its process can
+// show as exited (its main thread a zombie) while its other threads still
+// hold the socket for a moment, so "address in use" is tried again for a
+// few seconds before it counts.
+func rebindSlot(ctx context.Context, addr string) (*os.File, uint64, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sock, _, inode, err := listenSlot(addr)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return sock, inode, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, 0, err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (d *Process) host() string {
+	if d.BindHost == "" {
+		return "127.0.0.1"
+	}
+	return d.BindHost
+}
+
+// listenPIDShim runs the binary with LISTEN_PID set to its own pid, which
+// sd_listen_fds(3) requires and which only the child can know: the shell
+// exports its $$ and execs the binary in its place, keeping the pid.
+const listenPIDShim = `export LISTEN_PID=$$; exec "$0" "$@"`
+
+// launch starts the instance with sock (closed here once the child has
+// it) as file descriptor 3 and addr as its API address.
+func (d *Process) launch(rel Release, in Instance, addr string, sock *os.File, inode uint64) (Instance, error) {
+	if sock != nil {
+		defer sock.Close() // the child has its own copy
+	}
+	ports, err := freePorts(d.host(), 1)
+	if err != nil {
+		return in, fmt.Errorf("finding a free port: %w", err)
+	}
+	in.Addr = addr
+	in.OpsAddr = net.JoinHostPort(d.host(), strconv.Itoa(ports[0]))
+	env, err := d.environment(rel, in, in.ID)
 	if err != nil {
 		return in, err
 	}
@@ -75,12 +156,18 @@ func (d *Process) Start(ctx context.Context, rel Release, id string) (Instance, 
 	defer logf.Close() // the child has its own copy
 	// Not CommandContext: the instance must outlive this command.
 	cmd := exec.Command(rel.Binary, "serve")
+	if sock != nil {
+		cmd = exec.Command("/bin/sh", "-c", listenPIDShim, rel.Binary, "serve")
+		cmd.ExtraFiles = []*os.File{sock} // file descriptor 3
+		env = append(env, "LISTEN_FDS=1", "LISTEN_FDNAMES=api")
+		in.SocketInode = inode
+	}
 	cmd.Dir = rel.Dir
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf // stdin: the gate's pipe, then /dev/null (identity.go)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	// The process runs the app only once the state directory records it.
-	if in.PID, in.StartTicks, err = startRecorded(cmd, d.Store, id); err != nil {
+	if in.PID, in.StartTicks, err = startRecorded(cmd, d.Store, in.ID); err != nil {
 		return in, fmt.Errorf("starting %s: %w", rel.Binary, err)
 	}
 	// Reap it if it exits while this command runs, so it never lingers as
@@ -121,7 +208,9 @@ func (d *Process) environment(rel Release, in Instance, id string) ([]string, er
 }
 
 // Probe: gone (or a different process under the same pid) is Exited;
-// otherwise GET /actuator/health/readiness must answer 200.
+// otherwise GET /actuator/health/readiness on its ops listener must answer
+// 200 (on its API address it could be another instance sharing the
+// socket), and its request counters are read there too.
 func (d *Process) Probe(ctx context.Context, in Instance) Probe {
 	if !processAlive(in.PID, in.StartTicks) {
 		d.mu.Lock()
@@ -132,7 +221,23 @@ func (d *Process) Probe(ctx context.Context, in Instance) Probe {
 		}
 		return Probe{Health: Exited, Detail: how}
 	}
-	return probeHTTP(ctx, d.client(), "http://"+in.Addr+"/actuator/health/readiness")
+	p := probeHTTP(ctx, d.client(), readinessURL(in))
+	if in.OpsAddr != "" {
+		if c, err := scrapeCounters(ctx, d.client(), "http://"+in.OpsAddr+"/actuator/prometheus"); err == nil {
+			p.Counted, p.Answered, p.Failed = true, c.answered, c.failed
+		}
+	}
+	return p
+}
+
+// readinessURL is the instance's readiness probe on its ops listener (on
+// its API address it could be another instance sharing the socket), or on
+// the API address for an instance recorded without one.
+func readinessURL(in Instance) string {
+	if in.OpsAddr != "" {
+		return "http://" + in.OpsAddr + "/actuator/health/readiness"
+	}
+	return "http://" + in.Addr + "/actuator/health/readiness"
 }
 
 func (d *Process) client() *http.Client {
@@ -191,7 +296,7 @@ func (d *Process) Stop(ctx context.Context, in Instance) error {
 // was not signalled (the command died first) and may be, once.
 func (d *Process) stillReady(ctx context.Context, in Instance) bool {
 	return processAlive(in.PID, in.StartTicks) &&
-		probeHTTP(ctx, d.client(), "http://"+in.Addr+"/actuator/health/readiness").Health == Ready
+		probeHTTP(ctx, d.client(), readinessURL(in)).Health == Ready
 }
 
 // awaitPID waits up to timeout for a process that was already sent SIGTERM,

@@ -134,18 +134,38 @@ func (e *Engine) Diagnose(ctx context.Context) Diagnosis {
 }
 
 // dropDead takes the serving instances whose process or container is gone
-// out of the upstream and forgets them, so that what follows counts only
-// live ones.
+// out of the upstream, all in one change (an upstream that still named one
+// of them would send nginx to a dead address), and forgets them, so that
+// what follows counts only live ones.
 func (e *Engine) dropDead(ctx context.Context) *Failure {
-	for _, in := range e.State.Serving() {
+	st := e.State
+	var dead []Instance
+	for _, in := range st.Serving() {
 		p := e.Driver.Probe(ctx, in)
 		if p.Health != Exited {
 			continue
 		}
 		e.logf("%s is dead (%s): taking it out of the upstream", in.Name(), p.Detail)
-		if fail := e.retire(ctx, in); fail != nil {
-			return fail
+		dead = append(dead, in)
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	for _, in := range dead {
+		st.setRole(in.ID, RoleDraining)
+	}
+	if err := e.save("removing dead instances from the upstream"); err != nil {
+		return &Failure{Step: StepDrain, Instance: dead[0], Cause: "could not save the state: " + err.Error()}
+	}
+	if _, err := e.apply(ctx); err != nil {
+		for _, in := range dead {
+			st.setRole(in.ID, RoleServing)
 		}
+		e.save("")
+		return &Failure{Step: StepDrain, Instance: dead[0], Cause: err.Error()}
+	}
+	for _, in := range dead {
+		e.stop(ctx, in)
 	}
 	return nil
 }
@@ -182,13 +202,16 @@ func (e *Engine) Repair(ctx context.Context) (Diagnosis, error) {
 	}
 	if fail := e.dropDead(ctx); fail != nil {
 		fail.Op = opName
-		return d, e.undo(fail, nil)
+		return d, e.undo(fail, Instance{}, nil)
 	}
 	started := 0
 	for k := len(st.Serving()); st.Current != nil && k < st.Desired; k++ {
-		if _, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", k+1, st.Desired)); fail != nil {
+		// Each replacement stands alone: one that fails is undone, the
+		// ones before it stay (they replace dead instances).
+		nw, fail := e.bringUp(ctx, target, fmt.Sprintf("%d/%d", k+1, st.Desired), nil, nil)
+		if fail != nil {
 			fail.Op = opName
-			return d, e.undo(fail, nil)
+			return d, e.undo(fail, nw, nil)
 		}
 		started++
 	}
@@ -223,5 +246,7 @@ func (e *Engine) Repair(ctx context.Context) (Diagnosis, error) {
 }
 
 func sameSet(a, b []string) bool {
-	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+	// Two instances share an address while one replaces the other on its
+	// socket: an address counts once.
+	return slices.Equal(slices.Compact(slices.Sorted(slices.Values(a))), slices.Compact(slices.Sorted(slices.Values(b))))
 }

@@ -6,12 +6,14 @@
 // instances: a Driver starts, probes and stops them (plain processes on a VPS,
 // or Docker Compose containers), and a Proxy puts them into and out of the
 // nginx upstream. For each instance in turn the engine starts a new one,
-// waits until its readiness endpoint says UP, adds it to the upstream, watches
-// it for a verification window, then removes the old instance from the
-// upstream, reloads nginx, and stops it (the app keeps serving through its
-// shutdown delay, so requests nginx already sent it still finish). There are
-// never fewer than N ready instances in the upstream and never more than N+1
-// started (max unavailable 0, max surge 1).
+// waits until its readiness endpoint says UP, puts it in service, verifies it
+// against the old instances for a window (verify.go), then stops the old one,
+// which finishes what it holds. A driver that can share sockets (the process
+// driver, SocketSharer) starts the new instance on the old one's listening
+// socket, so both serve one address and the upstream, and nginx, are left
+// alone; otherwise the new address is added to the upstream and the old one
+// removed, each with a reload. There are never fewer than N ready instances
+// in service and never more than N+1 started (max unavailable 0, max surge 1).
 //
 // Everything the engine does is written ahead to a state directory (Store),
 // so a CLI killed mid-deploy leaves enough behind for the next command to
@@ -66,12 +68,18 @@ type Instance struct {
 	// OpsAddr is the instance's ops listener (MEALSYNC_OPS_ADDR): metrics
 	// and build info. Monitoring reads it; nginx never sees it. Empty for an
 	// instance recorded before there was one.
-	OpsAddr    string    `json:"ops_addr,omitempty"`
-	PID        int       `json:"pid,omitempty"`         // process driver
-	StartTicks uint64    `json:"start_ticks,omitempty"` // process driver: /proc start time, guards against PID reuse
-	Container  string    `json:"container,omitempty"`   // compose driver
-	Log        string    `json:"log,omitempty"`         // process driver: the instance's stdout and stderr
-	Started    time.Time `json:"started"`
+	OpsAddr string `json:"ops_addr,omitempty"`
+	// SocketInode identifies the listening socket the process driver
+	// created for Addr and passed to the instance (socket activation): a
+	// later deploy hands the same socket to the instance that replaces
+	// this one, so Addr, and the upstream, never change. 0: the instance
+	// bound its own port (older state, or the compose driver).
+	SocketInode uint64    `json:"socket_inode,omitempty"`
+	PID         int       `json:"pid,omitempty"`         // process driver
+	StartTicks  uint64    `json:"start_ticks,omitempty"` // process driver: /proc start time, guards against PID reuse
+	Container   string    `json:"container,omitempty"`   // compose driver
+	Log         string    `json:"log,omitempty"`         // process driver: the instance's stdout and stderr
+	Started     time.Time `json:"started"`
 	// Stopping is when a command first asked the instance to stop. A later
 	// Stop (recovery after that command was killed) must not signal it
 	// again: the app takes a second SIGTERM as "quit now", which would cut
@@ -119,7 +127,26 @@ func (h Health) String() string {
 type Probe struct {
 	Health Health
 	Detail string
+	// Counted says the driver also read the instance's own request
+	// counters at that moment: Answered requests so far, Failed of them
+	// with a 5xx status (the probes themselves left out). Verification
+	// compares their increase with the other instances'.
+	Counted          bool
+	Answered, Failed float64
 }
+
+// SocketSharer is a Driver that can start an instance on the listening
+// socket of one that runs (socket activation, as systemd passes sockets):
+// both accept on it until the old one stops, the address never changes,
+// and nginx needs no reload. StartBeside returns an error wrapping
+// ErrCannotShare when it cannot reach that socket; the engine then starts
+// the instance on an address of its own, as drivers without sharing do.
+type SocketSharer interface {
+	StartBeside(ctx context.Context, rel Release, id string, old Instance) (Instance, error)
+}
+
+// ErrCannotShare: the old instance's socket cannot be handed over.
+var ErrCannotShare = errors.New("cannot share the listening socket")
 
 // Driver runs instances. Every method must be safe to call on an instance a
 // previous, killed CLI started: everything it needs is in the Instance.

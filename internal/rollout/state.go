@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -88,11 +89,14 @@ func (s *State) Serving() []Instance {
 	return out
 }
 
-// Addrs returns the upstream addresses of the serving instances.
+// Addrs returns the upstream addresses of the serving instances, each once:
+// an instance started on its predecessor's socket shares its address.
 func (s *State) Addrs() []string {
 	var out []string
 	for _, in := range s.Serving() {
-		out = append(out, in.Addr)
+		if !slices.Contains(out, in.Addr) {
+			out = append(out, in.Addr)
+		}
 	}
 	return out
 }

@@ -12,10 +12,12 @@ import (
 
 // Upstream is the nginx upstream file (nginx/upstream.conf): exactly one
 // `upstream NAME { … }` block that nginx.conf includes. Apply rewrites its
-// server lines and keeps every other directive in the block (least_conn,
-// keepalive) and the parameters of its server lines (max_fails, fail_timeout)
-// as the file had them, so the nginx config stays the one place that
-// decides them.
+// server lines and keeps every other directive in the block (zone,
+// least_conn, keepalive…) and the parameters of its server lines (max_fails,
+// fail_timeout) as the file had them, so the nginx config stays the one
+// place that decides them. Each address is written twice: once as a server,
+// and once as a backup server never marked failed (`backup max_fails=0`),
+// which nginx falls back to when passive health has marked every server.
 type Upstream struct {
 	File  string       // path of upstream.conf
 	Name  string       // the block's name, "mealsync_app"
@@ -35,8 +37,9 @@ const DefaultUpstreamName = "mealsync_app"
 
 // Defaults for a file that does not exist yet; they match nginx/upstream.conf.
 var (
-	defaultDirectives   = []string{"least_conn;", "keepalive 32;"}
-	defaultServerParams = "max_fails=1 fail_timeout=5s"
+	defaultDirectives   = []string{"least_conn;", "keepalive 32;", "keepalive_timeout 4s;", "keepalive_time 2s;"}
+	defaultServerParams = "max_fails=1 fail_timeout=1s"
+	defaultBackupParams = "backup max_fails=0"
 )
 
 // emptyServer keeps an upstream with no instance valid: nginx refuses an
@@ -45,6 +48,8 @@ const emptyServer = "127.0.0.1:1"
 
 const upstreamHeader = "# Written by mealsyncctl at every deploy, rollback and scale: edits to the server\n" +
 	"# lines are overwritten. Other directives and the servers' parameters are kept.\n"
+
+const mirrorComment = "    # The same instances again, never marked failed: used only when every one above is.\n"
 
 // Apply writes addrs into the file atomically, runs `nginx -t`, and reloads.
 // When the test fails it puts the previous file back and returns a
@@ -101,7 +106,7 @@ func (u *Upstream) Servers() ([]string, error) {
 	}
 	var out []string
 	for _, s := range blk.servers {
-		if !s.down {
+		if !s.down && !s.backup {
 			out = append(out, s.addr)
 		}
 	}
@@ -117,7 +122,7 @@ func (u *Upstream) name() string {
 
 type upstreamServer struct {
 	addr, params string
-	down         bool
+	down, backup bool
 }
 
 type upstreamBlock struct {
@@ -157,12 +162,16 @@ func parseUpstream(b []byte, name string) (upstreamBlock, error) {
 			}
 			if m := serverLine.FindStringSubmatch(line); m != nil {
 				params := strings.TrimSpace(m[2])
-				down := false
+				sv := upstreamServer{addr: m[1], params: params}
 				for _, p := range strings.Fields(params) {
-					down = down || p == "down"
+					sv.down = sv.down || p == "down"
+					sv.backup = sv.backup || p == "backup"
 				}
-				blk.servers = append(blk.servers, upstreamServer{addr: m[1], params: params, down: down})
+				blk.servers = append(blk.servers, sv)
 				continue
+			}
+			if t == strings.TrimSpace(mirrorComment) {
+				continue // ours: written again below
 			}
 			if t != "" {
 				blk.directives = append(blk.directives, t)
@@ -188,14 +197,21 @@ func renderUpstream(prev []byte, name string, addrs []string) ([]byte, error) {
 	}
 	directives := blk.directives
 	if !blk.found {
-		directives = defaultDirectives
+		directives = append([]string{"zone " + name + " 64k;"}, defaultDirectives...)
 	}
-	// The parameters of the first live server line, or the defaults when
-	// there is none (a new file, or only the placeholder of an empty one).
-	params := defaultServerParams
+	// The parameters of the first live server line and of the first backup
+	// line, or the defaults when there is none (a new file, or only the
+	// placeholder of an empty one).
+	params, backupParams := defaultServerParams, defaultBackupParams
 	for _, s := range blk.servers {
-		if !s.down {
+		if !s.down && !s.backup {
 			params = s.params
+			break
+		}
+	}
+	for _, s := range blk.servers {
+		if s.backup {
+			backupParams = s.params
 			break
 		}
 	}
@@ -217,6 +233,12 @@ func renderUpstream(prev []byte, name string, addrs []string) ([]byte, error) {
 		} else {
 			fmt.Fprintf(&b, "    server %s %s;\n", a, params)
 		}
+	}
+	if len(addrs) > 0 {
+		b.WriteString(mirrorComment)
+	}
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "    server %s %s;\n", a, backupParams)
 	}
 	b.WriteString("}\n")
 	for _, l := range trimBlank(blk.after) {

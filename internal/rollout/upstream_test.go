@@ -24,16 +24,19 @@ func TestRenderUpstreamKeepsTheFilesDirectives(t *testing.T) {
 		not   []string
 	}{
 		{"the repository's file", string(repo), []string{"127.0.0.1:4001", "127.0.0.1:4002"},
-			[]string{"upstream mealsync_app {", "    least_conn;", "    keepalive 32;",
-				"    server 127.0.0.1:4001 max_fails=1 fail_timeout=5s;", "    server 127.0.0.1:4002 max_fails=1 fail_timeout=5s;",
+			[]string{"upstream mealsync_app {", "    zone mealsync_app 64k;", "    least_conn;", "    keepalive 32;",
+				"    keepalive_timeout 4s;", "    keepalive_time 2s;",
+				"    server 127.0.0.1:4001 max_fails=1 fail_timeout=1s;", "    server 127.0.0.1:4002 max_fails=1 fail_timeout=1s;",
+				"    server 127.0.0.1:4001 backup max_fails=0;", "    server 127.0.0.1:4002 backup max_fails=0;",
 				strings.SplitN(string(repo), "\n", 2)[0]}, // its comments stay
 			[]string{"app:8081"}},
 		{"no file yet", "", []string{"10.1.2.3:8081"},
-			[]string{"    least_conn;", "    keepalive 32;", "    server 10.1.2.3:8081 max_fails=1 fail_timeout=5s;"}, nil},
+			[]string{"    zone mealsync_app 64k;", "    least_conn;", "    keepalive 32;", "    keepalive_timeout 4s;",
+				"    server 10.1.2.3:8081 max_fails=1 fail_timeout=1s;", "    server 10.1.2.3:8081 backup max_fails=0;"}, nil},
 		{"no instance", string(repo), nil,
-			[]string{"    server 127.0.0.1:1 down;  # no instance is serving"}, []string{"app:8081"}},
-		{"other parameters are kept", "upstream mealsync_app {\n  keepalive 8;\n  server a:1 weight=2;\n}\n", []string{"b:2"},
-			[]string{"    keepalive 8;", "    server b:2 weight=2;"}, []string{"least_conn", "a:1"}},
+			[]string{"    server 127.0.0.1:1 down;  # no instance is serving"}, []string{"app:8081", "    server app"}},
+		{"other parameters are kept", "upstream mealsync_app {\n  keepalive 8;\n  server a:1 weight=2;\n  server a:1 backup weight=3;\n}\n", []string{"b:2"},
+			[]string{"    keepalive 8;", "    server b:2 weight=2;", "    server b:2 backup weight=3;"}, []string{"least_conn", "a:1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -59,13 +62,17 @@ func TestRenderUpstreamKeepsTheFilesDirectives(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
+			var backups []string
 			for _, s := range blk.servers {
-				if !s.down {
+				switch {
+				case s.backup:
+					backups = append(backups, s.addr)
+				case !s.down:
 					got = append(got, s.addr)
 				}
 			}
-			if !slices.Equal(got, c.addrs) {
-				t.Errorf("parsed back %v, want %v", got, c.addrs)
+			if !slices.Equal(got, c.addrs) || !slices.Equal(backups, c.addrs) {
+				t.Errorf("parsed back servers %v and backups %v, want %v each", got, backups, c.addrs)
 			}
 			again, _ := renderUpstream(out, DefaultUpstreamName, c.addrs)
 			if string(again) != string(out) {

@@ -43,7 +43,49 @@ type (
 		CreatedAt time.Time `json:"createdAt"`
 		UpdatedAt time.Time `json:"updatedAt"`
 	}
+	storedMealPlan struct {
+		ID          string       `json:"id"`
+		UserID      string       `json:"userId"`
+		StartDate   string       `json:"startDate"` // YYYY-MM-DD
+		Days        int          `json:"days"`
+		MealsPerDay int          `json:"mealsPerDay"`
+		Meals       []storedMeal `json:"meals"`
+		CreatedAt   time.Time    `json:"createdAt"`
+	}
+	storedMeal struct {
+		Day      int    `json:"day"`
+		MealType string `json:"mealType"`
+		RecipeID string `json:"recipeId,omitempty"`
+	}
 )
+
+func toStoredMealPlan(p *mealsync.MealPlan) storedMealPlan {
+	s := storedMealPlan{ID: p.ID, UserID: p.UserID, StartDate: p.StartDate.Format(dateLayout), Days: p.Days,
+		MealsPerDay: p.MealsPerDay, Meals: make([]storedMeal, len(p.Meals)), CreatedAt: p.CreatedAt.UTC()}
+	for i, m := range p.Meals {
+		s.Meals[i] = storedMeal{Day: m.Day, MealType: m.MealType}
+		if m.Recipe != nil {
+			s.Meals[i].RecipeID = m.Recipe.ID
+		}
+	}
+	return s
+}
+
+func (s storedMealPlan) mealPlan(householdID string) (*mealsync.MealPlan, error) {
+	start, err := time.Parse(dateLayout, s.StartDate)
+	if err != nil {
+		return nil, err
+	}
+	p := &mealsync.MealPlan{ID: s.ID, UserID: s.UserID, HouseholdID: householdID, StartDate: start, Days: s.Days,
+		MealsPerDay: s.MealsPerDay, Meals: make([]mealsync.PlannedMeal, len(s.Meals)), CreatedAt: s.CreatedAt}
+	for i, m := range s.Meals {
+		p.Meals[i] = mealsync.PlannedMeal{Day: m.Day, MealType: m.MealType}
+		if m.RecipeID != "" {
+			p.Meals[i].Recipe = &mealsync.Recipe{ID: m.RecipeID}
+		}
+	}
+	return p, nil
+}
 
 // CreateHousehold makes h, revision 1, with owner as its one member.
 func (db *DB) CreateHousehold(ctx context.Context, h *mealsync.Household, owner mealsync.Member) error {
@@ -75,6 +117,11 @@ func (db *DB) HouseholdOf(ctx context.Context, userID string) (*mealsync.Househo
 	}
 	h.CreatedAt = h.CreatedAt.UTC()
 	return &h, nil
+}
+
+// HouseholdMembers returns a household's members, longest-standing first.
+func (db *DB) HouseholdMembers(ctx context.Context, householdID string) ([]mealsync.Member, error) {
+	return db.members(ctx, db.conn(ctx), householdID)
 }
 
 // Apply runs one operation under the household's lock (see the interface).
@@ -231,6 +278,39 @@ func (t *householdTx) DeleteMember(ctx context.Context, userID string) error {
 	return nil
 }
 
+func (t *householdTx) MealPlan(ctx context.Context, id string) (*mealsync.MealPlan, error) {
+	p, err := scanMealPlan(t.tx.QueryRowContext(ctx, `SELECT `+mealPlanColumns+` FROM meal_plans
+		WHERE household_id = $1 AND id = $2`, t.hid, id))
+	if err != nil {
+		return nil, t.db.wrap("household meal plan", err)
+	}
+	return p, t.db.loadMeals(ctx, t.tx, []*mealsync.MealPlan{p})
+}
+
+func (t *householdTx) PutMealPlan(ctx context.Context, p *mealsync.MealPlan) error {
+	p.HouseholdID = t.hid
+	if err := t.db.insertMealPlan(ctx, t.tx, p); err != nil {
+		return err
+	}
+	c := *p
+	t.changes = append(t.changes, mealsync.Change{Entity: mealsync.EntityMealPlan, ID: p.ID, MealPlan: &c})
+	return nil
+}
+
+func (t *householdTx) DeleteMealPlan(ctx context.Context, id string) error {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM meal_plans WHERE household_id = $1 AND id = $2`, t.hid, id)
+	if err := t.db.expectOne(res, err, "delete household meal plan"); err != nil {
+		return err
+	}
+	t.changes = append(t.changes, mealsync.Change{Entity: mealsync.EntityMealPlan, ID: id, Deleted: true})
+	return nil
+}
+
+func (t *householdTx) AdoptMealPlans(ctx context.Context, from, to string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE meal_plans SET user_id = $3 WHERE household_id = $1 AND user_id = $2`, t.hid, from, to)
+	return t.db.wrap("adopt meal plans", err)
+}
+
 // HouseholdChannel is the PostgreSQL notification channel a household's
 // new revisions are announced on, as "householdID:revision". PostgreSQL
 // delivers a notification when, and only if, its transaction commits: a
@@ -277,6 +357,8 @@ func encodeChange(c mealsync.Change) (string, error) {
 		v = storedMember(*c.Member)
 	case c.Household != nil:
 		v = storedHousehold(*c.Household)
+	case c.MealPlan != nil:
+		v = toStoredMealPlan(c.MealPlan)
 	default:
 		return "", fmt.Errorf("change of %s %s: no entity", c.Entity, c.ID)
 	}
@@ -284,7 +366,7 @@ func encodeChange(c mealsync.Change) (string, error) {
 	return string(b), err
 }
 
-func decodeChange(c *mealsync.Change, data string) error {
+func decodeChange(c *mealsync.Change, householdID, data string) error {
 	if c.Deleted {
 		return nil
 	}
@@ -305,6 +387,11 @@ func decodeChange(c *mealsync.Change, data string) error {
 		err = json.Unmarshal([]byte(data), &s)
 		h := mealsync.Household(s)
 		c.Household = &h
+	case mealsync.EntityMealPlan:
+		var s storedMealPlan
+		if err = json.Unmarshal([]byte(data), &s); err == nil {
+			c.MealPlan, err = s.mealPlan(householdID)
+		}
 	default:
 		err = fmt.Errorf("unknown entity %q", c.Entity)
 	}
@@ -370,7 +457,7 @@ func (db *DB) ChangesSince(ctx context.Context, householdID string, since int64)
 		if err := rows.Scan(&c.Revision, &c.Entity, &c.ID, &c.Deleted, &data, &c.AuthorID, &c.OpID, &c.At); err != nil {
 			return f, db.wrap("feed", err)
 		}
-		if err := decodeChange(&c, data); err != nil {
+		if err := decodeChange(&c, householdID, data); err != nil {
 			return f, fmt.Errorf("feed: revision %d: %w", c.Revision, err)
 		}
 		c.At = c.At.UTC()
@@ -394,7 +481,41 @@ func (db *DB) snapshot(ctx context.Context, tx queryRower, householdID string) (
 	if s.Items, err = db.items(ctx, tx, householdID); err != nil {
 		return nil, err
 	}
+	if s.MealPlans, err = db.householdPlans(ctx, tx, householdID); err != nil {
+		return nil, err
+	}
 	return &s, nil
+}
+
+// householdPlans returns all of a household's plans, newest first, with
+// their meals.
+func (db *DB) householdPlans(ctx context.Context, x queryer, householdID string) ([]mealsync.MealPlan, error) {
+	rows, err := x.QueryContext(ctx, `SELECT `+mealPlanColumns+` FROM meal_plans
+		WHERE household_id = $1 ORDER BY created_at DESC, id`, householdID)
+	if err != nil {
+		return nil, db.wrap("household meal plans", err)
+	}
+	var plans []*mealsync.MealPlan
+	for rows.Next() {
+		p, err := scanMealPlan(rows)
+		if err != nil {
+			rows.Close()
+			return nil, db.wrap("household meal plans", err)
+		}
+		plans = append(plans, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap("household meal plans", err)
+	}
+	if err := db.loadMeals(ctx, x, plans); err != nil {
+		return nil, err
+	}
+	out := make([]mealsync.MealPlan, len(plans))
+	for i, p := range plans {
+		out[i] = *p
+	}
+	return out, nil
 }
 
 func (db *DB) members(ctx context.Context, x queryer, householdID string) ([]mealsync.Member, error) {

@@ -11,7 +11,7 @@ import (
 
 var _ mealsync.MealPlanStore = (*DB)(nil)
 
-const mealPlanColumns = `id, user_id, start_date, days, meals_per_day, created_at`
+const mealPlanColumns = `id, user_id, household_id, start_date, days, meals_per_day, created_at`
 
 // mealOrder sorts a plan's meals by day, then in the order of a day. Meal
 // types are stored by name, which does not sort that way.
@@ -24,50 +24,58 @@ const dateLayout = "2006-01-02"
 
 func scanMealPlan(row rowScanner) (*mealsync.MealPlan, error) {
 	p := mealsync.MealPlan{Meals: []mealsync.PlannedMeal{}}
+	var household sql.NullString
 	// Both drivers read a DATE as midnight UTC (TestMealPlanStartDate).
-	if err := row.Scan(&p.ID, &p.UserID, &p.StartDate, &p.Days, &p.MealsPerDay, &p.CreatedAt); err != nil {
+	if err := row.Scan(&p.ID, &p.UserID, &household, &p.StartDate, &p.Days, &p.MealsPerDay, &p.CreatedAt); err != nil {
 		return nil, err
 	}
+	p.HouseholdID = household.String
 	p.CreatedAt = p.CreatedAt.UTC()
 	return &p, nil
 }
 
-// CreateMealPlan stores p and its meals in one transaction. p.ID and
-// CreatedAt must be set. The calendar date of p.StartDate, read in its own
-// location, is stored; a meal with a nil Recipe is stored without one.
-// ErrNotFound when the user or a recipe does not exist, ErrConflict when two
-// meals share a day and meal type.
+// CreateMealPlan stores p, a personal plan, and its meals in one
+// transaction. p.ID and CreatedAt must be set. The calendar date of
+// p.StartDate, read in its own location, is stored; a meal with a nil Recipe
+// is stored without one. ErrNotFound when the user or a recipe does not
+// exist, ErrConflict when two meals share a day and meal type.
 func (db *DB) CreateMealPlan(ctx context.Context, p *mealsync.MealPlan) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO meal_plans (`+mealPlanColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			p.ID, p.UserID, p.StartDate.Format(dateLayout), p.Days, p.MealsPerDay, p.CreatedAt.UTC())
-		if err != nil {
-			return db.wrap("create meal plan", err)
+	if p.HouseholdID != "" {
+		return fmt.Errorf("create meal plan %s: a household's plan is written through the household", p.ID)
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.insertMealPlan(ctx, tx, p) })
+}
+
+// insertMealPlan writes p and its meals with tx.
+func (db *DB) insertMealPlan(ctx context.Context, tx *sql.Tx, p *mealsync.MealPlan) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO meal_plans (`+mealPlanColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		p.ID, p.UserID, nullString(p.HouseholdID), p.StartDate.Format(dateLayout), p.Days, p.MealsPerDay, p.CreatedAt.UTC())
+	if err != nil {
+		return db.wrap("create meal plan", err)
+	}
+	if len(p.Meals) == 0 {
+		return nil
+	}
+	// One statement for every meal: a plan has at most 28×3 of them,
+	// far below either database's limit on parameters.
+	var q strings.Builder
+	q.WriteString(`INSERT INTO meal_plan_meals (plan_id, day, meal_type, recipe_id) VALUES `)
+	args := make([]any, 0, 4*len(p.Meals))
+	for i, m := range p.Meals {
+		if i > 0 {
+			q.WriteString(", ")
 		}
-		if len(p.Meals) == 0 {
-			return nil
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+		var recipeID any // NULL without a recipe
+		if m.Recipe != nil {
+			recipeID = m.Recipe.ID
 		}
-		// One statement for every meal: a plan has at most 28×3 of them,
-		// far below either database's limit on parameters.
-		var q strings.Builder
-		q.WriteString(`INSERT INTO meal_plan_meals (plan_id, day, meal_type, recipe_id) VALUES `)
-		args := make([]any, 0, 4*len(p.Meals))
-		for i, m := range p.Meals {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
-			var recipeID any // NULL without a recipe
-			if m.Recipe != nil {
-				recipeID = m.Recipe.ID
-			}
-			args = append(args, p.ID, m.Day, m.MealType, recipeID)
-		}
-		_, err = tx.ExecContext(ctx, q.String(), args...)
-		return db.wrap("create meal plan meals", err)
-	})
+		args = append(args, p.ID, m.Day, m.MealType, recipeID)
+	}
+	_, err = tx.ExecContext(ctx, q.String(), args...)
+	return db.wrap("create meal plan meals", err)
 }
 
 // MealPlan returns a plan with its meals, ErrNotFound for an unknown id.
@@ -79,30 +87,41 @@ func (db *DB) MealPlan(ctx context.Context, id string) (*mealsync.MealPlan, erro
 	if err != nil {
 		return nil, db.wrap("meal plan", err)
 	}
-	if err := db.loadMeals(ctx, []*mealsync.MealPlan{p}); err != nil {
+	if err := db.loadMeals(ctx, db.conn(ctx), []*mealsync.MealPlan{p}); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// MealPlans returns a page of a user's plans, newest first (index
+// MealPlans returns a page of a user's personal plans, newest first (index
 // meal_plans_user_created_idx), with their meals as MealPlan returns them.
 // The meals of the whole page come in one query. limit must be positive.
 func (db *DB) MealPlans(ctx context.Context, userID string, offset, limit int) (mealsync.Page[*mealsync.MealPlan], error) {
+	return db.mealPlanPage(ctx, db.conn(ctx), `user_id = $1 AND household_id IS NULL`, userID, offset, limit)
+}
+
+// HouseholdMealPlans returns a page of a household's plans, newest first
+// (index meal_plans_household_created_idx), as MealPlans does.
+func (db *DB) HouseholdMealPlans(ctx context.Context, householdID string, offset, limit int) (mealsync.Page[*mealsync.MealPlan], error) {
+	return db.mealPlanPage(ctx, db.conn(ctx), `household_id = $1`, householdID, offset, limit)
+}
+
+// mealPlanPage returns the page of plans where holds (of $1 = arg), newest
+// first, read through x.
+func (db *DB) mealPlanPage(ctx context.Context, x queryRower, where, arg string, offset, limit int) (mealsync.Page[*mealsync.MealPlan], error) {
 	page := mealsync.Page[*mealsync.MealPlan]{Items: []*mealsync.MealPlan{}, Offset: offset, Limit: limit}
 	if offset < 0 || limit < 1 {
 		return page, fmt.Errorf("meal plans: offset %d, limit %d: want offset >= 0 and limit >= 1", offset, limit)
 	}
-	err := db.conn(ctx).QueryRowContext(ctx, `SELECT count(*) FROM meal_plans WHERE user_id = $1`, userID).
-		Scan(&page.Total)
+	err := x.QueryRowContext(ctx, `SELECT count(*) FROM meal_plans WHERE `+where, arg).Scan(&page.Total)
 	if err != nil {
 		return page, db.wrap("count meal plans", err)
 	}
 	if offset >= page.Total {
 		return page, nil
 	}
-	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT `+mealPlanColumns+` FROM meal_plans
-		WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, userID, limit, offset)
+	rows, err := x.QueryContext(ctx, `SELECT `+mealPlanColumns+` FROM meal_plans
+		WHERE `+where+` ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, arg, limit, offset)
 	if err != nil {
 		return page, db.wrap("meal plans", err)
 	}
@@ -117,11 +136,11 @@ func (db *DB) MealPlans(ctx context.Context, userID string, offset, limit int) (
 	if err := rows.Err(); err != nil {
 		return page, db.wrap("meal plans", err)
 	}
-	return page, db.loadMeals(ctx, page.Items)
+	return page, db.loadMeals(ctx, x, page.Items)
 }
 
-// loadMeals fills in the meals of plans, in one query.
-func (db *DB) loadMeals(ctx context.Context, plans []*mealsync.MealPlan) error {
+// loadMeals fills in the meals of plans, in one query through x.
+func (db *DB) loadMeals(ctx context.Context, x queryer, plans []*mealsync.MealPlan) error {
 	if len(plans) == 0 {
 		return nil
 	}
@@ -133,7 +152,7 @@ func (db *DB) loadMeals(ctx context.Context, plans []*mealsync.MealPlan) error {
 		placeholders[i] = fmt.Sprintf("$%d", i+1)
 		args[i] = p.ID
 	}
-	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT plan_id, day, meal_type, recipe_id FROM meal_plan_meals
+	rows, err := x.QueryContext(ctx, `SELECT plan_id, day, meal_type, recipe_id FROM meal_plan_meals
 		WHERE plan_id IN (`+strings.Join(placeholders, ", ")+`) ORDER BY plan_id, `+mealOrder, args...)
 	if err != nil {
 		return db.wrap("meal plan meals", err)
@@ -158,9 +177,9 @@ func (db *DB) loadMeals(ctx context.Context, plans []*mealsync.MealPlan) error {
 	return db.wrap("meal plan meals", rows.Err())
 }
 
-// DeleteMealPlan removes a plan and its meals (ON DELETE CASCADE);
-// ErrNotFound for an unknown id.
+// DeleteMealPlan removes a personal plan and its meals (ON DELETE
+// CASCADE); ErrNotFound for an unknown id or a household's plan.
 func (db *DB) DeleteMealPlan(ctx context.Context, id string) error {
-	res, err := db.exec(ctx, `DELETE FROM meal_plans WHERE id = $1`, id)
+	res, err := db.exec(ctx, `DELETE FROM meal_plans WHERE id = $1 AND household_id IS NULL`, id)
 	return db.expectOne(res, err, "delete meal plan")
 }

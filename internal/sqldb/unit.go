@@ -130,6 +130,27 @@ func (u *unit) commit() error {
 	return nil
 }
 
+// InTransaction runs fn in a unit of work of its own, committed when fn
+// succeeds (mealsync.Transactor); inside a unit already, fn joins it.
+func (db *DB) InTransaction(ctx context.Context, fn func(ctx context.Context) error) error {
+	if db.unitOf(ctx) != nil {
+		return fn(ctx)
+	}
+	uctx, u := db.withUnit(ctx)
+	defer u.end()
+	if err := fn(uctx); err != nil {
+		return err
+	}
+	if u.current() == nil { // nothing was written
+		u.mu.Lock()
+		u.done = true
+		u.mu.Unlock()
+		u.hooks.Committed()
+		return nil
+	}
+	return u.commit()
+}
+
 // end rolls the unit back unless it was committed. It is deferred by the
 // unit's owner, so that an error or a panic never leaves it open.
 func (u *unit) end() {

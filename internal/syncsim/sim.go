@@ -43,7 +43,7 @@ type Item struct {
 type Config struct {
 	BaseURL string        // the API's origin, e.g. http://127.0.0.1:8080 (nginx)
 	Client  *http.Client  // for REST; nil: http.DefaultClient
-	Ops     int           // operations per device
+	Ops     int           // operations per device (at least, with Until)
 	Pause   time.Duration // between a device's operations (on average)
 	Seed    uint64
 	// OfflineEvery: roughly one operation in OfflineEvery starts an offline
@@ -52,6 +52,9 @@ type Config struct {
 	// LoseAnswerEvery: roughly one write in LoseAnswerEvery has its answer
 	// dropped, and is sent again with the same operation id.
 	LoseAnswerEvery int
+	// Until, when set, keeps devices operating past Ops until it is
+	// closed: for as long as something else (a deploy) takes.
+	Until <-chan struct{}
 }
 
 // Household is a household's devices, one user per device.
@@ -128,14 +131,15 @@ type op struct {
 	del    string // the item it deletes
 }
 
-// Run plays cfg.Ops operations on d, then flushes its queue and catches up.
+// Run plays cfg.Ops operations on d (and more until cfg.Until is closed),
+// then flushes its queue and catches up.
 func (d *Device) Run(ctx context.Context) {
 	if err := d.connect(ctx); err != nil {
 		d.fail("connect: %v", err)
 	}
 	var queue []op
 	offline := 0
-	for n := 0; n < d.cfg.Ops && ctx.Err() == nil; n++ {
+	for n := 0; d.more(n) && ctx.Err() == nil; n++ {
 		if offline == 0 && d.cfg.OfflineEvery > 0 && d.rng.IntN(d.cfg.OfflineEvery) == 0 {
 			offline = 3 + d.rng.IntN(6)
 			d.disconnect()
@@ -167,6 +171,22 @@ func (d *Device) Run(ctx context.Context) {
 		for _, q := range queue {
 			d.send(ctx, q)
 		}
+	}
+}
+
+// more reports whether the device plays an operation after n of them.
+func (d *Device) more(n int) bool {
+	if n < d.cfg.Ops {
+		return true
+	}
+	if d.cfg.Until == nil {
+		return false
+	}
+	select {
+	case <-d.cfg.Until:
+		return false
+	default:
+		return true
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -129,27 +130,34 @@ var serverLine = regexp.MustCompile(`^(\s*)server\s+(\S+)((?:\s+[^;\s]+)*)\s*;\s
 // SubstituteUpstream rewrites an upstream.conf (the format documented at the
 // top of nginx/upstream.conf) to list servers instead of its own: the server
 // lines are replaced by one line per address, each with the parameters of the
-// file's first server line (max_fails=1 fail_timeout=5s); everything else,
+// file's first server line (max_fails=1 fail_timeout=1s), and the backup lines
+// by one backup line per address with the parameters of the first backup line
+// (backup max_fails=0), as mealsyncctl writes them; everything else, zone,
 // least_conn and keepalive included, is kept.
 func SubstituteUpstream(conf string, servers []string) (string, error) {
 	if len(servers) == 0 {
 		return "", fmt.Errorf("substitute upstream: no servers")
 	}
 	var out []string
-	done := false
+	done, backupsDone := false, false
 	for _, line := range strings.Split(conf, "\n") {
 		m := serverLine.FindStringSubmatch(line)
 		if m == nil {
 			out = append(out, line)
 			continue
 		}
-		if done {
+		backup := slices.Contains(strings.Fields(m[3]), "backup")
+		if backup && backupsDone || !backup && done {
 			continue
 		}
 		for _, addr := range servers {
 			out = append(out, m[1]+"server "+addr+m[3]+";")
 		}
-		done = true
+		if backup {
+			backupsDone = true
+		} else {
+			done = true
+		}
 	}
 	if !done {
 		return "", fmt.Errorf("substitute upstream: no server line to replace")

@@ -118,8 +118,9 @@ func TestSubstituteUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"upstream mealsync_app {", "    least_conn;", "    keepalive 32;",
-		"    server 127.0.0.1:1 max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:2 max_fails=1 fail_timeout=5s;\n}",
+		"upstream mealsync_app {", "    zone mealsync_app 64k;", "    least_conn;", "    keepalive 32;", "    keepalive_timeout 4s;",
+		"    server 127.0.0.1:1 max_fails=1 fail_timeout=1s;\n    server 127.0.0.1:2 max_fails=1 fail_timeout=1s;\n" +
+			"    server 127.0.0.1:1 backup max_fails=0;\n    server 127.0.0.1:2 backup max_fails=0;\n}",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)

@@ -36,12 +36,15 @@ import (
 //
 // Clients come from 12 loopback addresses (127.0.0.20-31), so no address
 // exceeds nginx's 100 requests/s per-client limit. GETs share keep-alive
-// connections; each POST uses a new connection. (An idle keep-alive
-// connection that nginx closes while a request is on its way is a race
-// every HTTP client has with every server that closes idle connections;
-// clients retry such a request when it is safe, and Go's does for GET. A
-// POST cannot be retried blindly, so POSTs here do not reuse connections:
-// the test then measures the deploy, not that race.)
+// connections through rawClient, which checks every body (length against
+// Content-Length or the chunked framing, gzip, JSON) and never retries by
+// itself: a GET that fails on a reused connection before any byte of the
+// answer came back (the server closed it as the request was on its way) is
+// recorded as stale and then sent once more on a new connection, as Go's
+// transport, OkHttp and browsers do. So one run gives both figures: the
+// failures a retrying client sees, and the residue for one that never
+// retries. Each POST uses a new connection: a POST cannot be retried
+// blindly, so the test measures the deploy, not that race.
 const (
 	loadRate     = 300 // requests per second
 	slowTrickle  = time.Second
@@ -58,19 +61,27 @@ type sample struct {
 	latency time.Duration
 	status  int
 	err     string
+	class   string // why it failed (fail* constants), after the usual retry
+	stale   bool   // a GET whose first attempt was stale: a client that never retries failed here
 	email   string
 }
 
 func (s sample) failed() bool { return s.err != "" || s.status < 200 || s.status > 299 }
 
+// failedWithoutRetry is what a client that never retries would have seen.
+func (s sample) failedWithoutRetry() bool { return s.failed() || s.stale }
+
 // loadGen sends the mix at loadRate until stopped.
 type loadGen struct {
 	base    string
 	run     string // unique per test: part of every email
-	gets    []*http.Client
+	gets    []*rawClient
 	posts   []*http.Client
 	seq     atomic.Int64
 	dropped atomic.Int64 // ticks skipped because maxInFlight requests were pending
+	// mayFallBehind: the test slows the service down on purpose, so
+	// dropped ticks are reported, not a failure.
+	mayFallBehind bool
 
 	mu      sync.Mutex
 	samples []sample
@@ -84,9 +95,7 @@ func newLoad(base, run string) *loadGen {
 	for i := 0; i < clientAddrs; i++ {
 		ip := net.ParseIP(fmt.Sprintf("127.0.0.%d", 20+i))
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second}
-		l.gets = append(l.gets, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			DialContext: d.DialContext, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
-		}})
+		l.gets = append(l.gets, newRawClient(base, ip))
 		l.posts = append(l.posts, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			DialContext: d.DialContext, DisableKeepAlives: true,
 		}})
@@ -138,6 +147,9 @@ func (l *loadGen) stop() {
 	l.cancel()
 	<-l.done
 	l.wg.Wait()
+	for _, c := range l.gets {
+		c.close()
+	}
 }
 
 func (l *loadGen) record(s sample) {
@@ -162,10 +174,19 @@ func (l *loadGen) one(n int64) sample {
 	case 33:
 		return l.register(l.posts[c], n, true)
 	}
-	url := fmt.Sprintf("%s/api/v1/recipes?limit=%d&offset=%d", l.base, loadPageSize, (n%20)*loadPageSize)
+	path := fmt.Sprintf("/api/v1/recipes?limit=%d&offset=%d", loadPageSize, (n%20)*loadPageSize)
 	s := sample{kind: "get", start: time.Now()}
-	resp, err := l.gets[c].Get(url)
-	return finish(s, resp, err)
+	gz := n%2 == 0 // half compressed (chunked from nginx), half with the app's own framing
+	a := l.gets[c].do(http.MethodGet, path, nil, nil, gz)
+	// Retried like Go's transport does: again while the failure is a
+	// stale connection (each attempt drops one from the pool).
+	for tries := 0; a.class == failStale && tries <= maxIdlePerClient; tries++ {
+		s.stale = true
+		a = l.gets[c].do(http.MethodGet, path, nil, nil, gz)
+	}
+	s.latency = time.Since(s.start)
+	s.status, s.class, s.err = a.status, a.class, a.err
+	return s
 }
 
 // register creates an account; slow trickles its body over slowTrickle.
@@ -200,7 +221,7 @@ func (l *loadGen) register(c *http.Client, n int64, slow bool) sample {
 func finish(s sample, resp *http.Response, err error) sample {
 	if err != nil {
 		s.latency = time.Since(s.start)
-		s.err = err.Error()
+		s.err, s.class = err.Error(), failConn
 		return s
 	}
 	b, _ := io.ReadAll(resp.Body)
@@ -208,28 +229,49 @@ func finish(s sample, resp *http.Response, err error) sample {
 	s.latency = time.Since(s.start)
 	s.status = resp.StatusCode
 	if s.failed() {
-		s.err = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(b))
+		s.err, s.class = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(b)), failStatus
+		if resp.StatusCode == http.StatusServiceUnavailable && bytes.Contains(b, []byte("busy checking passwords")) {
+			s.class = failBusy
+		}
 	}
 	return s
 }
 
-// window is a span of the run: a deploy, or steady state.
+// window is a span of the run: a deploy, or steady state, and what it may
+// cost. Whatever happens, no GET may fail (nginx retries them on another
+// instance) and no body may arrive cut.
 type window struct {
 	name     string
 	from, to time.Time
+	// writesMayFail is how many writes may fail, each answered with one of
+	// failStatuses (0: no answer at all): a release that answers 500, or
+	// an instance killed with POSTs in hand.
+	writesMayFail int
+	failStatuses  []int
+	// noStale: nginx is not reloaded in this window, so a client that
+	// never retries must lose nothing either.
+	noStale bool
 }
 
 // stats summarise the samples that started inside a window.
 type stats struct {
 	sent, failed int
+	stale        int            // GETs a client that never retries would have lost
+	busy         int            // 503 "busy checking passwords": the app's overload answer, not a deploy's
+	byClass      map[string]int // failures by class (truncated, status, …), busy answers left out
 	byKind       map[string]int
-	p50, p99     time.Duration // of the GETs and fast registers
-	slowMax      time.Duration // the slowest of the 1 s requests (the trickle included)
-	failures     []string
+	failedByKind map[string]int // failures (busy answers left out) by kind
+	// writeStatuses counts the failed writes by status (0: no answer);
+	// firstWrite and lastWrite are when the first and the last of them were sent.
+	writeStatuses         map[int]int
+	firstWrite, lastWrite time.Time
+	p50, p99              time.Duration // of the GETs and fast registers
+	slowMax               time.Duration // the slowest of the 1 s requests (the trickle included)
+	failures              []string
 }
 
 func summarise(samples []sample, in func(time.Time) bool) stats {
-	st := stats{byKind: map[string]int{}}
+	st := stats{byKind: map[string]int{}, byClass: map[string]int{}, failedByKind: map[string]int{}, writeStatuses: map[int]int{}}
 	var fast []time.Duration
 	for _, s := range samples {
 		if !in(s.start) {
@@ -242,8 +284,26 @@ func summarise(samples []sample, in func(time.Time) bool) stats {
 		} else {
 			st.slowMax = max(st.slowMax, s.latency)
 		}
+		if s.stale {
+			st.stale++
+		}
+		if s.class == failBusy {
+			st.busy++
+			continue
+		}
 		if s.failed() {
 			st.failed++
+			st.byClass[s.class]++
+			st.failedByKind[s.kind]++
+			if s.kind != "get" {
+				st.writeStatuses[s.status]++
+				if st.firstWrite.IsZero() || s.start.Before(st.firstWrite) {
+					st.firstWrite = s.start
+				}
+				if s.start.After(st.lastWrite) {
+					st.lastWrite = s.start
+				}
+			}
 			if len(st.failures) < 10 {
 				st.failures = append(st.failures, fmt.Sprintf("%s %s at %s: %s", s.kind, s.email, s.start.Format("15:04:05.000"), s.err))
 			}

@@ -29,14 +29,17 @@ import (
 	"github.com/mealsync/mealsync/internal/testenv"
 )
 
-// Timings the tests deploy with. The verification window and the app's
-// shutdown delay are shorter than the defaults (10 s, 5 s) so that five
-// deploys of two instances fit in CI's time; TestDeployFigures measures
-// the defaults. The shutdown delay must outlast nginx holding a slow
-// request body (1 s here) before it forwards it to an old instance.
+// Timings the tests deploy with. The verification window is shorter than
+// the default (10 s) so that five deploys of two instances fit in CI's
+// time; TestDeployFigures measures the defaults. The app's shutdown delay
+// is its default: it is how long a stopping instance leaves an idle
+// connection to nginx, which must be longer than nginx's upstream
+// keepalive_timeout (4 s) so that nginx always closes first; where an
+// instance bound its own address (no socket to share) it must also outlast
+// nginx holding a slow request body (1 s here) before it forwards it.
 const (
 	verifyWindow  = "3s"
-	shutdownDelay = "3s"
+	shutdownDelay = "5s"
 )
 
 // releases builds the mealsync binary once per version string, with
@@ -96,6 +99,9 @@ func buildTool(t *testing.T, name string) string {
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(envGuardStateDir); dir != "" {
+		runGuard(dir) // this process is a rig's guard, not a test run
+	}
 	code := m.Run()
 	if releases.dir != "" {
 		os.RemoveAll(releases.dir)
@@ -119,8 +125,16 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	testenv.RequireNginx(t)
+	return newRigWith(t, testenv.Build(t, "./cmd/mealsyncctl"), "")
+}
+
+// newRigWith is newRig with another mealsyncctl and nginx configuration
+// folder ("" is the repository's): an older release's, for a comparison.
+func newRigWith(t *testing.T, ctl, nginxDir string) *rig {
+	t.Helper()
+	testenv.RequireNginx(t)
 	dbURL := testdb.PostgresURL(t)
-	r := &rig{t: t, dbURL: dbURL, dir: t.TempDir(), ctl: testenv.Build(t, "./cmd/mealsyncctl")}
+	r := &rig{t: t, dbURL: dbURL, dir: t.TempDir(), ctl: ctl}
 	r.stateDir = filepath.Join(r.dir, "state")
 	v1 := buildRelease(t, "v1")
 	for _, sub := range []string{"migrate", "seed"} {
@@ -130,7 +144,8 @@ func newRig(t *testing.T) *rig {
 			t.Fatalf("mealsync %s: %v\n%s", sub, err, b)
 		}
 	}
-	r.nginx = testenv.StartNginx(t, "", []string{"127.0.0.1:1"})
+	r.nginx = testenv.StartNginx(t, nginxDir, []string{"127.0.0.1:1"})
+	startGuard(t, r.stateDir) // instances die even if this test process is killed
 	t.Cleanup(r.stopEverything)
 	return r
 }
@@ -185,6 +200,9 @@ func (r *rig) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(r.ctl, args...)
 	cmd.Dir = r.dir
 	cmd.Env = append(os.Environ(), "MEALSYNCCTL_STATE_DIR="+r.stateDir)
+	// mealsyncctl dies with the test; the instances it starts are detached
+	// on purpose, and the rig's guard stops those.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
 
@@ -388,10 +406,7 @@ func cmdline(pid int) string {
 // stopEverything kills whatever this rig's state directory started, so a
 // failed test leaves no process behind.
 func (r *rig) stopEverything() {
-	for _, pid := range r.labelledProcesses() {
-		syscall.Kill(-pid, syscall.SIGKILL)
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	killStarted(r.stateDir)
 	if r.t.Failed() {
 		logs, _ := filepath.Glob(filepath.Join(r.stateDir, "logs", "*.log"))
 		for _, l := range logs {
@@ -445,6 +460,27 @@ func (r *rig) waitForStep(ctx context.Context, exited <-chan struct{}, prefix st
 		}
 		step = st.Op.Step
 		return strings.HasPrefix(step, prefix)
+	})
+	return step
+}
+
+// waitPastStep polls the journal until its step no longer starts with
+// prefix (the command moved on, or ended), and returns the step it found.
+func (r *rig) waitPastStep(exited <-chan struct{}, prefix string, timeout time.Duration) string {
+	r.t.Helper()
+	var step string
+	testenv.WaitFor(r.t, timeout, fmt.Sprintf("the journal to move past step %q", prefix), func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
+		st, err := (&rollout.Store{Dir: r.stateDir}).Load()
+		if err != nil || st.Op == nil {
+			return true
+		}
+		step = st.Op.Step
+		return !strings.HasPrefix(step, prefix)
 	})
 	return step
 }

@@ -31,8 +31,12 @@ import (
 const (
 	image      = "localhost/mealsync:test"
 	buildImage = "localhost/mealsync-build:test" // the builder stage, to look at the context
-	maxSize    = 20_000_000                      // bytes, as `podman images` counts; the old image weighed ~350 MB
-	version    = "1.2.3-imagetest"
+	// maxSize is the image's budget, in bytes as `podman images` counts
+	// (the old image weighed ~350 MB). It was 20 MB until live sync,
+	// households and idempotent writes outgrew it: docs/BENCHMARKS.md,
+	// "Container image", says what grew and what was cut.
+	maxSize = 21_000_000
+	version = "1.2.3-imagetest"
 )
 
 func TestImage(t *testing.T) {

@@ -10,7 +10,9 @@
 // never becomes healthy; "crash" turns healthy, then exits after two more
 // inspections of its health; anything else is "starting" for one inspection
 // and "healthy" after. When $FAKE_DOCKER_DIR/nginx-reject exists, `nginx -t`
-// fails the way nginx does.
+// fails the way nginx does. Calls may run at once (the engine probes
+// instances in parallel): each takes an exclusive lock on the state first,
+// as the Docker daemon serialises changes to one container.
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/template"
 )
 
@@ -44,6 +47,14 @@ func main() {
 	if dir == "" {
 		fail("FAKE_DOCKER_DIR is not set")
 	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		fail(err.Error())
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		fail(err.Error())
+	}
+	// Released when the process exits.
 	line := strings.Join(os.Args[1:], " ")
 	if tag := os.Getenv("MEALSYNC_TAG"); tag != "" {
 		line = "MEALSYNC_TAG=" + tag + " " + line

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -44,6 +45,13 @@ func main() {
 	}
 
 	cmd := exec.Command(real, os.Args[1:]...)
+	if os.Getenv("LISTEN_FDS") == "1" && os.Getenv("LISTEN_PID") == strconv.Itoa(os.Getpid()) {
+		// The socket mealsyncctl passed is for mealsync: hand it on as
+		// file descriptor 3, with LISTEN_PID naming mealsync's own pid,
+		// which only the child can know (so the shell sets it and execs).
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `export LISTEN_PID=$$; exec "$0" "$@"`, real}, os.Args[1:]...)...)
+		cmd.ExtraFiles = []*os.File{os.NewFile(3, "listen-fd")}
+	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -55,7 +63,7 @@ func main() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 
-	url := "http://" + os.Getenv("MEALSYNC_ADDR") + "/actuator/health/readiness"
+	url := "http://" + os.Getenv("MEALSYNC_OPS_ADDR") + "/actuator/health/readiness"
 	client := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
