@@ -66,6 +66,7 @@ func runCatchUp(t *testing.T, inst *testenv.Instance, revisions, rounds int) {
 			r.name, revisions, d[len(d)/2].Round(time.Millisecond/10), d[0].Round(time.Millisecond/10), d[len(d)-1].Round(time.Millisecond/10),
 			len(d), r.runs[0].Messages, float64(r.runs[0].Bytes)/1024)
 	}
+	t.Logf("load average now %s", loadAverage())
 }
 
 // A device 700 revisions behind catches up over its live connection (in

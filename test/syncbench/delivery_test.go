@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mealsync/mealsync/internal/syncsim"
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 // deliveryRun shapes a delivery measurement.
@@ -40,6 +41,7 @@ func runDelivery(t *testing.T, r deliveryRun) *syncsim.DeliveryReport {
 	t.Logf("setup: %d households of %d devices, connected, in %v", r.households, r.devices, time.Since(began).Round(time.Millisecond))
 
 	cpuA, cpuB, cpuSelf := cpuTime(t, a.Cmd.Process.Pid), cpuTime(t, b.Cmd.Process.Pid), cpuTime(t, os.Getpid())
+	cpuDB, metA, metB := backendsCPU(t, s.dbURL), metrics(t, a), metrics(t, b)
 	rep, err := syncsim.MeasureDelivery(ctx, syncsim.DeliveryConfig{
 		Client: c, WriteURL: a.URL, Rate: r.rate, Duration: r.duration, Warmup: r.warmup, Committed: committed.When,
 	}, watched)
@@ -53,6 +55,20 @@ func runDelivery(t *testing.T, r deliveryRun) *syncsim.DeliveryReport {
 	t.Logf("CPU over the run, in cores: writer's instance %.2f, listeners' instance %.2f, this process (devices and writers) %.2f",
 		(cpuTime(t, a.Cmd.Process.Pid)-cpuA).Seconds()/secs, (cpuTime(t, b.Cmd.Process.Pid)-cpuB).Seconds()/secs,
 		(cpuTime(t, os.Getpid())-cpuSelf).Seconds()/secs)
+	t.Logf("CPU over the run, in cores: PostgreSQL's backends of this database %.2f; load average now %s",
+		backendsCPUSince(t, s.dbURL, cpuDB).Seconds()/secs, loadAverage())
+	for _, in := range []struct {
+		name   string
+		inst   *testenv.Instance
+		before map[string]float64
+	}{{"writer's instance", a, metA}, {"listeners' instance", b, metB}} {
+		m := metrics(t, in.inst)
+		delta := func(name string) float64 { return m[name] - in.before[name] }
+		waits := delta("go_sql_wait_count_total")
+		t.Logf("%s: %.0f requests, %.0f live messages sent; %.0f waits for a pooled database connection, %.1f ms each on average; %.0f connections closed as surplus idle ones",
+			in.name, delta("http_server_requests_seconds_count"), delta("mealsync_live_messages_total"),
+			waits, 1000*delta("go_sql_wait_duration_seconds_total")/max(waits, 1), delta("go_sql_max_idle_closed_total"))
+	}
 
 	if rep.Acknowledged != rep.Writes {
 		t.Errorf("%d of %d writes acknowledged", rep.Acknowledged, rep.Writes)

@@ -114,7 +114,7 @@ func runIdle(t *testing.T, n, households_, devices int, window time.Duration) {
 		per(float64(before.rss), float64(after.rss)), per(float64(before.rss), float64(peak.rss)))
 	t.Logf("a connection's share: Go heap in use %.1f KB, the collector's next goal %.1f KB, goroutine stacks %.1f KB, %.2f goroutines",
 		per(before.heap, after.heap), per(before.nextGC, after.nextGC), per(before.stack, after.stack), (after.goroutines-before.goroutines)/float64(n))
-	t.Logf("this process (the devices' side): %.1f KB a connection", per(float64(selfBefore), float64(rss(t, os.Getpid()))))
+	t.Logf("this process (the devices' side): %.1f KB a connection; load average now %s", per(float64(selfBefore), float64(rss(t, os.Getpid()))), loadAverage())
 
 	// Every connection is served: one write to each household reaches
 	// every connection of it.

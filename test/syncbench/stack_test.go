@@ -21,10 +21,12 @@ package syncbench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -66,6 +68,9 @@ type stack struct {
 }
 
 // startPostgres migrates a new database and starts n instances on it.
+// MEALSYNC_SYNCBENCH_DB_POOL, if set, is each instance's
+// MEALSYNC_DB_MAX_OPEN_CONNS and MEALSYNC_DB_MAX_IDLE_CONNS (the instances
+// see none of the test's own MEALSYNC_ variables).
 func startPostgres(t testing.TB, n int) *stack {
 	t.Helper()
 	s := &stack{dbURL: testdb.PostgresURL(t)}
@@ -73,6 +78,9 @@ func startPostgres(t testing.TB, n int) *stack {
 	env := map[string]string{"MEALSYNC_MIGRATE_ON_START": "true"}
 	for k, v := range serverEnv {
 		env[k] = v
+	}
+	if pool := os.Getenv("MEALSYNC_SYNCBENCH_DB_POOL"); pool != "" {
+		env["MEALSYNC_DB_MAX_OPEN_CONNS"], env["MEALSYNC_DB_MAX_IDLE_CONNS"] = pool, pool
 	}
 	for range n {
 		// One at a time: the first migrates, the others find it done.
@@ -245,6 +253,8 @@ func metrics(t testing.TB, inst *testenv.Instance) map[string]float64 {
 				out[name] += m.GetCounter().GetValue()
 			case m.Untyped != nil:
 				out[name] += m.GetUntyped().GetValue()
+			case m.Histogram != nil:
+				out[name+"_count"] += float64(m.GetHistogram().GetSampleCount())
 			case m.Summary != nil:
 				out[name+"_count"] += float64(m.GetSummary().GetSampleCount())
 			}
@@ -257,26 +267,86 @@ func metrics(t testing.TB, inst *testenv.Instance) map[string]float64 {
 // /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
 func cpuTime(t testing.TB, pid int) time.Duration {
 	t.Helper()
+	c, ok := cpuTimeOf(pid)
+	if !ok {
+		t.Fatalf("no CPU time for process %d", pid)
+	}
+	return c
+}
+
+func cpuTimeOf(pid int) (time.Duration, bool) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		t.Fatal(err)
+		return 0, false
 	}
 	s := string(stat)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(fields) < 13 {
+		return 0, false
+	}
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// backendsCPU is the CPU time each PostgreSQL backend serving database
+// dbURL's has used so far, by process id: a backend's command line is
+// "postgres: USER DATABASE HOST(PORT) STATE" (ps shows it so). The server
+// must run on this machine, as .ci/postgres.sh starts it.
+func backendsCPU(t testing.TB, dbURL string) map[int]time.Duration {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := " " + strings.TrimPrefix(u.Path, "/") + " "
+	out := map[int]time.Duration{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres: ")) || !bytes.Contains(cmd, []byte(db)) {
+			continue
+		}
+		if c, ok := cpuTimeOf(pid); ok {
+			out[pid] = c
+		}
+	}
+	return out
+}
+
+// backendsCPUSince is how much CPU database dbURL's backends have used
+// since before (a backend that has gone since is not counted: the
+// instances keep theirs open).
+func backendsCPUSince(t testing.TB, dbURL string, before map[int]time.Duration) time.Duration {
+	t.Helper()
+	var sum time.Duration
+	for pid, c := range backendsCPU(t, dbURL) {
+		sum += c - before[pid]
+	}
+	return sum
 }
 
 // machine logs what the figures ran on: CPUs, memory, load.
 func machine(t testing.TB) {
 	t.Helper()
-	load, _ := os.ReadFile("/proc/loadavg")
 	mem := "?"
 	if f, err := os.ReadFile("/proc/meminfo"); err == nil {
 		mem, _, _ = strings.Cut(string(f), "\n")
 	}
-	t.Logf("machine: %d CPUs, %s, load average %s", runtime.NumCPU(), strings.Join(strings.Fields(mem), " "), strings.TrimSpace(string(load)))
+	t.Logf("machine: %d CPUs, %s, load average %s", runtime.NumCPU(), strings.Join(strings.Fields(mem), " "), loadAverage())
+}
+
+// loadAverage is the machine's load over 1, 5 and 15 minutes.
+func loadAverage() string {
+	load, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(load)); len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
 
 // figures skips t unless the long runs were asked for, and logs the machine.
