@@ -319,8 +319,9 @@ func backendsCPU(t testing.TB, dbURL string) map[int]time.Duration {
 }
 
 // backendsCPUSince is how much CPU database dbURL's backends have used
-// since before (a backend that has gone since is not counted: the
-// instances keep theirs open).
+// since before. A backend that has exited by then is not counted: the
+// figure is a floor when the instances' pools close and reopen
+// connections (the delivery run reports how many they closed).
 func backendsCPUSince(t testing.TB, dbURL string, before map[int]time.Duration) time.Duration {
 	t.Helper()
 	var sum time.Duration
