@@ -77,7 +77,7 @@ Testing seams (environment; leave unset on a real server):
 EOF
 }
 
-# ---- output and the one place changes happen ---------------------------------
+# ---- lib.sh: a copy of scripts/lib.sh; edit it there -----------------------
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 usage_error() { printf '%s: %s\nRun %s --help for usage.\n' "$PROG" "$*" "$PROG" >&2; exit 2; }
@@ -85,83 +85,41 @@ warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
 ok() { printf 'ok: %s\n' "$*"; }
 step() { printf '\n== %s\n' "$*"; }
 
-# act DESCRIPTION COMMAND...: every change goes through here. In a dry run it
-# only prints "would: DESCRIPTION".
+# run_as VERB DESCRIPTION COMMAND...: runs COMMAND, printing "VERB:
+# DESCRIPTION" first, and remembers DESCRIPTION so a failure under set -e can
+# be named (see on_exit). A dry run only prints "would: DESCRIPTION".
 CURRENT_CHANGE=
-act() {
-  local what=$1
-  shift
+run_as() {
+  local verb=$1 what=$2
+  shift 2
   if ((DRY_RUN)); then
     printf 'would: %s\n' "$what"
     return 0
   fi
-  printf 'change: %s\n' "$what"
+  printf '%s: %s\n' "$verb" "$what"
   CURRENT_CHANGE=$what
   "$@"
   CURRENT_CHANGE=
 }
 
-# A command failing under set -e says nothing itself: name the change it was part of.
-on_exit() {
-  local rc=$?
-  [[ -z ${NGINX_SAVED:-} ]] || rm -rf "$NGINX_SAVED"
+# act DESCRIPTION COMMAND...: every change goes through here.
+act() { run_as change "$@"; }
+
+# report_failed_step: for the EXIT trap. A command failing under set -e says
+# nothing itself: name the step it was part of.
+report_failed_step() {
+  local rc=$1
   if ((rc != 0)) && [[ -n $CURRENT_CHANGE ]]; then
     printf '%s: error: failed (exit %d) while trying to: %s\nThe steps before it are done; fix the cause and re-run (done steps are skipped).\n' \
       "$PROG" "$rc" "$CURRENT_CHANGE" >&2
   fi
 }
-trap on_exit EXIT
-
-# ---- arguments ---------------------------------------------------------------
-
-MODE=compose
-DEPLOY_USER=mealsync
-SSH_KEY_FILE=
-NGINX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nginx
-SWAP_SIZE=2G
-FORCE=0
-DRY_RUN=0
-SYSROOT=${MEALSYNC_SYSROOT:-}
-OS_RELEASE=${MEALSYNC_OS_RELEASE:-$SYSROOT/etc/os-release}
 
 # need_value OPTION "$@": the option's value, or a usage error.
 need_value() {
   [[ $# -ge 2 && -n $2 && $2 != --* ]] || usage_error "$1 needs a value"
   printf '%s' "$2"
 }
-
-while (($#)); do
-  case $1 in
-    --mode) MODE=$(need_value "$@"); shift ;;
-    --mode=*) MODE=${1#*=} ;;
-    --user) DEPLOY_USER=$(need_value "$@"); shift ;;
-    --user=*) DEPLOY_USER=${1#*=} ;;
-    --ssh-key) SSH_KEY_FILE=$(need_value "$@"); shift ;;
-    --ssh-key=*) SSH_KEY_FILE=${1#*=} ;;
-    --nginx-config) NGINX_SRC=$(need_value "$@"); shift ;;
-    --nginx-config=*) NGINX_SRC=${1#*=} ;;
-    --swap-size) SWAP_SIZE=$(need_value "$@"); shift ;;
-    --swap-size=*) SWAP_SIZE=${1#*=} ;;
-    --force) FORCE=1 ;;
-    --dry-run) DRY_RUN=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage_error "unknown argument: $1" ;;
-  esac
-  shift
-done
-
-case $MODE in
-  compose | process) ;;
-  *) usage_error "--mode must be compose or process, not '$MODE'" ;;
-esac
-# The rule useradd itself applies on Debian (NAME_REGEX), without the dollar.
-[[ $DEPLOY_USER =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] ||
-  usage_error "--user '$DEPLOY_USER' is not a valid user name (lowercase letters, digits, _ and -, starting with a letter or _, at most 32)"
-[[ $DEPLOY_USER != root ]] || usage_error "--user must not be root: the point is a non-root deploy user"
-[[ $SWAP_SIZE =~ ^(0|[1-9][0-9]*[MG])$ ]] ||
-  usage_error "--swap-size '$SWAP_SIZE' is not a size like 512M or 2G (or 0 to skip swap)"
-
-# ---- preflight: nothing below changes anything until all of these pass -------
 
 # problem MESSAGE: fatal on a real run, a warning in a dry run.
 problem() {
@@ -205,6 +163,80 @@ check_os() {
     problem "unsupported OS '${name:-${id:-unknown} ${version}}': this script supports Debian 11, 12, 13 and Ubuntu 20.04 or newer (--force to try anyway)"
   fi
 }
+
+# same_content FILE CONTENT: FILE holds exactly CONTENT.
+same_content() { [[ -f $1 ]] && cmp -s "$1" <(printf '%s' "$2"); }
+
+# write_file PATH MODE UID:GID CONTENT: atomically, with owner and mode set
+# before the file appears under its name. Called through act.
+write_file() {
+  local path=$1 mode=$2 ids=$3 content=$4 tmp
+  [[ -d ${path%/*} ]] || install -d -m 0755 "${path%/*}"
+  tmp=$(mktemp "$path.XXXXXX")
+  printf '%s' "$content" >"$tmp"
+  chmod "$mode" "$tmp"
+  chown "$ids" "$tmp"
+  mv -f "$tmp" "$path"
+}
+
+# ---- end of lib.sh -----------------------------------------------------------
+
+on_exit() {
+  local rc=$?
+  [[ -z ${NGINX_SAVED:-} ]] || rm -rf "$NGINX_SAVED"
+  report_failed_step "$rc"
+}
+trap on_exit EXIT
+
+# ---- arguments ---------------------------------------------------------------
+
+MODE=compose
+DEPLOY_USER=mealsync
+SSH_KEY_FILE=
+NGINX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nginx
+SWAP_SIZE=2G
+FORCE=0
+DRY_RUN=0
+SYSROOT=${MEALSYNC_SYSROOT:-}
+OS_RELEASE=${MEALSYNC_OS_RELEASE:-$SYSROOT/etc/os-release}
+
+
+while (($#)); do
+  case $1 in
+    --mode) MODE=$(need_value "$@"); shift ;;
+    --mode=*) MODE=${1#*=} ;;
+    --user) DEPLOY_USER=$(need_value "$@"); shift ;;
+    --user=*) DEPLOY_USER=${1#*=} ;;
+    --ssh-key) SSH_KEY_FILE=$(need_value "$@"); shift ;;
+    --ssh-key=*) SSH_KEY_FILE=${1#*=} ;;
+    --nginx-config) NGINX_SRC=$(need_value "$@"); shift ;;
+    --nginx-config=*) NGINX_SRC=${1#*=} ;;
+    --swap-size) SWAP_SIZE=$(need_value "$@"); shift ;;
+    --swap-size=*) SWAP_SIZE=${1#*=} ;;
+    --force) FORCE=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage_error "unknown argument: $1" ;;
+  esac
+  shift
+done
+
+case $MODE in
+  compose | process) ;;
+  *) usage_error "--mode must be compose or process, not '$MODE'" ;;
+esac
+# The rule useradd itself applies on Debian (NAME_REGEX), without the dollar.
+[[ $DEPLOY_USER =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] ||
+  usage_error "--user '$DEPLOY_USER' is not a valid user name (lowercase letters, digits, _ and -, starting with a letter or _, at most 32)"
+[[ $DEPLOY_USER != root ]] || usage_error "--user must not be root: the point is a non-root deploy user"
+[[ $SWAP_SIZE =~ ^(0|[1-9][0-9]*[MG])$ ]] ||
+  usage_error "--swap-size '$SWAP_SIZE' is not a size like 512M or 2G (or 0 to skip swap)"
+
+# ---- preflight: nothing below changes anything until all of these pass -------
+
+
+
+
 
 # A private key pasted by mistake must never reach authorized_keys.
 check_ssh_key_file() {
@@ -313,22 +345,9 @@ need_ids() {
   printf '%s' "$ids"
 }
 
-# same_content FILE CONTENT: FILE holds exactly CONTENT.
-same_content() { [[ -f $1 ]] && cmp -s "$1" <(printf '%s' "$2"); }
 
 # ---- file helpers (called through act) ---------------------------------------
 
-# write_file PATH MODE UID:GID CONTENT: atomically, with owner and mode set
-# before the file appears under its name.
-write_file() {
-  local path=$1 mode=$2 ids=$3 content=$4 tmp
-  [[ -d ${path%/*} ]] || install -d -m 0755 "${path%/*}"
-  tmp=$(mktemp "$path.XXXXXX")
-  printf '%s' "$content" >"$tmp"
-  chmod "$mode" "$tmp"
-  chown "$ids" "$tmp"
-  mv -f "$tmp" "$path"
-}
 
 set_owner_mode() { chown "$3" "$1" && chmod "$2" "$1"; }
 

@@ -23,7 +23,7 @@ func runCommand(t *testing.T, vars map[string]string, args ...string) (stdout, s
 		env[k] = v
 	}
 	var out, errOut bytes.Buffer
-	err = run(t.Context(), append([]string{"mealsync"}, args...), envFunc(env), strings.NewReader(""), &out, &errOut)
+	err = run(t.Context(), append([]string{"mealsync"}, args...), envFunc(env), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 

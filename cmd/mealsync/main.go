@@ -1,6 +1,6 @@
 // Command mealsync is the MealSync server: `serve` (the default), `migrate`,
-// `healthcheck` and `version`. Configuration is read from MEALSYNC_*
-// environment variables; see the README's table.
+// `seed`, `healthcheck`, `backup`, `restore` and `version`. Configuration is
+// read from MEALSYNC_* environment variables; see the README's table.
 package main
 
 import (
@@ -17,7 +17,7 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal kills the process at once
 	}()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "mealsync:", err)
 		os.Exit(1)
 	}

@@ -90,7 +90,7 @@ func startServer(t *testing.T, vars map[string]string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &logSink{listening: make(chan map[string]any, 1)}
 	s := &server{done: make(chan error, 1), stop: cancel, logs: logs}
-	go func() { s.done <- run(ctx, []string{"mealsync", "serve"}, envFunc(base), nil, logs, io.Discard) }()
+	go func() { s.done <- run(ctx, []string{"mealsync", "serve"}, envFunc(base), logs, io.Discard) }()
 	select {
 	case l := <-logs.listening:
 		s.base, s.ops = "http://"+l["addr"].(string), "http://"+l["ops_addr"].(string)
@@ -184,7 +184,7 @@ func TestEndToEnd(t *testing.T) {
 			vars := map[string]string{"MEALSYNC_DATABASE_URL": testdb.PostgresURL(t)}
 			// Production's order: migrate, seed, then serve.
 			for _, cmd := range []string{"migrate", "seed"} {
-				if err := run(context.Background(), []string{"mealsync", cmd}, envFunc(vars), nil, io.Discard, io.Discard); err != nil {
+				if err := run(context.Background(), []string{"mealsync", cmd}, envFunc(vars), io.Discard, io.Discard); err != nil {
 					t.Fatalf("%s: %v", cmd, err)
 				}
 			}
@@ -216,7 +216,7 @@ func TestEndToEnd(t *testing.T) {
 			st, env = call(t, "PUT", api+"/users/"+id+"/preference", access, map[string]any{
 				"dietaryRestrictions": []string{"vegan"}, "favoriteCuisines": []string{"Korean"}, "dislikedIngredients": []string{"olives"},
 			})
-			if st != 200 || fmt.Sprint(data(env)["userPreference"]) != "map[dietaryRestrictions:[vegan] dislikedIngredients:[olives] favoriteCuisines:[Korean]]" {
+			if st != 200 || fmt.Sprint(data(env)["userPreference"]) != "map[allergies:[olives] dietaryRestrictions:[vegan] dislikedIngredients:[olives] favoriteCuisines:[Korean] preferredCuisines:[Korean]]" {
 				t.Fatalf("preferences: %d %v", st, env)
 			}
 			st, _ = call(t, "POST", api+"/users/refresh", "", map[string]any{"refreshToken": refresh1})
@@ -300,16 +300,16 @@ func walkRecipes(t *testing.T, api, userID, token string) {
 func TestServeRefusesOutdatedPostgresSchema(t *testing.T) {
 	url := testdb.PostgresURL(t)
 	vars := map[string]string{"MEALSYNC_DATABASE_URL": url, "MEALSYNC_ADDR": "127.0.0.1:0"}
-	err := run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), nil, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "mealsync migrate") {
 		t.Fatalf("serve on an empty schema: %v", err)
 	}
 	// seed follows the same rule as serve.
-	if err := run(context.Background(), []string{"mealsync", "seed"}, envFunc(vars), nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "mealsync migrate") {
+	if err := run(context.Background(), []string{"mealsync", "seed"}, envFunc(vars), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "mealsync migrate") {
 		t.Fatalf("seed on an empty schema: %v", err)
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"mealsync", "migrate"}, envFunc(vars), nil, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"mealsync", "migrate"}, envFunc(vars), &out, io.Discard); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	if !strings.Contains(out.String(), "applied 001_users") {
@@ -322,7 +322,7 @@ func TestProductionNeedsASecret(t *testing.T) {
 	for _, secret := range []string{"", "mealsync-development-secret-do-not-use-in-production", "too-short"} {
 		vars := map[string]string{"MEALSYNC_ENV": "production", "MEALSYNC_JWT_SECRET": secret,
 			"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/x.db"}
-		err := run(context.Background(), []string{"mealsync"}, envFunc(vars), nil, io.Discard, io.Discard)
+		err := run(context.Background(), []string{"mealsync"}, envFunc(vars), io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "MEALSYNC_JWT_SECRET") {
 			t.Errorf("secret %q: %v", secret, err)
 		}
@@ -331,7 +331,7 @@ func TestProductionNeedsASecret(t *testing.T) {
 
 func TestBadConfigListsEveryProblem(t *testing.T) {
 	vars := map[string]string{"MEALSYNC_ADDR": "nope", "MEALSYNC_SHUTDOWN_DELAY": "soon", "MEALSYNC_LOG_LEVEL": "loud"}
-	err := run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), nil, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), io.Discard, io.Discard)
 	for _, want := range []string{"MEALSYNC_ADDR", "MEALSYNC_SHUTDOWN_DELAY", "MEALSYNC_LOG_LEVEL"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
@@ -341,13 +341,13 @@ func TestBadConfigListsEveryProblem(t *testing.T) {
 
 func TestVersionAndHealthcheck(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"mealsync", "version"}, envFunc(nil), nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "mealsync ") {
+	if err := run(context.Background(), []string{"mealsync", "version"}, envFunc(nil), &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "mealsync ") {
 		t.Fatalf("version: %v %q", err, out.String())
 	}
 	s := startServer(t, map[string]string{"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/m.db"})
 	addr := strings.TrimPrefix(s.base, "http://")
 	hc := func() error {
-		return run(context.Background(), []string{"mealsync", "healthcheck"}, envFunc(map[string]string{"MEALSYNC_ADDR": addr}), nil, io.Discard, io.Discard)
+		return run(context.Background(), []string{"mealsync", "healthcheck"}, envFunc(map[string]string{"MEALSYNC_ADDR": addr}), io.Discard, io.Discard)
 	}
 	if err := hc(); err != nil {
 		t.Fatalf("healthcheck of a ready server: %v", err)
@@ -425,7 +425,7 @@ func TestDefaultStartSignsWithNoPublishedKey(t *testing.T) {
 // a loaded machine, and the time measured is logged).
 func TestSignOutEverywhereReachesAnotherInstance(t *testing.T) {
 	vars := map[string]string{"MEALSYNC_DATABASE_URL": testdb.PostgresURL(t)}
-	if err := run(context.Background(), []string{"mealsync", "migrate"}, envFunc(vars), nil, io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"mealsync", "migrate"}, envFunc(vars), io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	vars["MEALSYNC_JWT_SECRET"] = "a-secret-both-instances-share-0123456789"

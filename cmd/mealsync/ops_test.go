@@ -80,7 +80,7 @@ func TestOpsListenerPortTaken(t *testing.T) {
 		"MEALSYNC_ADDR": "127.0.0.1:" + api, "MEALSYNC_OPS_ADDR": taken.Addr().String(),
 		"MEALSYNC_DATABASE_URL": "sqlite:" + t.TempDir() + "/m.db",
 	}
-	err = run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), nil, io.Discard, io.Discard)
+	err = run(context.Background(), []string{"mealsync", "serve"}, envFunc(vars), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "MEALSYNC_OPS_ADDR") || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("serve with a taken ops port: %v", err)
 	}

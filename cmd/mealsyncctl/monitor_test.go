@@ -29,7 +29,7 @@ func monitorOnce(t *testing.T, args ...string) monitorFrame {
 	t.Helper()
 	var out bytes.Buffer
 	args = append([]string{"mealsyncctl", "monitor", "--once", "--json", "--interval", "300ms"}, args...)
-	if err := run(context.Background(), args, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatalf("monitor: %v", err)
 	}
 	var frame monitorFrame

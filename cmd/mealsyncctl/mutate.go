@@ -4,57 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mealsync/mealsync/internal/rollout"
 )
 
-// withEngine runs a command that changes something: it takes the state
-// directory's lock, reconciles whatever an interrupted command left, adopts
-// instances started outside this tool (compose), runs fn, and writes
-// metrics.prom whatever the outcome.
-func withEngine(ctx context.Context, e *env, dir, command string, df *driverFlags, gate *rollout.Options,
-	check func(rollout.Settings) error, fn func(*rollout.Engine) error) error {
-	store, err := rollout.NewStore(dir)
-	if err != nil {
-		return err
+// openSession starts a command that changes something: the state directory's
+// lock, its state, the engine. The caller runs Reconcile before its own
+// work, and close at the end.
+func openSession(e *env, dir, command string, df *driverFlags, gate *rollout.Options) (*rollout.Session, error) {
+	return rollout.Open(df.setup(e, dir, gate), command)
+}
+
+// close ends the session, writing metrics.prom: a failure to is a warning.
+func (e *env) close(s *rollout.Session) {
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(e.stderr, "mealsyncctl:", err)
 	}
-	lock, err := store.Lock(command)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	st, err := store.Load()
-	if err != nil {
-		return err
-	}
-	if st.Settings, err = df.merge(st.Settings); err != nil {
-		return err
-	}
-	if check != nil {
-		if err := check(st.Settings); err != nil {
-			return err
-		}
-	}
-	driver, proxy := build(e, store, st.Settings, df.stopWait)
-	eng := &rollout.Engine{Store: store, State: st, Driver: driver, Proxy: proxy, Opts: *gate, Out: e.stdout}
-	defer func() {
-		if err := store.WriteMetrics(eng.State); err != nil {
-			fmt.Fprintln(e.stderr, "mealsyncctl: writing metrics.prom:", err)
-		}
-	}()
-	if err := eng.Recover(ctx); err != nil {
-		return err
-	}
-	if err := eng.Adopt(ctx); err != nil {
-		return err
-	}
-	return fn(eng)
 }
 
 func runDeploy(ctx context.Context, e *env, args []string) error {
@@ -74,11 +41,12 @@ Examples:
 	dir := stateDirFlag(e, fs)
 	df := addDriverFlags(fs)
 	gate := addGateFlags(fs)
-	binary := fs.String("binary", "", "process driver: the mealsync `program` to run, or a release directory holding one named mealsync")
-	envFile := fs.String("env-file", "", "process driver: KEY=VALUE `file` with the instances' MEALSYNC_* configuration")
-	workdir := fs.String("workdir", ".", "process driver: the instances' working `directory`")
-	tag := fs.String("tag", "", "compose driver: the image `tag` to deploy (MEALSYNC_TAG)")
-	version := fs.String("version", "", "the release's `name` in status and history (default: what BINARY version prints, or the tag)")
+	var spec rollout.ReleaseSpec
+	fs.StringVar(&spec.Binary, "binary", "", "process driver: the mealsync `program` to run, or a release directory holding one named mealsync")
+	fs.StringVar(&spec.EnvFile, "env-file", "", "process driver: KEY=VALUE `file` with the instances' MEALSYNC_* configuration")
+	fs.StringVar(&spec.Workdir, "workdir", ".", "process driver: the instances' working `directory`")
+	fs.StringVar(&spec.Tag, "tag", "", "compose driver: the image `tag` to deploy (MEALSYNC_TAG)")
+	fs.StringVar(&spec.Version, "version", "", "the release's `name` in status and history (default: what BINARY version prints, or the tag)")
 	instances := fs.Int("instances", 0, "how many instances to end with (`N`; default: as many as now, or 1 on a first deploy)")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -89,78 +57,32 @@ Examples:
 	if *instances < 0 {
 		return usagef("deploy: --instances must be at least 1")
 	}
-	var rel rollout.Release
-	check := func(s rollout.Settings) (err error) {
-		rel, err = resolveRelease(ctx, e, s.Driver, *binary, *envFile, *workdir, *tag, *version)
+	s, err := openSession(e, *dir, "deploy", df, gate)
+	if err != nil {
 		return err
 	}
-	return withEngine(ctx, e, *dir, "deploy", df, gate, check, func(eng *rollout.Engine) error {
-		return eng.Deploy(ctx, "deploy", rel, *instances)
-	})
-}
-
-// resolveRelease checks the release's files and names it.
-func resolveRelease(ctx context.Context, e *env, driver, binary, envFile, workdir, tag, version string) (rollout.Release, error) {
-	if driver == "compose" {
-		if tag == "" {
-			return rollout.Release{}, usagef("deploy: the compose driver needs --tag")
-		}
-		if version == "" {
-			version = tag
-		}
-		return rollout.Release{Version: version, Tag: tag}, nil
-	}
-	if binary == "" {
-		return rollout.Release{}, usagef("deploy: the process driver needs --binary")
-	}
-	bin, err := filepath.Abs(binary)
+	defer e.close(s)
+	rel, err := s.Engine.Resolve(ctx, spec)
 	if err != nil {
-		return rollout.Release{}, err
+		return releaseError(err)
 	}
-	if fi, err := os.Stat(bin); err == nil && fi.IsDir() {
-		bin = filepath.Join(bin, "mealsync")
+	if err := s.Reconcile(ctx); err != nil {
+		return err
 	}
-	if fi, err := os.Stat(bin); err != nil || fi.Mode()&0o111 == 0 {
-		return rollout.Release{}, fmt.Errorf("deploy: %s is not an executable file", bin)
-	}
-	rel := rollout.Release{Binary: bin}
-	if envFile != "" {
-		if rel.EnvFile, err = filepath.Abs(envFile); err != nil {
-			return rel, err
-		}
-		if _, err := rollout.ReadEnvFile(rel.EnvFile); err != nil {
-			return rel, err
-		}
-	}
-	if rel.Dir, err = filepath.Abs(workdir); err != nil {
-		return rel, err
-	}
-	rel.Version = version
-	if rel.Version == "" {
-		if rel.Version, err = binaryVersion(ctx, e, rel); err != nil {
-			return rel, err
-		}
-	}
-	return rel, nil
+	return s.Engine.Deploy(ctx, "deploy", rel, *instances)
 }
 
-// binaryVersion asks the binary: "mealsync VERSION (commit …)".
-func binaryVersion(ctx context.Context, e *env, rel rollout.Release) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, rel.Binary, "version")
-	cmd.Dir = rel.Dir
-	cmd.Env = passEnv(e.getenv)
-	if rel.EnvFile != "" {
-		vars, _ := rollout.ReadEnvFile(rel.EnvFile)
-		cmd.Env = append(cmd.Env, vars...)
+// releaseError says in flags what the release lacks.
+func releaseError(err error) error {
+	var missing *rollout.MissingError
+	if errors.As(err, &missing) {
+		return usagef("deploy: the %s driver needs --%s", missing.Driver, missing.Field)
 	}
-	out, err := cmd.Output()
-	f := strings.Fields(string(out))
-	if err != nil || len(f) < 2 || f[0] != "mealsync" {
-		return "", fmt.Errorf("deploy: `%s version` did not name a mealsync version (%v: %q); give --version", rel.Binary, err, strings.TrimSpace(string(out)))
+	var noVersion *rollout.VersionError
+	if errors.As(err, &noVersion) {
+		return fmt.Errorf("deploy: %w; give --version", err)
 	}
-	return f[1], nil
+	return fmt.Errorf("deploy: %w", err)
 }
 
 func runRollback(ctx context.Context, e *env, args []string) error {
@@ -178,13 +100,19 @@ Running it twice returns to where you started.`)
 	if fs.NArg() > 0 {
 		return usagef("rollback: unexpected argument %q", fs.Arg(0))
 	}
-	return withEngine(ctx, e, *dir, "rollback", df, gate, nil, func(eng *rollout.Engine) error {
-		prev := eng.State.Previous
-		if prev == nil {
-			return errors.New("rollback: no previous release is recorded (see mealsyncctl history)")
-		}
-		return eng.Deploy(ctx, "rollback", *prev, 0)
-	})
+	s, err := openSession(e, *dir, "rollback", df, gate)
+	if err != nil {
+		return err
+	}
+	defer e.close(s)
+	if err := s.Reconcile(ctx); err != nil {
+		return err
+	}
+	prev := s.Engine.State.Previous
+	if prev == nil {
+		return errors.New("rollback: no previous release is recorded (see mealsyncctl history)")
+	}
+	return s.Engine.Deploy(ctx, "rollback", *prev, 0)
 }
 
 func runScale(ctx context.Context, e *env, args []string) error {
@@ -210,7 +138,13 @@ command started is removed again and the command exits 1.`)
 	if err != nil || n < 1 {
 		return usagef("scale: want a number of instances of at least 1, got %q", nArg)
 	}
-	return withEngine(ctx, e, *dir, "scale", df, gate, nil, func(eng *rollout.Engine) error {
-		return eng.Scale(ctx, n)
-	})
+	s, err := openSession(e, *dir, "scale", df, gate)
+	if err != nil {
+		return err
+	}
+	defer e.close(s)
+	if err := s.Reconcile(ctx); err != nil {
+		return err
+	}
+	return s.Engine.Scale(ctx, n)
 }

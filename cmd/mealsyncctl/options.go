@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -102,43 +101,12 @@ func addGateFlags(fs *flag.FlagSet) *rollout.Options {
 	return o
 }
 
-// build returns the driver and proxy the settings describe.
-func build(e *env, store *rollout.Store, s rollout.Settings, stopTimeout time.Duration) (rollout.Driver, rollout.Proxy) {
-	up := &rollout.Upstream{File: s.UpstreamFile, Name: s.UpstreamName}
-	if s.Driver == "compose" {
-		up.Nginx = rollout.ComposeNginx{Docker: "docker", ComposeFile: s.ComposeFile, Service: s.NginxService}
-		return &rollout.Compose{
-			Docker: "docker", ComposeFile: s.ComposeFile, Service: s.Service,
-			AppPort: s.AppPort, OpsPort: s.OpsPort, StopTimeout: stopTimeout,
-		}, up
+// setup is how the command reaches the state directory and the instances:
+// its flags over what the state directory recorded.
+func (d *driverFlags) setup(e *env, dir string, gate *rollout.Options) rollout.Setup {
+	s := rollout.Setup{Dir: dir, Settings: d.merge, StopTimeout: d.stopWait, BaseEnv: rollout.PassEnv(e.getenv), Out: e.stdout}
+	if gate != nil {
+		s.Gate = *gate
 	}
-	up.Nginx = rollout.LocalNginx{Bin: s.NginxBin, Conf: s.NginxConf, Prefix: s.NginxPrefix}
-	return &rollout.Process{
-		Store: store, BindHost: s.BindHost, StopTimeout: stopTimeout,
-		BaseEnv: passEnv(e.getenv),
-	}, up
-}
-
-// passEnv is what instances inherit from the CLI's environment: enough to
-// run, nothing of the operator's MEALSYNC_* settings (those come from the
-// release's env file).
-func passEnv(getenv func(string) string) []string {
-	var out []string
-	for _, k := range []string{"PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"} {
-		if v := getenv(k); v != "" {
-			out = append(out, k+"="+v)
-		}
-	}
-	return out
-}
-
-func describeSettings(s rollout.Settings) string {
-	if s.Driver == "compose" {
-		return fmt.Sprintf("compose (%s, service %s, nginx service %s)", s.ComposeFile, s.Service, s.NginxService)
-	}
-	conf := s.NginxConf
-	if conf == "" {
-		conf = "nginx's default config"
-	}
-	return fmt.Sprintf("process (instances on %s, nginx %s)", s.BindHost, conf)
+	return s
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	iofs "io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/mealsync/mealsync/internal/rollout"
 )
@@ -44,38 +41,34 @@ removed again; what lives keeps serving).`)
 		return usagef("repair: unexpected argument %q", fs.Arg(0))
 	}
 	if *dryRun {
-		return repairPlan(ctx, e, *dir, df)
+		return repairPlan(ctx, e, df.setup(e, *dir, nil))
 	}
-	return withEngine(ctx, e, *dir, "repair", df, gate, nil, func(eng *rollout.Engine) error {
-		_, err := eng.Repair(ctx)
+	s, err := openSession(e, *dir, "repair", df, gate)
+	if err != nil {
 		return err
-	})
+	}
+	defer e.close(s)
+	if err := s.Reconcile(ctx); err != nil {
+		return err
+	}
+	_, err = s.Engine.Repair(ctx)
+	return err
 }
 
 // repairPlan is `repair --dry-run`: the diagnosis and the plan, read only.
-func repairPlan(ctx context.Context, e *env, dir string, df *driverFlags) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(abs, "state.json")); errors.Is(err, iofs.ErrNotExist) {
-		fmt.Fprintf(e.stdout, "nothing deployed yet: no state in %s; nothing to repair\n", abs)
+func repairPlan(ctx context.Context, e *env, setup rollout.Setup) error {
+	eng, err := rollout.Look(setup)
+	if errors.Is(err, rollout.ErrNothingDeployed) {
+		fmt.Fprintf(e.stdout, "%v; nothing to repair\n", err)
 		return nil
 	}
-	store := &rollout.Store{Dir: abs}
-	st, err := store.Load()
 	if err != nil {
 		return err
 	}
-	settings, err := df.merge(st.Settings)
-	if err != nil {
-		return err
-	}
-	driver, proxy := build(e, store, settings, df.stopWait)
-	eng := &rollout.Engine{Store: store, State: st, Driver: driver, Proxy: proxy}
+	st := eng.State
 	w := e.stdout
 	fmt.Fprintln(w, "dry run: nothing will be changed")
-	if held, who := store.Held(); held {
+	if held, who := eng.Store.Held(); held {
 		fmt.Fprintf(w, "note: a command is running now (%s); what it does changes this\n", who)
 	} else if st.NeedsRecovery() {
 		kind := "command"

@@ -77,14 +77,13 @@ func commands() map[string]command {
 // env is what a command may use of the outside world.
 type env struct {
 	getenv func(string) string
-	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }
 
 // run is the whole program; main only supplies the process's environment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return usagef("no command given")

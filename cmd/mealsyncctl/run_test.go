@@ -24,7 +24,7 @@ func ctl(t *testing.T, env map[string]string, args ...string) (stdout, stderr st
 		}
 		return os.Getenv(k)
 	}
-	err = run(context.Background(), append([]string{"mealsyncctl"}, args...), getenv, strings.NewReader(""), &out, &errb)
+	err = run(context.Background(), append([]string{"mealsyncctl"}, args...), getenv, &out, &errb)
 	return out.String(), errb.String(), err
 }
 

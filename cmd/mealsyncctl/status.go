@@ -3,52 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	iofs "io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mealsync/mealsync/internal/rollout"
 )
-
-// statusReport is what `status --json` prints.
-type statusReport struct {
-	StateDir    string             `json:"state_dir"`
-	Driver      string             `json:"driver"`
-	Current     *rollout.Release   `json:"current,omitempty"`
-	Previous    *rollout.Release   `json:"previous,omitempty"`
-	Desired     int                `json:"desired"`
-	Instances   []instanceStatus   `json:"instances"`
-	Upstream    upstreamStatus     `json:"upstream"`
-	Interrupted *rollout.Operation `json:"interrupted,omitempty"` // a killed command's operation
-	InProgress  *rollout.Operation `json:"in_progress,omitempty"` // a running command's operation
-	LockHolder  string             `json:"lock_holder,omitempty"`
-	LastDeploy  *rollout.Entry     `json:"last_deploy,omitempty"`
-	Consistent  bool               `json:"consistent"` // no operation pending, upstream matches, every serving instance ready, as many as wanted, no stray
-	Problems    []string           `json:"problems,omitempty"`
-	Strays      []string           `json:"strays,omitempty"` // running instances this state directory started and does not record
-	Remedy      string             `json:"remedy,omitempty"` // the command that fixes the problems
-	metrics     func(*rollout.State) error
-	state       *rollout.State
-}
-
-type instanceStatus struct {
-	rollout.Instance
-	Health     string `json:"health"`
-	Detail     string `json:"detail,omitempty"`
-	InUpstream bool   `json:"in_upstream"`
-}
-
-type upstreamStatus struct {
-	File    string   `json:"file"`
-	Servers []string `json:"servers"`
-	Error   string   `json:"error,omitempty"`
-}
 
 func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "status", "status [flags]", `
@@ -66,106 +27,29 @@ command that repairs it. It changes nothing, except metrics.prom.`)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(*dir)
+	r, err := rollout.ReadStatus(ctx, df.setup(e, *dir, nil))
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(abs, "state.json")); errors.Is(err, iofs.ErrNotExist) {
-		if *asJSON {
-			return json.NewEncoder(e.stdout).Encode(statusReport{StateDir: abs, Consistent: true, Instances: []instanceStatus{}})
-		}
-		fmt.Fprintf(e.stdout, "nothing deployed yet: no state in %s\n", abs)
-		return nil
+	for _, w := range r.Warnings {
+		fmt.Fprintln(e.stderr, "mealsyncctl:", w)
 	}
-	store, err := rollout.NewStore(abs)
-	if err != nil {
-		return err
-	}
-	st, err := store.Load()
-	if err != nil {
-		return err
-	}
-	settings, err := df.merge(st.Settings)
-	if err != nil {
-		return err
-	}
-	driver, proxy := build(e, store, settings, df.stopWait)
-	r := statusReport{
-		StateDir: store.Dir, Driver: describeSettings(settings),
-		Current: st.Current, Previous: st.Previous, Desired: st.Desired,
-		Instances: []instanceStatus{}, Upstream: upstreamStatus{File: settings.UpstreamFile},
-	}
-	held, holder := store.Held()
-	if held {
-		r.LockHolder = holder
-	}
-	if st.Op != nil {
-		if held {
-			r.InProgress = st.Op
-		} else {
-			r.Interrupted = st.Op
-			r.Problems = append(r.Problems, "an interrupted "+st.Op.Kind+" is recorded")
-		}
-	}
-	r.Upstream.Servers, err = proxy.Servers()
-	if err != nil {
-		r.Upstream.Error = err.Error()
-		r.Problems = append(r.Problems, "the upstream file cannot be read: "+err.Error())
-	}
-	d := (&rollout.Engine{Store: store, State: st, Driver: driver, Proxy: proxy}).Diagnose(ctx)
-	for _, in := range st.Instances {
-		p := d.Probes[in.ID]
-		is := instanceStatus{Instance: in, Health: p.Health.String(), Detail: p.Detail, InUpstream: slices.Contains(r.Upstream.Servers, in.Addr)}
-		r.Instances = append(r.Instances, is)
-		if in.Role == rollout.RoleServing && p.Health != rollout.Ready {
-			r.Problems = append(r.Problems, fmt.Sprintf("serving instance %s is %s (%s)", in.Name(), p.Health, p.Detail))
-		}
-	}
-	if r.InProgress == nil {
-		if !sameSet(r.Upstream.Servers, st.Addrs()) {
-			r.Problems = append(r.Problems, fmt.Sprintf("the upstream names %s but the serving instances are %s",
-				list(r.Upstream.Servers), list(st.Addrs())))
-		}
-		if d.Release != "" && d.Live < d.Desired {
-			r.Problems = append(r.Problems, fmt.Sprintf("%d of %d wanted instance(s) serve", d.Live, d.Desired))
-		}
-		r.Strays = d.Strays
-		for _, s := range d.Strays {
-			r.Problems = append(r.Problems, s+" runs but is not recorded")
-		}
-		for _, p := range d.Problems {
-			if !strings.HasPrefix(p, "the upstream cannot be read") { // reported above
-				r.Problems = append(r.Problems, p)
-			}
-		}
-		if len(r.Problems) > 0 {
-			r.Remedy = "mealsyncctl repair (repair --dry-run shows what it would do)"
-		}
-	}
-	if h, err := store.History(); err == nil {
-		for i := len(h) - 1; i >= 0; i-- {
-			if h[i].Kind == "deploy" || h[i].Kind == "rollback" {
-				r.LastDeploy = &h[i]
-				break
-			}
-		}
-	}
-	r.Consistent = len(r.Problems) == 0 && r.InProgress == nil
-	if !held {
-		if err := store.WriteMetrics(st); err != nil {
-			fmt.Fprintln(e.stderr, "mealsyncctl: writing metrics.prom:", err)
-		}
-	}
-	if *asJSON {
+	switch {
+	case *asJSON && !r.Deployed:
+		return json.NewEncoder(e.stdout).Encode(r)
+	case *asJSON:
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
+	case !r.Deployed:
+		fmt.Fprintf(e.stdout, "nothing deployed yet: no state in %s\n", r.StateDir)
+		return nil
 	}
 	printStatus(e, r)
 	return nil
 }
 
-func printStatus(e *env, r statusReport) {
+func printStatus(e *env, r rollout.Status) {
 	w := e.stdout
 	fmt.Fprintf(w, "state dir:  %s\n", r.StateDir)
 	fmt.Fprintf(w, "driver:     %s\n", r.Driver)
@@ -233,10 +117,6 @@ func printStatus(e *env, r statusReport) {
 	if r.Remedy != "" {
 		fmt.Fprintf(w, "fix:        %s\n", r.Remedy)
 	}
-}
-
-func sameSet(a, b []string) bool {
-	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 func list(s []string) string {

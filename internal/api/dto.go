@@ -69,6 +69,13 @@ type preferenceDTO struct {
 	DietaryRestrictions []string `json:"dietaryRestrictions"`
 	FavoriteCuisines    []string `json:"favoriteCuisines"`
 	DislikedIngredients []string `json:"dislikedIngredients"`
+	// The released mobile app reads the lists under its own names
+	// (docs/API.md, "What the released mobile client calls") and sends
+	// them back with each generate-recipes request: without them it would
+	// generate ignoring the user's cuisines and dislikes. allergies is the
+	// app's name for the disliked ingredients (it sends it as those).
+	PreferredCuisines []string `json:"preferredCuisines"`
+	Allergies         []string `json:"allergies"`
 }
 
 // userDTO is the reference's UserReadDto. refreshToken is kept for wire
@@ -108,7 +115,8 @@ func nonNil(l []string) []string {
 }
 
 func toPreferenceDTO(p mealsync.Preferences) preferenceDTO {
-	return preferenceDTO{nonNil(p.DietaryRestrictions), nonNil(p.FavoriteCuisines), nonNil(p.DislikedIngredients)}
+	return preferenceDTO{nonNil(p.DietaryRestrictions), nonNil(p.FavoriteCuisines), nonNil(p.DislikedIngredients),
+		nonNil(p.FavoriteCuisines), nonNil(p.DislikedIngredients)}
 }
 
 func toUserDTO(u *mealsync.User) userDTO {
@@ -220,11 +228,24 @@ type preferenceRequest struct {
 	DietaryRestrictions *StringList `json:"dietaryRestrictions"`
 	FavoriteCuisines    *StringList `json:"favoriteCuisines"`
 	DislikedIngredients *StringList `json:"dislikedIngredients"`
+	// PreferredCuisines is the released mobile app's name for
+	// favoriteCuisines (docs/API.md, "What the released mobile client
+	// calls"); favoriteCuisines wins when both are sent.
+	PreferredCuisines *StringList `json:"preferredCuisines"`
+}
+
+// cuisines is the favourite-cuisine list the request carries, under either
+// name, and the name it came under (for error messages).
+func (r preferenceRequest) cuisines() (*StringList, string) {
+	if r.FavoriteCuisines == nil && r.PreferredCuisines != nil {
+		return r.PreferredCuisines, "preferredCuisines"
+	}
+	return r.FavoriteCuisines, "favoriteCuisines"
 }
 
 func (r preferenceRequest) Valid() mealsync.Validation {
 	var v mealsync.Validation
-	if r.DietaryRestrictions == nil && r.FavoriteCuisines == nil && r.DislikedIngredients == nil {
+	if cuisines, _ := r.cuisines(); r.DietaryRestrictions == nil && cuisines == nil && r.DislikedIngredients == nil {
 		v.Add("body", "Give at least one of dietaryRestrictions, favoriteCuisines, dislikedIngredients")
 	}
 	r.checkLists(&v, "")
@@ -234,13 +255,14 @@ func (r preferenceRequest) Valid() mealsync.Validation {
 // checkLists checks each list that is present, naming fields with prefix.
 // The order is fixed (alphabetical), so clients see a stable list of errors.
 func (r preferenceRequest) checkLists(v *mealsync.Validation, prefix string) {
+	cuisines, cuisinesField := r.cuisines()
 	for _, l := range []struct {
 		name string
 		list *StringList
 	}{
 		{"dietaryRestrictions", r.DietaryRestrictions},
 		{"dislikedIngredients", r.DislikedIngredients},
-		{"favoriteCuisines", r.FavoriteCuisines},
+		{cuisinesField, cuisines},
 	} {
 		checkList(v, prefix+l.name, l.list)
 	}
@@ -250,8 +272,8 @@ func (r preferenceRequest) apply(p *mealsync.Preferences) {
 	if r.DietaryRestrictions != nil {
 		p.DietaryRestrictions = *r.DietaryRestrictions
 	}
-	if r.FavoriteCuisines != nil {
-		p.FavoriteCuisines = *r.FavoriteCuisines
+	if cuisines, _ := r.cuisines(); cuisines != nil {
+		p.FavoriteCuisines = *cuisines
 	}
 	if r.DislikedIngredients != nil {
 		p.DislikedIngredients = *r.DislikedIngredients

@@ -120,6 +120,7 @@ func (f *sweepFixture) sampleBodies() map[string]map[string]any {
 		"PUT /api/v1/households/{id}/owner":         {"userId": f.user.id},
 		"POST /api/v1/households/{id}/shopping-list/items": {"name": "oat milk", "quantity": "1", "unit": "l",
 			"category": "dairy", "note": "the blue one", "opId": "op-add"},
+		"POST /api/v1/recipes/detect-ingredients-from-text":                 {"textInput": "tomato, basil\ngarlic"},
 		"PATCH /api/v1/households/{id}/shopping-list/items/{itemId}":        {"name": "oat milk", "checked": true, "opId": "op-edit"},
 		"POST /api/v1/households/{id}/shopping-list/items/{itemId}/check":   nil,
 		"POST /api/v1/households/{id}/shopping-list/items/{itemId}/uncheck": nil,
@@ -190,6 +191,7 @@ var (
 		"offset=9223372036854775807", "offset=-1", "limit=1000000000", "limit=0", "offset=1.5",
 		"%zz=1", "a=%", "role=%00", "status=%ff", "recipeIds=%00", "userId=%00",
 		"name=%27%3B%20DROP%20TABLE%20recipes%3B--", "name=%25%5F%5C",
+		"query=%00", "query=%ff", "query=" + strings.Repeat("q", 10000), "query=%25%5F%5C",
 	}
 	hostileStrings = []string{
 		"a\x00b", "\x00", strings.Repeat("é", 3000), "\u202e\u200b", "%00", "' OR 1=1 --",

@@ -32,9 +32,6 @@ func info(ctx context.Context) *requestInfo {
 	return &requestInfo{}
 }
 
-// RequestID returns the request's ID, for log lines further down.
-func RequestID(ctx context.Context) string { return info(ctx).id }
-
 // validRequestID accepts a caller's X-Request-ID only if it is short and
 // printable, so it cannot forge log lines.
 func validRequestID(id string) bool {

@@ -23,13 +23,18 @@ func userNotFound(id string) error {
 // GET /api/v1/recipes — public: the catalogue, filtered and paged. A
 // caller who sends a token sees their own private recipes in it too;
 // published=true|false keeps only the catalogue or only private recipes
-// (every user's, for an admin).
+// (every user's, for an admin). query is the released mobile app's name for
+// the name search; name wins when both are sent.
 func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
 	q := query{q: r.URL.Query()}
+	nameParam := "name"
+	if !q.q.Has("name") && q.q.Has("query") {
+		nameParam = "query"
+	}
 	f := mealsync.RecipeFilter{
 		Viewer:       mealsync.ViewerOf(me),
 		Published:    q.optBool("published"),
-		Name:         q.q.Get("name"),
+		Name:         q.q.Get(nameParam),
 		Cuisines:     q.list("cuisines"),
 		Tags:         q.list("tags"),
 		Ingredients:  q.list("ingredients"),
@@ -39,7 +44,7 @@ func (s *Server) handleListRecipes(w http.ResponseWriter, r *http.Request, me *m
 	}
 	f.Offset, f.Limit = q.page(20)
 	if utf8.RuneCountInString(f.Name) > maxRecipeName { // characters, as recipe names are counted
-		q.v.Add("name", "Name filter cannot exceed 100 characters")
+		q.v.Add(nameParam, "Name filter cannot exceed 100 characters")
 	}
 	if err := q.v.Err(); err != nil {
 		s.fail(w, r, err)

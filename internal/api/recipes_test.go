@@ -187,6 +187,8 @@ func TestRecipeListFilters(t *testing.T) {
 			{"name, any case", "name=SOUP", []string{"Tomato Soup"}},
 			{"name substring", "name=" + url.QueryEscape("ee"), []string{"Beef Tacos", "Green Salad"}},
 			{"name with LIKE wildcards is literal", "name=" + url.QueryEscape("%"), nil},
+			{"query, the released app's name search", "query=SOUP", []string{"Tomato Soup"}},
+			{"name wins over query", "name=ee&query=soup", []string{"Beef Tacos", "Green Salad"}},
 			{"cuisines comma list", "cuisines=italian,MEXICAN", []string{"Beef Tacos", "Mushroom Risotto", "Tomato Soup"}},
 			{"cuisines repeated", "cuisines=Italian&cuisines=mexican", []string{"Beef Tacos", "Mushroom Risotto", "Tomato Soup"}},
 			{"cuisine is equality, not substring", "cuisines=Ital", nil},
@@ -319,6 +321,7 @@ func TestRecipeListBadInput(t *testing.T) {
 			{"minServings=0", []string{"minServings: Must be at least 1"}},
 			{"difficulty=IMPOSSIBLE", []string{"difficulty: Must be EASY, MEDIUM or HARD"}},
 			{"name=" + strings.Repeat("n", 101), []string{"name: Name filter cannot exceed 100 characters"}},
+			{"query=" + strings.Repeat("n", 101), []string{"query: Name filter cannot exceed 100 characters"}},
 			{"difficulty=impossible&offset=-1&limit=0&name=" + strings.Repeat("n", 101), []string{
 				"difficulty: Must be EASY, MEDIUM or HARD", "offset: Must be at least 0", "limit: Must be at least 1",
 				"name: Name filter cannot exceed 100 characters",

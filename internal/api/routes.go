@@ -48,6 +48,10 @@ func (s *Server) routes() http.Handler {
 	api.Handle("POST /api/v1/recipes/detect-ingredients", s.user(s.idempotent(s.handleDetectIngredients)))
 	api.Handle("POST /api/v1/ingredient-recognition/detect", s.user(s.idempotent(s.handleDetectIngredientNames)))
 
+	// The released mobile app's own paths (mobile_aliases.go).
+	api.Handle("GET /api/v1/saved", s.user(s.handleMobileSaved))
+	api.Handle("POST /api/v1/recipes/detect-ingredients-from-text", s.user(s.idempotent(s.handleIngredientsFromText)))
+
 	// Meal plans and their shopping lists.
 	api.Handle("POST /api/v1/meal-plans", s.user(s.idempotent(s.handleCreateMealPlan)))
 	api.Handle("GET /api/v1/meal-plans", s.user(s.handleListMealPlans))

@@ -154,9 +154,10 @@ func (s *Server) handleUpdatePreference(w http.ResponseWriter, r *http.Request, 
 	}
 	// Only the lists sent are written: two devices changing different lists
 	// at once both keep their change.
+	cuisines, _ := req.cuisines()
 	u, err = s.users.UpdateUser(r.Context(), u.ID, mealsync.UserUpdate{
 		DietaryRestrictions: (*[]string)(req.DietaryRestrictions),
-		FavoriteCuisines:    (*[]string)(req.FavoriteCuisines),
+		FavoriteCuisines:    (*[]string)(cuisines),
 		DislikedIngredients: (*[]string)(req.DislikedIngredients),
 		At:                  s.now(),
 	})

@@ -462,3 +462,39 @@ func TestPreferences(t *testing.T) {
 		e.expect(e.do("PUT", path, s.token, map[string]any{"favoriteCuisines": long}), 400)
 	})
 }
+
+// The released mobile app names the favourite cuisines preferredCuisines
+// (docs/API.md, "What the released mobile client calls"): the list is
+// stored under either name, favoriteCuisines winning when both come, and
+// checked as strictly under the name the client used.
+func TestPreferencesTakeTheMobileAppsCuisineName(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		s := e.newUser("gil@example.com")
+		path := "/api/v1/users/" + s.id + "/preference"
+		cuisines := func(r response) string {
+			return fmt.Sprint(e.expect(r, 200).data()["userPreference"].(map[string]any)["favoriteCuisines"])
+		}
+		if got := cuisines(e.do("PUT", path, s.token, map[string]any{"preferredCuisines": []string{"Thai", "Mexican"}})); got != "[Thai Mexican]" {
+			t.Fatalf("preferredCuisines alone: favoriteCuisines %s", got)
+		}
+		if got := cuisines(e.do("PUT", path, s.token, map[string]any{"favoriteCuisines": "Korean", "preferredCuisines": []string{"French"}})); got != "[Korean]" {
+			t.Fatalf("both names: favoriteCuisines %s, want the canonical name's list", got)
+		}
+		long := make([]string, 51)
+		for i := range long {
+			long[i] = "x"
+		}
+		r := e.expect(e.do("PUT", path, s.token, map[string]any{"preferredCuisines": long}), 400)
+		if got := r.errors(); !slices.Equal(got, []string{"preferredCuisines: At most 50 entries"}) {
+			t.Fatalf("too long under the app's name: %v", got)
+		}
+		// allergies, notifications and id are the app's and mean nothing here.
+		r = e.expect(e.do("PUT", path, s.token, map[string]any{"allergies": []string{"Peanuts"}, "id": s.id}), 400)
+		if got := r.errors(); !slices.Equal(got, []string{"body: Give at least one of dietaryRestrictions, favoriteCuisines, dislikedIngredients"}) {
+			t.Fatalf("no list the server knows: %v", got)
+		}
+		if got := cuisines(e.do("GET", "/api/v1/users/"+s.id, s.token, nil)); got != "[Korean]" {
+			t.Fatalf("stored favoriteCuisines %s", got)
+		}
+	})
+}

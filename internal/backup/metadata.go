@@ -51,6 +51,16 @@ func (m Metadata) Rows() int64 {
 	return n
 }
 
+// checkSchema refuses a backup taken at a schema newer than latest, the
+// newest this build knows: its data may not fit the older tables.
+func (m Metadata) checkSchema(latest int) error {
+	if m.SchemaVersion > latest {
+		return fmt.Errorf("%w: the backup is at schema version %d, this build knows up to %d: restore it with the mealsync release that wrote it (%s) or a newer one",
+			ErrSchemaTooNew, m.SchemaVersion, latest, m.MealSyncVersion)
+	}
+	return nil
+}
+
 // magic is how each kind of backup file starts.
 var magic = map[string][]byte{
 	KindSQLite:   []byte("SQLite format 3\x00"),

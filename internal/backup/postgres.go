@@ -106,9 +106,8 @@ func restorePostgres(ctx context.Context, in string, m Metadata, rawURL string, 
 	if err != nil {
 		return err
 	}
-	if m.SchemaVersion > st.Latest {
-		return fmt.Errorf("%w: the backup is at schema version %d, this build knows up to %d: restore it with the mealsync release that wrote it (%s) or a newer one",
-			ErrSchemaTooNew, m.SchemaVersion, st.Latest, m.MealSyncVersion)
+	if err := m.checkSchema(st.Latest); err != nil {
+		return err
 	}
 	if err := checkEmpty(ctx, db.SQL(), KindPostgres, m); err != nil {
 		return err

@@ -128,9 +128,8 @@ func checkSQLiteCopy(ctx context.Context, path string, m Metadata) error {
 	if err != nil {
 		return err
 	}
-	if m.SchemaVersion > st.Latest {
-		return fmt.Errorf("%w: the backup is at schema version %d, this build knows up to %d: restore it with the mealsync release that wrote it (%s) or a newer one",
-			ErrSchemaTooNew, m.SchemaVersion, st.Latest, m.MealSyncVersion)
+	if err := m.checkSchema(st.Latest); err != nil {
+		return err
 	}
 	if err := integrityCheck(ctx, db.SQL()); err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)

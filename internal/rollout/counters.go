@@ -12,7 +12,8 @@ import (
 )
 
 // requestCounters are what verification reads of an instance's own
-// metrics: requests answered so far, and how many of them with a 5xx.
+// metrics: requests answered so far, and how many of them with a 5xx
+// other than 503.
 type requestCounters struct{ answered, failed float64 }
 
 // The app's request counter (internal/api/metrics.go), labelled by
@@ -61,7 +62,14 @@ func scrapeCounters(ctx context.Context, c *http.Client, url string) (requestCou
 		}
 		n := float64(m.GetHistogram().GetSampleCount())
 		out.answered += n
-		if strings.HasPrefix(status, "5") {
+		// 503 is the app saying "not now" on purpose: shedding load
+		// (password hashing busy), a feature not configured, a live
+		// connection limit. An overloaded machine makes every instance
+		// shed, old and new alike, and when the old ones are gone there
+		// is no one to compare with; a release that cannot reach what it
+		// needs shows in its readiness. Errors, 500 above all, are what
+		// judge a release.
+		if strings.HasPrefix(status, "5") && status != "503" {
 			out.failed += n
 		}
 	}

@@ -125,21 +125,37 @@ func (e *Engine) begin(kind string, target Release, desired int) error {
 	return e.save("")
 }
 
-// finish closes the operation: history, stats, state.
+// finish closes the operation this command began: history, stats, state.
 func (e *Engine) finish(outcome Outcome, detail string) error {
-	op := e.State.Op
+	return e.closeOp(*e.State.Op, e.now().Sub(e.started), outcome, detail)
+}
+
+// closeOp ends op, which took took: its history entry and stats, then the
+// state without it. Recover closes an interrupted command's operation the
+// same way.
+func (e *Engine) closeOp(op Operation, took time.Duration, outcome Outcome, detail string) error {
 	e.State.Op = nil
 	entry := Entry{
 		Kind: op.Kind, Version: op.Target.Version, Started: op.Started,
-		Duration: e.now().Sub(e.started).Seconds(), Outcome: outcome, Detail: detail,
+		Duration: took.Seconds(), Outcome: outcome, Detail: detail,
 	}
 	if op.From != nil {
 		entry.From = op.From.Version
 	}
 	if err := e.Store.Record(e.State, entry); err != nil {
-		return err
+		return fmt.Errorf("recording the %s in the history: %w", op.Kind, err)
 	}
-	return e.save("")
+	if err := e.save(""); err != nil {
+		return fmt.Errorf("saving the state after the %s: %w", op.Kind, err)
+	}
+	return nil
+}
+
+// saveAfter writes the state after a step failed, so the undo and any later
+// command start from what is true; a write that fails as well is added to f.
+func (e *Engine) saveAfter(f *Failure) *Failure {
+	f.note(e.save(""))
+	return f
 }
 
 // placed is a new instance now serving, and whether an old one was stopped
@@ -201,11 +217,7 @@ func (e *Engine) Deploy(ctx context.Context, kind string, target Release, desire
 		}
 	}
 
-	if st.Current != nil && *st.Current != target {
-		prev := *st.Current
-		st.Previous = &prev
-	}
-	st.Current = &target
+	st.promote(target)
 	st.Desired = desired
 	e.logf("%s succeeded in %.1fs: %s", opName, e.now().Sub(e.started).Seconds(), strings.Join(st.Addrs(), ", "))
 	return e.finish(Succeeded, fmt.Sprintf("%d instance(s)", desired))
@@ -265,7 +277,7 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Ins
 	in := Instance{ID: st.nextID(), Version: rel.Version, Role: RoleStarting, Started: e.now().UTC()}
 	st.put(in) // written ahead: a stray the CLI dies before recording is found by its id
 	if err := e.save(fmt.Sprintf("starting %s (%s)", in.ID, slot)); err != nil {
-		return in, &Failure{Step: StepStart, Instance: in, Cause: "could not save the state: " + err.Error()}
+		return in, unsaved(StepStart, in, err)
 	}
 	started, shared, err := e.start(ctx, rel, in.ID, old)
 	if started.ID == in.ID {
@@ -277,8 +289,7 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Ins
 		st.put(in)
 	}
 	if err != nil {
-		e.save("")
-		return in, &Failure{Step: StepStart, Instance: in, Cause: err.Error()}
+		return in, e.saveAfter(&Failure{Step: StepStart, Instance: in, Cause: err.Error(), Err: err})
 	}
 	if shared {
 		e.logf("started %s, release %s, on %s's socket %s", in.Name(), rel, old.ID, in.Addr)
@@ -286,7 +297,7 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Ins
 		e.logf("started %s, release %s", in.Name(), rel)
 	}
 	if err := e.save(fmt.Sprintf("waiting for readiness of %s", in.ID)); err != nil {
-		return in, &Failure{Step: StepReady, Instance: in, Cause: "could not save the state: " + err.Error()}
+		return in, unsaved(StepReady, in, err)
 	}
 	if f := e.waitReady(ctx, in); f != nil {
 		return in, f
@@ -295,13 +306,13 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Ins
 
 	st.setRole(in.ID, RoleVerifying)
 	if err := e.save(fmt.Sprintf("adding %s to the upstream", in.ID)); err != nil {
-		return in, &Failure{Step: StepAdd, Instance: in, Cause: "could not save the state: " + err.Error()}
+		st.setRole(in.ID, RoleStarting) // not added
+		return in, unsaved(StepAdd, in, err)
 	}
 	reloaded, err := e.apply(ctx)
 	if err != nil {
 		st.setRole(in.ID, RoleStarting) // Apply restored the previous file
-		e.save("")
-		return in, &Failure{Step: StepAdd, Instance: in, Cause: err.Error()}
+		return in, e.saveAfter(&Failure{Step: StepAdd, Instance: in, Cause: err.Error(), Err: err})
 	}
 	if reloaded {
 		e.logf("%s added to the upstream; verifying for %s", in.ID, e.Opts.Verify)
@@ -309,7 +320,7 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Ins
 		e.logf("%s serves beside %s on %s (upstream unchanged, no reload); verifying for %s", in.ID, old.ID, in.Addr, e.Opts.Verify)
 	}
 	if err := e.save(fmt.Sprintf("verifying %s", in.ID)); err != nil {
-		return in, &Failure{Step: StepVerify, Instance: in, Cause: "could not save the state: " + err.Error()}
+		return in, unsaved(StepVerify, in, err)
 	}
 	watch := []Instance{in}
 	for _, p := range done {
@@ -321,7 +332,8 @@ func (e *Engine) bringUp(ctx context.Context, rel Release, slot string, old *Ins
 	}
 	st.setRole(in.ID, RoleServing)
 	if err := e.save(fmt.Sprintf("%s verified", in.ID)); err != nil {
-		return in, &Failure{Step: StepVerify, Instance: in, Cause: "could not save the state: " + err.Error()}
+		st.setRole(in.ID, RoleVerifying) // as the state directory still says
+		return in, unsaved(StepVerify, in, err)
 	}
 	e.logf("%s verified: %s", in.ID, seen)
 	return in, nil
@@ -410,55 +422,67 @@ func (e *Engine) journalTime() time.Time {
 // instance holds its address: the one that took its socket), then stopped
 // (the app finishes what it accepted, answering "Connection: close", and
 // leaves idle connections for nginx to close). If the upstream cannot be
-// changed it stays serving.
+// changed, or the state cannot be saved before it is, it stays serving; if
+// the state cannot be saved after it left, it is left running, out of the
+// upstream, for the next command to stop.
 func (e *Engine) retire(ctx context.Context, old Instance) *Failure {
 	st := e.State
 	st.setRole(old.ID, RoleDraining)
 	if err := e.save(fmt.Sprintf("removing %s from the upstream", old.ID)); err != nil {
-		return &Failure{Step: StepDrain, Instance: old, Cause: "could not save the state: " + err.Error()}
+		st.setRole(old.ID, RoleServing)
+		return unsaved(StepDrain, old, err)
 	}
 	reloaded, err := e.apply(ctx)
 	if err != nil {
 		st.setRole(old.ID, RoleServing)
-		e.save("")
-		return &Failure{Step: StepDrain, Instance: old, Cause: err.Error()}
+		return e.saveAfter(&Failure{Step: StepDrain, Instance: old, Cause: err.Error(), Err: err})
 	}
-	e.save(fmt.Sprintf("stopping %s", old.ID))
+	if err := e.save(fmt.Sprintf("stopping %s", old.ID)); err != nil {
+		return unsaved(StepDrain, old, err)
+	}
 	if reloaded {
 		e.logf("%s removed from the upstream; stopping it", old.ID)
 	} else {
 		e.logf("stopping %s; its address stays served by the instance on its socket", old.ID)
 	}
-	e.stop(ctx, old)
+	if err := e.stop(ctx, old); err != nil {
+		return unsaved(StepDrain, old, err)
+	}
 	return nil
 }
 
 // stop stops an instance that is out of the upstream and forgets it. One
 // that cannot be stopped stays recorded as draining, for the next command.
-func (e *Engine) stop(ctx context.Context, in Instance) {
+// The error is a state write's: when the one before the stop fails, the
+// instance is not asked to stop (see below); after it, the instance is
+// stopped but the state directory may still record it.
+func (e *Engine) stop(ctx context.Context, in Instance) error {
 	t0 := e.now()
 	// Written ahead: if this command dies now, the next one knows the
-	// instance may have had its SIGTERM and only waits for it.
+	// instance may have had its SIGTERM and only waits for it. Unwritten,
+	// the next one would send a second SIGTERM, which the app takes as
+	// "quit now", cutting off the requests it is finishing.
 	asked := in.Stopping
-	for i := range e.State.Instances {
-		if e.State.Instances[i].ID == in.ID && e.State.Instances[i].Stopping.IsZero() {
-			e.State.Instances[i].Stopping = t0.UTC()
-		}
+	e.State.setStopping(in.ID, t0.UTC())
+	if err := e.save(""); err != nil {
+		e.State.setStopping(in.ID, asked)
+		return fmt.Errorf("recording that %s is being stopped: %w", in.ID, err)
 	}
-	e.save("")
 	in.Stopping = asked
 	if err := e.Driver.Stop(ctx, in); err != nil {
 		if e.Driver.Probe(ctx, in).Health != Exited {
 			e.logf("warning: stopping %s: %v (left for the next command)", in.ID, err)
 			e.State.setRole(in.ID, RoleDraining)
-			e.save("")
-			return
+			return e.save("")
 		}
 		e.logf("warning: %s: %v", in.ID, err) // gone, though not gracefully
 	}
 	e.State.remove(in.ID)
-	e.save(fmt.Sprintf("%s stopped", in.ID))
+	if err := e.save(fmt.Sprintf("%s stopped", in.ID)); err != nil {
+		return fmt.Errorf("recording that %s stopped: %w", in.ID, err)
+	}
 	e.logf("%s stopped after %.1fs", in.ID, e.now().Sub(t0).Seconds())
+	return nil
 }
 
 // undo rolls an operation back after fail. cur is the instance the failed
@@ -469,6 +493,11 @@ func (e *Engine) stop(ctx context.Context, in Instance) {
 // removed where it took no old instance's place. It keeps at least as many
 // ready instances serving as before, so when even that fails the new
 // instances stay and the outcome is Failed.
+//
+// A state write that fails here does not stop the rollback: it restores
+// what the state directory last recorded as serving, so a later command
+// reconciles from there. Such failures are reported in fail (Journal), and
+// the outcome is Failed.
 func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 	// A signal cancelled the command's context; the undo gets a fresh one.
 	ctx, cancel := context.WithTimeout(context.Background(), e.Opts.UndoTimeout)
@@ -481,7 +510,7 @@ func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 		fail.Logs = lastWords(e.Driver.Logs(ctx, fail.Instance, 20*e.Opts.LogLines), e.Opts.LogLines)
 	}
 	e.logf("FAILED at %q on %s: %s; rolling back", fail.Step, fail.Instance.ID, fail.Cause)
-	e.save("rolling back")
+	fail.note(e.save("rolling back"))
 
 	var notes []string
 	// 1. The instance being brought up.
@@ -489,18 +518,22 @@ func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 		if in, ok := e.find(cur.ID); ok {
 			if in.Role == RoleVerifying || in.Role == RoleServing {
 				st.setRole(in.ID, RoleDraining)
-				e.save(fmt.Sprintf("removing %s from the upstream", in.ID))
+				fail.note(e.save(fmt.Sprintf("removing %s from the upstream", in.ID)))
 				if _, err := e.apply(ctx); err != nil {
 					st.setRole(in.ID, RoleServing)
-					e.save("")
+					fail.note(e.save(""))
 					fail.Outcome = Failed
 					notes = append(notes, fmt.Sprintf("%s could not be taken out of the upstream (%v) and is left running", in.ID, err))
 					in.Role = RoleServing
 				}
 			}
 			if in.Role != RoleServing {
-				e.stop(ctx, in)
-				notes = append(notes, fmt.Sprintf("%s was stopped", in.ID))
+				fail.note(e.stop(ctx, in))
+				if _, left := e.find(in.ID); left {
+					notes = append(notes, fmt.Sprintf("%s is left running, out of the upstream, for the next command to stop", in.ID))
+				} else {
+					notes = append(notes, fmt.Sprintf("%s was stopped", in.ID))
+				}
 			}
 		}
 	}
@@ -516,7 +549,7 @@ func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 			}
 			old, f := e.bringUp(ctx, *from, "restore", &p.in, nil)
 			if f != nil {
-				e.discard(ctx, old)
+				fail.note(e.discard(ctx, old))
 				fail.Outcome = Failed
 				notes = append(notes, fmt.Sprintf("%s stays: the previous release %s did not come back (%s)", p.in.ID, from, f.Cause))
 				continue
@@ -542,6 +575,9 @@ func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 	} else {
 		fail.Undo = "Rollback: " + serving
 	}
+	if len(fail.Journal) > 0 {
+		fail.Outcome = Failed
+	}
 	e.logf("rollback done: %s", serving)
 	if err := e.finish(fail.Outcome, fail.Error()); err != nil {
 		return errors.Join(fail, err)
@@ -549,21 +585,21 @@ func (e *Engine) undo(fail *Failure, cur Instance, done []placed) error {
 	return fail
 }
 
-// discard stops an instance that failed the gate during an undo.
-func (e *Engine) discard(ctx context.Context, in Instance) {
+// discard stops an instance that failed the gate during an undo. The
+// error is a state write's.
+func (e *Engine) discard(ctx context.Context, in Instance) error {
 	cur, ok := e.find(in.ID)
 	if !ok {
-		return
+		return nil
 	}
 	if cur.Role == RoleVerifying {
 		e.State.setRole(cur.ID, RoleDraining)
 		if _, err := e.apply(ctx); err != nil {
 			e.State.setRole(cur.ID, RoleServing)
-			e.save("")
-			return
+			return e.save("")
 		}
 	}
-	e.stop(ctx, cur)
+	return e.stop(ctx, cur)
 }
 
 func (e *Engine) find(id string) (Instance, bool) {

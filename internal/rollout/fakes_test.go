@@ -61,6 +61,11 @@ type world struct {
 	// for everyone) once the first new instance, i3, has been probed n
 	// times: then every instance answers NotReady, and 5xx for its requests.
 	sick func(n int) bool
+	// onCall is called at every counted call, with its number.
+	onCall func(n int)
+	// unsaved: the state directory cannot be written (a test broke it).
+	// Nothing may then be started or stopped: the journal could not say so.
+	unsaved bool
 }
 
 func newWorld(t *testing.T) *world {
@@ -71,6 +76,9 @@ func newWorld(t *testing.T) *world {
 // goroutine where it stands, as SIGKILL would stop the CLI.
 func (w *world) call() {
 	w.calls++
+	if w.onCall != nil {
+		w.onCall(w.calls)
+	}
 	if w.killAt != 0 && w.calls == w.killAt {
 		close(w.killed)
 		runtime.Goexit() // the caller's deferred Unlock still runs
@@ -130,6 +138,9 @@ func (d driver) Start(ctx context.Context, rel Release, id string) (Instance, er
 	w := d.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.unsaved {
+		w.t.Errorf("%s started while the state directory could not record it", id)
+	}
 	w.call() // killed before the process exists
 	b := w.scripts[rel.Version]
 	if b.startFails {
@@ -199,6 +210,9 @@ func (d driver) Stop(ctx context.Context, in Instance) error {
 	w := d.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.unsaved {
+		w.t.Errorf("%s stopped while the state directory could not record it", in.ID)
+	}
 	w.call()
 	fi := w.inst[in.ID]
 	if fi == nil {

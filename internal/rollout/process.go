@@ -43,8 +43,9 @@ type Process struct {
 	StopTimeout time.Duration // SIGTERM → SIGKILL; longer than the app's shutdown delay + timeout
 	Client      *http.Client  // readiness probes; nil: 2 s timeout, no keep-alive
 
-	mu     sync.Mutex
-	exited map[int]string // children of this CLI that exited, and how
+	mu       sync.Mutex
+	exited   map[int]string      // children of this CLI that exited, and how
+	envFiles map[string][]string // env files read, by path: each is read once
 }
 
 var (
@@ -193,7 +194,7 @@ func (d *Process) launch(rel Release, in Instance, addr string, sock *os.File, i
 func (d *Process) environment(rel Release, in Instance, id string) ([]string, error) {
 	env := append([]string{}, d.BaseEnv...)
 	if rel.EnvFile != "" {
-		vars, err := ReadEnvFile(rel.EnvFile)
+		vars, err := d.envFile(rel.EnvFile)
 		if err != nil {
 			return nil, err
 		}
@@ -390,6 +391,27 @@ func (d *Process) Strays(ctx context.Context, known []Instance) ([]string, error
 		out = append(out, p.name())
 	}
 	return out, nil
+}
+
+// envFile returns the variables of the env file at path, reading it the
+// first time only: every instance a command starts, and the version check
+// before them, get the same configuration, even if the file is edited
+// meanwhile.
+func (d *Process) envFile(path string) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if vars, ok := d.envFiles[path]; ok {
+		return vars, nil
+	}
+	vars, err := ReadEnvFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if d.envFiles == nil {
+		d.envFiles = map[string][]string{}
+	}
+	d.envFiles[path] = vars
+	return vars, nil
 }
 
 // ReadEnvFile reads KEY=VALUE lines: blank lines and # comments are

@@ -38,6 +38,10 @@ func (s *State) NeedsRecovery() bool {
 // So a deploy killed before a new instance was verified is undone, and one
 // killed after the last old instance left the upstream is finished. The
 // interrupted operation goes into the history as "interrupted".
+//
+// Each change is written ahead like a deploy's: when the state cannot be
+// saved, Recover stops there and returns the error, and the next command
+// starts again from what was last saved.
 func (e *Engine) Recover(ctx context.Context) error {
 	st := e.State
 	if !st.NeedsRecovery() {
@@ -49,104 +53,115 @@ func (e *Engine) Recover(ctx context.Context) error {
 	if st.Op != nil {
 		o := *st.Op // as the killed command left it; saves below update st.Op
 		op = &o
-	}
-	if op != nil {
 		e.logf("an interrupted %s of %s was found (started %s by pid %d, last step: %s); reconciling",
 			op.Kind, op.Target, op.Started.Local().Format(time.TimeOnly), op.PID, op.Step)
 	} else {
 		e.logf("instances left draining by an earlier command were found; reconciling")
 	}
+	t := e.classify(ctx, op)
+	if err := e.reconcile(ctx, &t); err != nil {
+		return fmt.Errorf("recovering the interrupted %s: %w", opKind(op), err)
+	}
+	if op == nil {
+		return e.save("")
+	}
+	return e.closeInterrupted(*op, t)
+}
 
+// triage is what Recover decided: the instances that stay and those that
+// go, by what each probe found, and what reconciling stopped.
+type triage struct {
+	keep, drop []Instance
+	probes     map[string]Probe
+	stopped    []string
+}
+
+// classify probes every recorded instance: ready serving ones stay; ready
+// ones still being verified, then ready ones not yet added, fill the gap to
+// the desired count; everything else goes.
+func (e *Engine) classify(ctx context.Context, op *Operation) triage {
+	st := e.State
 	desired := st.Desired
 	if desired <= 0 && op != nil {
 		desired = op.Desired
 	}
-	probes := map[string]Probe{}
+	t := triage{probes: map[string]Probe{}}
 	for _, in := range st.Instances {
-		probes[in.ID] = e.Driver.Probe(ctx, in)
+		t.probes[in.ID] = e.Driver.Probe(ctx, in)
 	}
-	var keep, drop []Instance
-	take := func(role Role) {
+	kept := map[string]bool{}
+	for _, role := range []Role{RoleServing, RoleVerifying, RoleStarting} {
 		for _, in := range st.Instances {
-			if in.Role == role && probes[in.ID].Health == Ready && (role == RoleServing || len(keep) < desired) {
-				keep = append(keep, in)
+			if in.Role == role && t.probes[in.ID].Health == Ready && (role == RoleServing || len(t.keep) < desired) {
+				t.keep = append(t.keep, in)
+				kept[in.ID] = true
 			}
 		}
 	}
-	take(RoleServing)
-	take(RoleVerifying)
-	take(RoleStarting)
-	kept := map[string]bool{}
-	for _, in := range keep {
-		kept[in.ID] = true
-	}
 	for _, in := range st.Instances {
 		if !kept[in.ID] {
-			drop = append(drop, in)
+			t.drop = append(t.drop, in)
 		}
 	}
+	return t
+}
 
-	// The upstream first, so nothing is sent to what is about to stop.
-	for i := range keep {
-		keep[i].Role = RoleServing
+// reconcile makes the world what t decided: the upstream names the kept
+// instances (first, so nothing is sent to what is about to stop), the
+// dropped ones are stopped, and so are instances nothing records.
+func (e *Engine) reconcile(ctx context.Context, t *triage) error {
+	st := e.State
+	for i := range t.keep {
+		t.keep[i].Role = RoleServing
 	}
-	for i := range drop {
-		drop[i].Role = RoleDraining
+	for i := range t.drop {
+		t.drop[i].Role = RoleDraining
 	}
-	st.Instances = append(append([]Instance{}, keep...), drop...)
-	e.save("reconciling: upstream")
+	st.Instances = append(append([]Instance{}, t.keep...), t.drop...)
+	if err := e.save("reconciling: upstream"); err != nil {
+		return fmt.Errorf("could not save the state before setting the upstream: %w", err)
+	}
 	if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
-		return fmt.Errorf("recovering the interrupted %s: setting the upstream to the ready instances (%s): %w",
-			opKind(op), strings.Join(st.Addrs(), ", "), err)
+		return fmt.Errorf("setting the upstream to the ready instances (%s): %w", strings.Join(st.Addrs(), ", "), err)
 	}
-	e.logf("upstream set to the %d ready instance(s): %s", len(keep), strings.Join(st.Addrs(), ", "))
-	var stopped []string
-	for _, in := range drop {
-		e.save(fmt.Sprintf("reconciling: stopping %s", in.ID))
-		e.stop(ctx, in)
-		stopped = append(stopped, fmt.Sprintf("%s (%s, %s)", in.ID, in.Version, probes[in.ID].Health))
+	e.logf("upstream set to the %d ready instance(s): %s", len(t.keep), strings.Join(st.Addrs(), ", "))
+	for _, in := range t.drop {
+		if err := e.save(fmt.Sprintf("reconciling: stopping %s", in.ID)); err != nil {
+			return fmt.Errorf("could not save the state before stopping %s: %w", in.ID, err)
+		}
+		if err := e.stop(ctx, in); err != nil {
+			return err
+		}
+		t.stopped = append(t.stopped, fmt.Sprintf("%s (%s, %s)", in.ID, in.Version, t.probes[in.ID].Health))
 	}
-	strays, err := e.Driver.Strays(ctx, keep)
+	strays, err := e.Driver.Strays(ctx, t.keep)
 	if err != nil {
 		e.logf("warning: looking for unrecorded instances: %v", err)
 	}
 	for _, s := range strays {
 		e.logf("stopped %s, an instance the interrupted command had not recorded", s)
-		stopped = append(stopped, s+" (unrecorded)")
+		t.stopped = append(t.stopped, s+" (unrecorded)")
 	}
+	return nil
+}
 
-	if op == nil {
-		return e.save("")
+// closeInterrupted finishes what op had finished in the world, as a deploy
+// of its own would (a deploy whose every remaining instance runs the target
+// made it current), and records op as interrupted.
+func (e *Engine) closeInterrupted(op Operation, t triage) error {
+	st := e.State
+	if op.Kind != "scale" && len(t.keep) > 0 && allVersion(t.keep, op.Target.Version) {
+		st.promote(op.Target)
 	}
-	// A deploy whose every remaining instance runs the target is finished.
-	if op.Kind != "scale" && len(keep) > 0 && allVersion(keep, op.Target.Version) {
-		if st.Current != nil && *st.Current != op.Target {
-			prev := *st.Current
-			st.Previous = &prev
-		}
-		t := op.Target
-		st.Current = &t
+	if len(t.keep) > 0 && st.Desired == 0 {
+		st.Desired = len(t.keep)
 	}
-	if len(keep) > 0 && st.Desired == 0 {
-		st.Desired = len(keep)
-	}
-	detail := fmt.Sprintf("killed at %q; reconciled by pid %d: kept %d ready instance(s) [%s]", op.Step, e.pid(), len(keep), strings.Join(ids(keep), ", "))
-	if len(stopped) > 0 {
-		detail += "; stopped " + strings.Join(stopped, ", ")
+	detail := fmt.Sprintf("killed at %q; reconciled by pid %d: kept %d ready instance(s) [%s]", op.Step, e.pid(), len(t.keep), strings.Join(ids(t.keep), ", "))
+	if len(t.stopped) > 0 {
+		detail += "; stopped " + strings.Join(t.stopped, ", ")
 	}
 	e.logf("%s", detail)
-	st.Op = nil
-	entry := Entry{
-		Kind: op.Kind, Version: op.Target.Version, Started: op.Started,
-		Duration: op.Updated.Sub(op.Started).Seconds(), Outcome: Interrupted, Detail: detail,
-	}
-	if op.From != nil {
-		entry.From = op.From.Version
-	}
-	if err := e.Store.Record(st, entry); err != nil {
-		return err
-	}
-	return e.save("")
+	return e.closeOp(op, op.Updated.Sub(op.Started), Interrupted, detail)
 }
 
 func (e *Engine) pid() int {

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -155,17 +156,21 @@ func (e *Engine) dropDead(ctx context.Context) *Failure {
 		st.setRole(in.ID, RoleDraining)
 	}
 	if err := e.save("removing dead instances from the upstream"); err != nil {
-		return &Failure{Step: StepDrain, Instance: dead[0], Cause: "could not save the state: " + err.Error()}
+		for _, in := range dead {
+			st.setRole(in.ID, RoleServing)
+		}
+		return unsaved(StepDrain, dead[0], err)
 	}
 	if _, err := e.apply(ctx); err != nil {
 		for _, in := range dead {
 			st.setRole(in.ID, RoleServing)
 		}
-		e.save("")
-		return &Failure{Step: StepDrain, Instance: dead[0], Cause: err.Error()}
+		return e.saveAfter(&Failure{Step: StepDrain, Instance: dead[0], Cause: err.Error(), Err: err})
 	}
 	for _, in := range dead {
-		e.stop(ctx, in)
+		if err := e.stop(ctx, in); err != nil {
+			return unsaved(StepDrain, in, err)
+		}
 	}
 	return nil
 }
@@ -223,9 +228,11 @@ func (e *Engine) Repair(ctx context.Context) (Diagnosis, error) {
 	if err != nil {
 		notes = append(notes, "stopping unrecorded instances: "+err.Error())
 	}
+	var unsavedErr error
 	if servers, err := e.Proxy.Servers(); err != nil || !sameSet(servers, st.Addrs()) {
-		e.save("rewriting the upstream")
-		if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
+		if unsavedErr = e.save("rewriting the upstream"); unsavedErr != nil {
+			notes = append(notes, "could not save the state before rewriting the upstream: "+unsavedErr.Error())
+		} else if err := e.Proxy.Apply(ctx, st.Addrs()); err != nil {
 			notes = append(notes, fmt.Sprintf("setting the upstream to %s: %v", list(st.Addrs()), err))
 		} else {
 			e.logf("upstream set to %s", list(st.Addrs()))
@@ -236,10 +243,8 @@ func (e *Engine) Repair(ctx context.Context) (Diagnosis, error) {
 	if len(notes) > 0 {
 		detail += "; FAILED: " + strings.Join(notes, "; ")
 		e.logf("%s failed: %s", opName, detail)
-		if err := e.finish(Failed, detail); err != nil {
-			return d, err
-		}
-		return d, fmt.Errorf("%s: %s", opName, strings.Join(notes, "; "))
+		failure := fmt.Errorf("%s: %s", opName, strings.Join(notes, "; "))
+		return d, errors.Join(failure, unsavedErr, e.finish(Failed, detail))
 	}
 	e.logf("%s succeeded in %.1fs: %s", opName, e.now().Sub(e.started).Seconds(), detail)
 	return d, e.finish(Succeeded, detail)

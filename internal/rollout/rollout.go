@@ -17,7 +17,13 @@
 //
 // Everything the engine does is written ahead to a state directory (Store),
 // so a CLI killed mid-deploy leaves enough behind for the next command to
-// reconcile: see Recover.
+// reconcile: see Recover. A write that fails stops the step it was to
+// record; one that fails while a failure is undone is reported with it.
+//
+// Around the engine it holds what a deploy command needs besides flags:
+// turning what the operator names into a Release (release.go), opening a
+// state directory for a command (session.go) and the status report
+// (status.go), so that cmd/mealsyncctl only reads flags and prints.
 //
 // This package must not import the server's packages (api, sqldb, config):
 // it talks to instances only over HTTP and through their process or

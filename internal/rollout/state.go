@@ -119,6 +119,26 @@ func (s *State) setRole(id string, r Role) {
 	}
 }
 
+// setStopping records when a command asked the instance to stop (zero:
+// not asked), keeping the first such time.
+func (s *State) setStopping(id string, t time.Time) {
+	for i := range s.Instances {
+		if s.Instances[i].ID == id && (t.IsZero() || s.Instances[i].Stopping.IsZero()) {
+			s.Instances[i].Stopping = t
+		}
+	}
+}
+
+// promote makes rel the current release, and the one it replaces, if
+// another, the previous one (what rollback redeploys).
+func (s *State) promote(rel Release) {
+	if s.Current != nil && *s.Current != rel {
+		prev := *s.Current
+		s.Previous = &prev
+	}
+	s.Current = &rel
+}
+
 func (s *State) remove(id string) {
 	out := s.Instances[:0]
 	for _, in := range s.Instances {

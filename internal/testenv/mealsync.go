@@ -161,9 +161,6 @@ func (i *Instance) Kill() {
 	<-i.exited
 }
 
-// Exited is closed once the process has exited.
-func (i *Instance) Exited() <-chan struct{} { return i.exited }
-
 func (i *Instance) killed() bool {
 	var ee *exec.ExitError
 	if errors.As(i.err, &ee) {

@@ -3,7 +3,6 @@ package deploy_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -142,8 +141,4 @@ func (r *rig) pidOf(id string) int {
 	}
 	r.t.Fatalf("no instance %s in the state", id)
 	return 0
-}
-
-func describe(s stats) string {
-	return fmt.Sprintf("%d requests, %d failed %v, %d stale", s.sent, s.failed, s.byClass, s.stale)
 }

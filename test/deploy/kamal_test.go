@@ -196,10 +196,10 @@ func measurePath(t *testing.T, name, base string, deploy func(i int, to string),
 	l.stop()
 
 	samples := l.snapshot()
-	in := func(ws ...window) func(time.Time) bool {
-		return func(ts time.Time) bool {
+	in := func(ws ...window) func(sample) bool {
+		return func(s sample) bool {
 			for _, w := range ws {
-				if !ts.Before(w.from) && ts.Before(w.to) {
+				if w.holds(s) {
 					return true
 				}
 			}
@@ -208,7 +208,7 @@ func measurePath(t *testing.T, name, base string, deploy func(i int, to string),
 	}
 	d := summarise(samples, in(deploys...))
 	b := summarise(samples, in(badWin))
-	all := summarise(samples, func(time.Time) bool { return true })
+	all := summarise(samples, func(sample) bool { return true })
 	var idle, dials int64
 	for _, c := range l.gets {
 		idle += c.idleClosed.Load()

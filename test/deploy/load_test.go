@@ -68,9 +68,6 @@ type sample struct {
 
 func (s sample) failed() bool { return s.err != "" || s.status < 200 || s.status > 299 }
 
-// failedWithoutRetry is what a client that never retries would have seen.
-func (s sample) failedWithoutRetry() bool { return s.failed() || s.stale }
-
 // loadGen sends the mix at loadRate until stopped.
 type loadGen struct {
 	base    string
@@ -253,6 +250,13 @@ type window struct {
 	noStale bool
 }
 
+// holds says whether s was in flight at some moment of w: a request sent
+// just before a deploy step and still waiting when it happens is affected
+// by it as much as one sent after.
+func (w window) holds(s sample) bool {
+	return s.start.Before(w.to) && !s.start.Add(s.latency).Before(w.from)
+}
+
 // stats summarise the samples that started inside a window.
 type stats struct {
 	sent, failed int
@@ -270,11 +274,11 @@ type stats struct {
 	failures              []string
 }
 
-func summarise(samples []sample, in func(time.Time) bool) stats {
+func summarise(samples []sample, in func(sample) bool) stats {
 	st := stats{byKind: map[string]int{}, byClass: map[string]int{}, failedByKind: map[string]int{}, writeStatuses: map[int]int{}}
 	var fast []time.Duration
 	for _, s := range samples {
-		if !in(s.start) {
+		if !in(s) {
 			continue
 		}
 		st.sent++

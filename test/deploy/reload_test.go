@@ -56,7 +56,7 @@ func TestManyReloadsKeepBodiesWhole(t *testing.T) {
 	warmUp(t, l, time.Second)
 	l.stop()
 
-	s := summarise(l.snapshot(), func(ts time.Time) bool { return !ts.Before(win.from) && ts.Before(win.to) })
+	s := summarise(l.snapshot(), win.holds)
 	var idle int64
 	for _, c := range l.gets {
 		idle += c.idleClosed.Load()
