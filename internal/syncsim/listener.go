@@ -242,13 +242,6 @@ func (l *Listener) Arrived(id string) (Arrival, bool) {
 	return a, ok
 }
 
-// Revision is the last revision the listener applied.
-func (l *Listener) Revision() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.revision
-}
-
 // Items is the list as the stream built it.
 func (l *Listener) Items() map[string]Item {
 	l.mu.Lock()
