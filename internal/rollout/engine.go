@@ -410,14 +410,6 @@ func (e *Engine) waitReady(ctx context.Context, in Instance) *Failure {
 	}
 }
 
-// journalTime is when the current step began (the journal's last update).
-func (e *Engine) journalTime() time.Time {
-	if e.State.Op != nil {
-		return e.State.Op.Updated
-	}
-	return e.started
-}
-
 // retire drains an instance: out of the upstream (no reload when another
 // instance holds its address: the one that took its socket), then stopped
 // (the app finishes what it accepted, answering "Connection: close", and

@@ -330,12 +330,4 @@ func (w *world) servingVersions() []string {
 	return out
 }
 
-func repeat(s string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = s
-	}
-	return out
-}
-
 func joined(ss []string) string { return strings.Join(ss, ",") }
