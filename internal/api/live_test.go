@@ -3,8 +3,12 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +19,8 @@ import (
 
 	"github.com/mealsync/mealsync/internal/api"
 	"github.com/mealsync/mealsync/internal/live"
+	"github.com/mealsync/mealsync/internal/testdb"
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 // liveMsg is a message as a device reads it.
@@ -242,15 +248,24 @@ func TestLiveWebSocket(t *testing.T) {
 			t.Fatalf("resumed backlog %v, want %v", got, want)
 		}
 		// The browser, connected all along, got the same three, in order.
-		var live []string
-		for len(live) < 3 {
+		var streamed []string
+		for len(streamed) < 3 {
 			for _, c := range browser.read().Changes {
-				live = append(live, c.Op+" "+strconv.FormatInt(c.Revision, 10))
+				streamed = append(streamed, c.Op+" "+strconv.FormatInt(c.Revision, 10))
 			}
 		}
-		if strings.Join(live, ",") != strings.Join(want, ",") {
-			t.Fatalf("live stream %v, want %v", live, want)
+		if strings.Join(streamed, ",") != strings.Join(want, ",") {
+			t.Fatalf("live stream %v, want %v", streamed, want)
 		}
+		// Shutting down: every connection is closed with 1012, to resume
+		// on another instance.
+		e.hub.CloseAll(live.CloseRestart)
+		for _, d := range []*device{again, browser} {
+			if code := d.closed(); code != live.CloseRestart {
+				t.Fatalf("close code %d, want %d", code, live.CloseRestart)
+			}
+		}
+		testenv.WaitFor(t, liveWait, "the hub to let go of every connection", func() bool { return e.hub.Open()["ws"] == 0 })
 	})
 }
 
@@ -353,4 +368,70 @@ func TestLiveResyncAndEndings(t *testing.T) {
 			t.Fatalf("after a sign-out everywhere: close code %d, want %d", code, live.CloseSessionEnds)
 		}
 	})
+}
+
+// A device may send a frame in the same packet as its handshake, before
+// the 101 comes back: the server has read it already with the request,
+// and must not lose it when it gives the connection its own, smaller
+// buffers. Here a ping sent that way must be answered.
+func TestLiveWebSocketFrameWithHandshake(t *testing.T) {
+	e := newEnv(t, testdb.SQLite(t))
+	ana, bo := e.newUser("ana@example.com"), e.newUser("bo@example.com")
+	e.household(ana, bo)
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(liveWait))
+	mask := [4]byte{1, 2, 3, 4}
+	ping := []byte{0x89, 0x80 | 5, mask[0], mask[1], mask[2], mask[3]} // FIN, ping; masked, 5 bytes
+	for i, c := range []byte("hello") {
+		ping = append(ping, c^mask[i%4])
+	}
+	req := "GET /api/v1/sync/ws?since=0 HTTP/1.1\r\nHost: " + e.srv.Listener.Addr().String() + "\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer " + bo.token + "\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), ping...)); err != nil { // one write: one packet on loopback
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+	// Frames from the server (unmasked): the backlog, and the pong.
+	var got []string
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			t.Fatalf("after frames %v: %v", got, err)
+		}
+		n := int(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var l [2]byte
+			if _, err := io.ReadFull(br, l[:]); err != nil {
+				t.Fatal(err)
+			}
+			n = int(binary.BigEndian.Uint16(l[:]))
+		case 127:
+			t.Fatalf("a message over 64 KB to a new device: %v", got)
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			t.Fatal(err)
+		}
+		op := h[0] & 0x0f
+		got = append(got, fmt.Sprintf("opcode %d", op))
+		if op == 0xA { // pong
+			if string(payload) != "hello" {
+				t.Fatalf("pong %q, want the ping's %q", payload, "hello")
+			}
+			return
+		}
+	}
 }

@@ -335,14 +335,16 @@ func (d *Device) disconnect() {
 }
 
 type message struct {
-	Type     string `json:"type"`
-	Revision int64  `json:"revision"`
-	Changes  []struct {
+	Type        string `json:"type"`
+	HouseholdID string `json:"householdId"`
+	Revision    int64  `json:"revision"`
+	Changes     []struct {
 		Revision int64           `json:"revision"`
 		Entity   string          `json:"entity"`
 		ID       string          `json:"id"`
 		Op       string          `json:"op"`
 		Data     json.RawMessage `json:"data"`
+		OpID     string          `json:"opId"`
 	} `json:"changes"`
 	Snapshot *struct {
 		Items []Item `json:"items"`
@@ -534,17 +536,28 @@ func (e *statusError) Error() string { return fmt.Sprintf("status %d: %s", e.cod
 
 // call does one JSON request; out, when given, gets the envelope's data.
 func call(ctx context.Context, cfg Config, token, method, path string, body, out any, opID string) error {
+	_, err := do(ctx, cfg, token, method, path, body, out, opID)
+	return err
+}
+
+// callCounting is a call without a body that also says how many bytes the
+// answer's body held.
+func callCounting(ctx context.Context, cfg Config, token, method, path string, out any) (int64, error) {
+	return do(ctx, cfg, token, method, path, nil, out, "")
+}
+
+func do(ctx context.Context, cfg Config, token, method, path string, body, out any, opID string) (int64, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, cfg.BaseURL+path, rd)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -561,25 +574,28 @@ func call(ctx context.Context, cfg Config, token, method, path string, body, out
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return int64(len(b)), fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+	}
 	if resp.StatusCode >= 300 {
 		e := &statusError{code: resp.StatusCode, body: strings.TrimSpace(string(b))}
 		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
 			e.retryAfter = time.Duration(secs) * time.Second
 		}
-		return e
+		return int64(len(b)), e
 	}
 	if out == nil || len(b) == 0 {
-		return nil
+		return int64(len(b)), nil
 	}
 	var env struct{ Data json.RawMessage }
 	if err := json.Unmarshal(b, &env); err != nil {
-		return err
+		return int64(len(b)), err
 	}
-	return json.Unmarshal(env.Data, out)
+	return int64(len(b)), json.Unmarshal(env.Data, out)
 }
 
 // Account signs a new user up and in, and returns the access token.
