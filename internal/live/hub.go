@@ -60,13 +60,14 @@ type Hub struct {
 
 	mu       sync.Mutex
 	subs     map[string]map[*Sub]bool // by household
+	woken    map[string]int64         // the newest revision each listened-to household was woken for
 	perUser  map[string]int
 	draining bool
 }
 
 // NewHub returns a hub allowing maxPerUser connections per user.
 func NewHub(maxPerUser int) *Hub {
-	return &Hub{maxPerUser: maxPerUser, subs: map[string]map[*Sub]bool{}, perUser: map[string]int{}}
+	return &Hub{maxPerUser: maxPerUser, subs: map[string]map[*Sub]bool{}, woken: map[string]int64{}, perUser: map[string]int{}}
 }
 
 // Subscribe registers a connection of userID to household householdID.
@@ -98,17 +99,34 @@ func (h *Hub) Unsubscribe(s *Sub) {
 	delete(h.subs[s.HouseholdID], s)
 	if len(h.subs[s.HouseholdID]) == 0 {
 		delete(h.subs, s.HouseholdID)
+		delete(h.woken, s.HouseholdID)
 	}
 	if h.perUser[s.UserID]--; h.perUser[s.UserID] <= 0 {
 		delete(h.perUser, s.UserID)
 	}
 }
 
-// Changed wakes the connections of a household that has a new revision.
-func (h *Hub) Changed(householdID string, _ int64) {
+// Changed wakes the connections of a household that has a new revision
+// (0: unknown). A write is announced twice on the instance that made it: at
+// its commit, and by the database's notification that follows; the second
+// wake-up, for a revision already announced, would only cost every
+// connection an empty read of the feed, so it is skipped. Each connection
+// reads everything after the revision it sent last, so skipping an older
+// or equal revision never loses a change.
+func (h *Hub) Changed(householdID string, revision int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for s := range h.subs[householdID] {
+	subs := h.subs[householdID]
+	if len(subs) == 0 {
+		return
+	}
+	if revision > 0 {
+		if revision <= h.woken[householdID] {
+			return
+		}
+		h.woken[householdID] = revision
+	}
+	for s := range subs {
 		wake(s)
 	}
 }

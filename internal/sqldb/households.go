@@ -436,43 +436,72 @@ func (db *DB) readTx(ctx context.Context) (queryRower, func(), error) {
 
 // ChangesSince returns the changes after since, or a snapshot when they are
 // no longer all kept (or since is ahead of the household: a restore).
+//
+// Every live connection of a household asks this at each of its commits, so
+// its round trips are sync's cost: one statement reads the household's
+// revision with the changes after since, one consistent view without a
+// transaction around it. Only a resync takes a transaction.
 func (db *DB) ChangesSince(ctx context.Context, householdID string, since int64) (mealsync.Feed, error) {
 	var f mealsync.Feed
+	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT h.revision, h.floor_revision,
+		c.revision, c.entity, c.entity_id, c.deleted, c.data, c.author_id, c.op_id, c.changed_at
+		FROM households h LEFT JOIN household_changes c ON c.household_id = h.id AND c.revision > $2
+		WHERE h.id = $1 ORDER BY c.revision, c.entity, c.entity_id`, householdID, since)
+	if err != nil {
+		return f, db.wrap("feed", err)
+	}
+	defer rows.Close()
+	found := false
+	var floor int64
+	f.Changes = []mealsync.Change{}
+	for rows.Next() {
+		var (
+			rev                          sql.NullInt64
+			entity, id, data, author, op sql.NullString
+			deleted                      sql.NullBool
+			at                           sql.NullTime
+		)
+		if err := rows.Scan(&f.Revision, &floor, &rev, &entity, &id, &deleted, &data, &author, &op, &at); err != nil {
+			return f, db.wrap("feed", err)
+		}
+		found = true
+		if !rev.Valid {
+			continue // the household alone: nothing after since
+		}
+		c := mealsync.Change{Revision: rev.Int64, Entity: entity.String, ID: id.String, Deleted: deleted.Bool,
+			AuthorID: author.String, OpID: op.String, At: at.Time.UTC()}
+		if err := decodeChange(&c, householdID, data.String); err != nil {
+			return f, fmt.Errorf("feed: revision %d: %w", c.Revision, err)
+		}
+		f.Changes = append(f.Changes, c)
+	}
+	if err := rows.Err(); err != nil {
+		return f, db.wrap("feed", err)
+	}
+	if !found {
+		return f, db.wrap("feed", sql.ErrNoRows)
+	}
+	if since < floor || since > f.Revision {
+		rows.Close()
+		return db.resync(ctx, householdID)
+	}
+	return f, nil
+}
+
+// resync is the feed of a device that cannot catch up by changes: the
+// household's revision and a snapshot of it, read in one transaction.
+func (db *DB) resync(ctx context.Context, householdID string) (mealsync.Feed, error) {
+	f := mealsync.Feed{Resync: true}
 	tx, done, err := db.readTx(ctx)
 	if err != nil {
 		return f, db.wrap("feed", err)
 	}
 	defer done()
-	var floor int64
-	if err := tx.QueryRowContext(ctx, `SELECT revision, floor_revision FROM households WHERE id = $1`, householdID).
-		Scan(&f.Revision, &floor); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT revision FROM households WHERE id = $1`, householdID).Scan(&f.Revision); err != nil {
 		return f, db.wrap("feed", err)
 	}
-	if since < floor || since > f.Revision {
-		f.Resync = true
-		f.Snapshot, err = db.snapshot(ctx, tx, householdID)
-		return f, err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT revision, entity, entity_id, deleted, data, author_id, op_id, changed_at
-		FROM household_changes WHERE household_id = $1 AND revision > $2 ORDER BY revision, entity, entity_id`, householdID, since)
-	if err != nil {
-		return f, db.wrap("feed", err)
-	}
-	defer rows.Close()
-	f.Changes = []mealsync.Change{}
-	for rows.Next() {
-		var c mealsync.Change
-		var data string
-		if err := rows.Scan(&c.Revision, &c.Entity, &c.ID, &c.Deleted, &data, &c.AuthorID, &c.OpID, &c.At); err != nil {
-			return f, db.wrap("feed", err)
-		}
-		if err := decodeChange(&c, householdID, data); err != nil {
-			return f, fmt.Errorf("feed: revision %d: %w", c.Revision, err)
-		}
-		c.At = c.At.UTC()
-		f.Changes = append(f.Changes, c)
-	}
-	return f, db.wrap("feed", rows.Err())
+	f.Snapshot, err = db.snapshot(ctx, tx, householdID)
+	return f, err
 }
 
 func (db *DB) snapshot(ctx context.Context, tx queryRower, householdID string) (*mealsync.Snapshot, error) {
