@@ -228,8 +228,9 @@ type HouseholdStore interface {
 	// result — or, for an OpID applied before, its first result without
 	// running fn. An fn that writes nothing leaves the revision where it was.
 	Apply(ctx context.Context, op Op, fn func(tx HouseholdTx) (json.RawMessage, error)) (OpResult, error)
-	// ChangesSince returns the feed after revision since.
-	ChangesSince(ctx context.Context, householdID string, since int64) (Feed, error)
+	// ChangesSince returns the feed after revision since, for memberID:
+	// to anyone not in the household it does not exist (ENOTFOUND).
+	ChangesSince(ctx context.Context, householdID, memberID string, since int64) (Feed, error)
 	// CreateInvite stores an invite code's hash; RedeemInvite uses one up
 	// for userID, atomically with joining (ErrNotFound for an unknown,
 	// used or expired code, ErrConflict if userID is in a household).

@@ -114,10 +114,13 @@ func (s *Service) Snapshot(ctx context.Context, u *mealsync.User, id string) (*m
 // Feed returns the changes of household id after revision since (a
 // snapshot when they are not all kept), for a member of it.
 func (s *Service) Feed(ctx context.Context, u *mealsync.User, id string, since int64) (mealsync.Feed, error) {
-	if err := s.member(ctx, u, id); err != nil {
-		return mealsync.Feed{}, err
+	// The membership check is part of the feed's one statement: every
+	// live connection reads this at each of its household's commits.
+	f, err := s.store.ChangesSince(ctx, id, u.ID, since)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return mealsync.Feed{}, householdNotFound(id)
 	}
-	return s.store.ChangesSince(ctx, id, since)
+	return f, err
 }
 
 // MyFeed is Feed for u's own household, whichever it is.
@@ -129,7 +132,7 @@ func (s *Service) MyFeed(ctx context.Context, u *mealsync.User, since int64) (st
 	if err != nil {
 		return "", mealsync.Feed{}, err
 	}
-	f, err := s.store.ChangesSince(ctx, h.ID, since)
+	f, err := s.store.ChangesSince(ctx, h.ID, u.ID, since)
 	return h.ID, f, err
 }
 

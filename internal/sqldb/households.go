@@ -438,15 +438,18 @@ func (db *DB) readTx(ctx context.Context) (queryRower, func(), error) {
 // no longer all kept (or since is ahead of the household: a restore).
 //
 // Every live connection of a household asks this at each of its commits, so
-// its round trips are sync's cost: one statement reads the household's
-// revision with the changes after since, one consistent view without a
-// transaction around it. Only a resync takes a transaction.
-func (db *DB) ChangesSince(ctx context.Context, householdID string, since int64) (mealsync.Feed, error) {
+// its round trips are sync's cost: one statement checks the membership and
+// reads the household's revision with the changes after since, one
+// consistent view without a transaction around it. Only a resync takes a
+// transaction.
+func (db *DB) ChangesSince(ctx context.Context, householdID, memberID string, since int64) (mealsync.Feed, error) {
 	var f mealsync.Feed
 	rows, err := db.conn(ctx).QueryContext(ctx, `SELECT h.revision, h.floor_revision,
 		c.revision, c.entity, c.entity_id, c.deleted, c.data, c.author_id, c.op_id, c.changed_at
-		FROM households h LEFT JOIN household_changes c ON c.household_id = h.id AND c.revision > $2
-		WHERE h.id = $1 ORDER BY c.revision, c.entity, c.entity_id`, householdID, since)
+		FROM households h
+		JOIN household_members m ON m.household_id = h.id AND m.user_id = $3
+		LEFT JOIN household_changes c ON c.household_id = h.id AND c.revision > $2
+		WHERE h.id = $1 ORDER BY c.revision, c.entity, c.entity_id`, householdID, since, memberID)
 	if err != nil {
 		return f, db.wrap("feed", err)
 	}
