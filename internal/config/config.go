@@ -118,7 +118,7 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		DatabaseURL:           r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
 		ListenDatabaseURL:     r.str("MEALSYNC_LISTEN_DATABASE_URL", ""),
 		DBMaxOpenConns:        r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
-		DBMaxIdleConns:        r.int("MEALSYNC_DB_MAX_IDLE_CONNS", 10),
+		DBMaxIdleConns:        r.int("MEALSYNC_DB_MAX_IDLE_CONNS", -1), // unset: the pool size (below)
 		DBConnMaxLifetime:     r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
 		DBConnMaxIdleTime:     r.duration("MEALSYNC_DB_CONN_MAX_IDLE_TIME", 10*time.Minute),
 		MigrateOnStart:        r.bool("MEALSYNC_MIGRATE_ON_START", false),
@@ -201,6 +201,13 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 	}
 	if c.BlobDir == "" {
 		c.BlobDir = filepath.Join(c.DataDir, "images")
+	}
+	if c.DBMaxIdleConns == -1 && getenv("MEALSYNC_DB_MAX_IDLE_CONNS") == "" {
+		// Keep the whole pool: a pool that keeps fewer idle connections
+		// than it opens closes and reopens them (each a PostgreSQL backend)
+		// at every burst; MEALSYNC_DB_CONN_MAX_IDLE_TIME closes them after
+		// a quiet spell.
+		c.DBMaxIdleConns = c.DBMaxOpenConns
 	}
 	return c, errors.Join(append(r.errs, c.Validate())...)
 }

@@ -23,6 +23,27 @@ func TestDefaults(t *testing.T) {
 	if err := c.ValidateSecrets(); err != nil {
 		t.Fatalf("development runs with the default secret: %v", err)
 	}
+	if c.DBMaxOpenConns != 20 || c.DBMaxIdleConns != 20 {
+		t.Fatalf("pool: %d open, %d idle; want 20 and 20 (the whole pool kept)", c.DBMaxOpenConns, c.DBMaxIdleConns)
+	}
+}
+
+// Unset, the idle connections follow the pool size; set, they are as given
+// and checked against it.
+func TestIdleConnectionsFollowThePool(t *testing.T) {
+	c, err := Load(env(map[string]string{"MEALSYNC_DB_MAX_OPEN_CONNS": "5"}), nil, io.Discard)
+	if err != nil || c.DBMaxIdleConns != 5 {
+		t.Fatalf("open 5, idle unset: %v, idle %d; want 5", err, c.DBMaxIdleConns)
+	}
+	c, err = Load(env(map[string]string{"MEALSYNC_DB_MAX_OPEN_CONNS": "5", "MEALSYNC_DB_MAX_IDLE_CONNS": "2"}), nil, io.Discard)
+	if err != nil || c.DBMaxIdleConns != 2 {
+		t.Fatalf("open 5, idle 2: %v, idle %d; want 2", err, c.DBMaxIdleConns)
+	}
+	for _, idle := range []string{"6", "-1"} {
+		if _, err := Load(env(map[string]string{"MEALSYNC_DB_MAX_OPEN_CONNS": "5", "MEALSYNC_DB_MAX_IDLE_CONNS": idle}), nil, io.Discard); err == nil {
+			t.Errorf("open 5, idle %s: accepted", idle)
+		}
+	}
 }
 
 func TestFlagsOverrideEnvironment(t *testing.T) {
