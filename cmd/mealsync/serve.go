@@ -279,6 +279,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Live connections are the server's no longer (hijacked): wait for
+	// each to have sent its 1012 and closed.
+	if left := hub.Wait(sctx); left > 0 {
+		log.Warn("live connections still open at the shutdown timeout", "open", left)
+	}
 	log.Info("drained", "ms", time.Since(drainStart).Milliseconds())
 	if err := ops.shutdown(sctx); err != nil {
 		return err

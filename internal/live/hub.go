@@ -11,6 +11,7 @@
 package live
 
 import (
+	"context"
 	"errors"
 	"sync"
 )
@@ -63,6 +64,7 @@ type Hub struct {
 	woken    map[string]int64         // the newest revision each listened-to household was woken for
 	perUser  map[string]int
 	draining bool
+	left     chan struct{} // closed, and cleared, when a connection unsubscribes
 }
 
 // NewHub returns a hub allowing maxPerUser connections per user.
@@ -104,6 +106,45 @@ func (h *Hub) Unsubscribe(s *Sub) {
 	if h.perUser[s.UserID]--; h.perUser[s.UserID] <= 0 {
 		delete(h.perUser, s.UserID)
 	}
+	if h.left != nil {
+		close(h.left)
+		h.left = nil
+	}
+}
+
+// Wait returns once every connection has unsubscribed — each ends its loop
+// after sending its close, so after CloseAll that means every device was
+// told to resume elsewhere — or when ctx is done; it returns how many were
+// still open.
+func (h *Hub) Wait(ctx context.Context) int {
+	for {
+		h.mu.Lock()
+		n := len(h.perUser)
+		if n == 0 {
+			h.mu.Unlock()
+			return 0
+		}
+		if h.left == nil {
+			h.left = make(chan struct{})
+		}
+		left := h.left
+		h.mu.Unlock()
+		select {
+		case <-left:
+		case <-ctx.Done():
+			return h.count()
+		}
+	}
+}
+
+func (h *Hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, subs := range h.subs {
+		n += len(subs)
+	}
+	return n
 }
 
 // Changed wakes the connections of a household that has a new revision
