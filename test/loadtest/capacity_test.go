@@ -35,7 +35,8 @@ import (
 // same database. Each account signs in once (a password hash); later runs
 // resume its session, as the app does. Knobs:
 //
-//	MEALSYNC_CAPACITY_PLAN       comma-separated runs, each INSTANCES:USERS:STEADY:RAMP_UP
+//	MEALSYNC_CAPACITY_PLAN       comma-separated runs, each INSTANCES:USERS:STEADY:RAMP_UP[:MIX]
+//	                             (MIX as --mix takes it, with ; between weights: login=0;generate=1)
 //	                             (1:10000:5m:2m,knee,3:10000:5m:2m,knee); "knee" searches, at the
 //	                             previous run's instance count, for the most users at
 //	                             p95 < 100 ms with no error, bisecting MEALSYNC_CAPACITY_KNEE
@@ -98,14 +99,20 @@ func TestCapacityFigures(t *testing.T) {
 	s, accts := startCapacityStack(t, recipes, accounts)
 	t.Logf("stack: nginx, PostgreSQL with %d recipes and %d accounts, ready in %s", recipes, accounts, time.Since(began).Round(time.Second))
 
-	run := func(instances, users int, steady, rampUp time.Duration) capacityPoint {
+	run := func(instances, users int, steady, rampUp time.Duration, runMix loadtest.Mix) capacityPoint {
 		s.scale(t, instances)
+		if runMix == nil {
+			runMix = mix
+		}
 		p := measurePoint(t, s, loadtest.Options{
 			Target: s.nginx.URL, Users: users, Accounts: accts[:users], Seed: 11, MaxErrors: 1,
-			Think: think, RampUp: rampUp, Duration: steady, Mix: mix, SetupConcurrency: 4, SetupTimeout: 40 * time.Minute,
+			Think: think, RampUp: rampUp, Duration: steady, Mix: runMix, SetupConcurrency: 4, SetupTimeout: 40 * time.Minute,
 		})
 		if out != "" {
 			base := filepath.Join(out, fmt.Sprintf("%di-%du-%s", instances, users, steady))
+			if runMix != nil {
+				base += "-" + strings.NewReplacer(",", "_", "=", "").Replace(runMix.String())
+			}
 			f, err := os.Create(base + ".json")
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +130,7 @@ func TestCapacityFigures(t *testing.T) {
 	var last capacityPoint
 	for _, r := range plan {
 		if !r.knee {
-			last = run(r.instances, r.users, r.steady, r.rampUp)
+			last = run(r.instances, r.users, r.steady, r.rampUp, r.mix)
 			continue
 		}
 		// Bisect the candidates between the most users known to pass and
@@ -144,7 +151,7 @@ func TestCapacityFigures(t *testing.T) {
 				break
 			}
 			mid := (lo + hi) / 2
-			p := run(last.Instances, knee[mid], kneeRun.steady, kneeRun.rampUp)
+			p := run(last.Instances, knee[mid], kneeRun.steady, kneeRun.rampUp, nil)
 			if meetsGoal(p) {
 				lo = mid
 			} else {
@@ -170,6 +177,7 @@ func meetsGoal(p capacityPoint) bool {
 }
 
 type planned struct {
+	mix            loadtest.Mix // nil: MEALSYNC_CAPACITY_MIX's, or the default
 	knee           bool
 	instances      int
 	users          int
@@ -189,10 +197,17 @@ func parsePlan(t *testing.T, spec string) []planned {
 			continue
 		}
 		parts := strings.Split(f, ":")
-		if len(parts) != 4 {
-			t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q is not INSTANCES:USERS:STEADY:RAMP_UP", f)
-		}
 		var r planned
+		if len(parts) == 5 {
+			m, err := loadtest.ParseMix(strings.ReplaceAll(parts[4], ";", ","))
+			if err != nil {
+				t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q: %v", f, err)
+			}
+			r.mix, parts = m, parts[:4]
+		}
+		if len(parts) != 4 {
+			t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q is not INSTANCES:USERS:STEADY:RAMP_UP[:MIX]", f)
+		}
 		var err1, err2, err3, err4 error
 		r.instances, err1 = strconv.Atoi(parts[0])
 		r.users, err2 = strconv.Atoi(parts[1])
@@ -225,6 +240,14 @@ type capacityPoint struct {
 	MonitorRequests float64
 	MonitorSeconds  float64
 	MonitorP95ms    []float64
+
+	// nginx's access log over the steady phase: the requests it answered
+	// and their $request_time percentiles (from the request's first byte
+	// to the answer's last, as the edge sees it).
+	NginxRequests          int
+	NginxP50ms, NginxP95ms float64
+
+	series string // the chart's line for it (TestCapacityChart), not stored
 }
 
 func measurePoint(t *testing.T, s *capacityStack, opts loadtest.Options) capacityPoint {
@@ -280,6 +303,7 @@ func measurePoint(t *testing.T, s *capacityStack, opts loadtest.Options) capacit
 				p.MonitorP95ms = append(p.MonitorP95ms, *sn.P95*1e3)
 			}
 		}
+		p.NginxRequests, p.NginxP50ms, p.NginxP95ms = nginxLatency(s.nginx.AccessLog, steadyAt, end)
 		if n := float64(rep.Steady.Requests); n > 0 {
 			p.AppMicrosPerRequest = 1e6 * p.AppCPUSeconds / n
 			p.NginxMicrosPerRequest = 1e6 * p.NginxCPUSeconds / n
@@ -297,13 +321,14 @@ func measurePoint(t *testing.T, s *capacityStack, opts loadtest.Options) capacit
 	t.Logf("POINT instances=%d users=%d outcome=%s steady=%.0fs throughput=%.1f req/s p50=%.1f p95=%.1f p99=%.1f max=%.1f ms "+
 		"errors=%d (ramp-up %d) sendlag_p99=%.1f ms overdue=%d loadavg=%.1f-%.1f setup=%.0fs (resumed %d, signed in %d) "+
 		"app_cpu=%.0f µs/req nginx_cpu=%.0f µs/req generator_cpu=%.0f µs/req (%.2f cores) "+
-		"monitor: %.0f requests over %.0f s (%.1f req/s; report %d requests, %.1f req/s), p95 per instance %v ms",
+		"monitor: %.0f requests over %.0f s (%.1f req/s; report %d requests, %.1f req/s), p95 per instance %v ms; "+
+		"nginx: %d requests, p50 %.1f ms, p95 %.1f ms",
 		len(s.insts), opts.Users, rep.Outcome, rep.Steady.Seconds, rep.Steady.Throughput,
 		rep.Steady.Latency.P50, rep.Steady.Latency.P95, rep.Steady.Latency.P99, rep.Steady.Latency.Max,
 		errs, rampErrs, rep.SendLag.P99, rep.Overdue, p.LoadAvgMin, p.LoadAvgMax, rep.Setup.Seconds, rep.Setup.Resumed, rep.Setup.SignedIn,
 		p.AppMicrosPerRequest, p.NginxMicrosPerRequest, rep.Generator.CPUPerRequestMicros, rep.Generator.CPUCores,
 		p.MonitorRequests, p.MonitorSeconds, p.MonitorRequests/max(p.MonitorSeconds, 1e-9),
-		rep.Steady.Requests, rep.Steady.Throughput, roundAll(p.MonitorP95ms))
+		rep.Steady.Requests, rep.Steady.Throughput, roundAll(p.MonitorP95ms), p.NginxRequests, p.NginxP50ms, p.NginxP95ms)
 	return p
 }
 
@@ -336,11 +361,24 @@ func (s *capacityStack) cpu() (app, nginx float64) {
 
 func (s *capacityStack) startInstance(t *testing.T) {
 	t.Helper()
-	s.insts = append(s.insts, testenv.StartMealsync(t, testenv.Options{Binary: s.bin, DatabaseURL: s.dbURL, Env: map[string]string{
-		"MEALSYNC_TRUSTED_PROXIES": "127.0.0.1/32",
-		// Every instance must accept the tokens the others sign.
-		"MEALSYNC_JWT_SECRET": "capacity-figures-secret-shared-by-every-instance",
-	}}))
+	s.insts = append(s.insts, testenv.StartMealsync(t, testenv.Options{Binary: s.bin, DatabaseURL: s.dbURL,
+		// It loads the catalogue index before it listens: at 100,000
+		// recipes, tens of seconds on a busy machine.
+		ReadyTimeout: 5 * time.Minute, Env: map[string]string{
+			"MEALSYNC_TRUSTED_PROXIES": "127.0.0.1/32",
+			// Every instance must accept the tokens the others sign.
+			"MEALSYNC_JWT_SECRET": "capacity-figures-secret-shared-by-every-instance",
+		}}))
+	for _, l := range s.insts[len(s.insts)-1].LogLines() {
+		if l["msg"] == "catalogue index loaded" {
+			t.Logf("instance %d: catalogue index loaded in %v ms (load average %s)", len(s.insts), l["took_ms"], loadAvgText())
+		}
+	}
+}
+
+func loadAvgText() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.TrimSpace(string(b))
 }
 
 // scale runs n instances behind nginx: it starts the missing ones, or stops
@@ -467,4 +505,35 @@ func childPIDs(pid int) []int {
 		}
 	}
 	return out
+}
+
+// nginxLatency reads nginx's JSON access log for the requests it finished
+// between from and to: how many, and the p50 and p95 of $request_time.
+func nginxLatency(path string, from, to time.Time) (n int, p50, p95 float64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, 0
+	}
+	defer f.Close()
+	var times []float64
+	dec := json.NewDecoder(f)
+	lo, hi := float64(from.UnixNano())/1e9, float64(to.UnixNano())/1e9
+	for {
+		var line struct {
+			Msec        float64 `json:"msec"`
+			RequestTime float64 `json:"request_time"`
+		}
+		if err := dec.Decode(&line); err != nil {
+			break
+		}
+		if line.Msec >= lo && line.Msec < hi {
+			times = append(times, line.RequestTime*1e3)
+		}
+	}
+	if len(times) == 0 {
+		return 0, 0, 0
+	}
+	sort.Float64s(times)
+	at := func(q float64) float64 { return times[min(len(times)-1, int(q*float64(len(times))))] }
+	return len(times), at(0.50), at(0.95)
 }

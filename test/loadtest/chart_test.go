@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mealsync/mealsync/internal/loadtest"
 )
 
 // TestCapacityChart draws the knee chart of docs/SCALING_GUIDE.md from the
@@ -23,7 +25,8 @@ func TestCapacityChart(t *testing.T) {
 		t.Skip("set MEALSYNC_CAPACITY_CHART=FILE.svg and MEALSYNC_CAPACITY_OUT to draw the chart")
 	}
 	var pts []capacityPoint
-	for _, dir := range strings.Split(os.Getenv("MEALSYNC_CAPACITY_OUT"), ",") {
+	defaultMix := loadtest.DefaultMix().String()
+	for i, dir := range strings.Split(os.Getenv("MEALSYNC_CAPACITY_OUT"), ",") {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 		for _, f := range files {
 			b, err := os.ReadFile(f)
@@ -33,6 +36,12 @@ func TestCapacityChart(t *testing.T) {
 			var p capacityPoint
 			if err := json.Unmarshal(b, &p); err != nil {
 				t.Fatalf("%s: %v", f, err)
+			}
+			if p.Report.Mix != defaultMix {
+				continue // the chart is about the default mix
+			}
+			if i > 0 {
+				p.series = filepath.Base(dir) // a later session: a line of its own
 			}
 			pts = append(pts, p)
 		}
@@ -51,14 +60,14 @@ func TestCapacityChart(t *testing.T) {
 // scale, one colour per instance count; a point with errors is a hollow red
 // ring.
 func kneeSVG(pts []capacityPoint) string {
-	const w, h, left, right, top, bottom = 760.0, 420.0, 70.0, 170.0, 30.0, 50.0
+	const w, h, left, right, top, bottom = 820.0, 420.0, 70.0, 230.0, 30.0, 50.0
 	pw, ph := w-left-right, h-top-bottom
 	maxUsers := 0
 	for _, p := range pts {
 		maxUsers = max(maxUsers, p.Users)
 	}
 	xMax := math.Ceil(float64(maxUsers)/2000) * 2000
-	lo, hi := 1.0, 100_000.0 // ms, log scale
+	lo, hi := 1.0, 1_000_000.0 // ms, log scale
 	x := func(u int) float64 { return left + pw*float64(u)/xMax }
 	y := func(ms float64) float64 {
 		ms = math.Min(math.Max(ms, lo), hi)
@@ -68,7 +77,7 @@ func kneeSVG(pts []capacityPoint) string {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%.0f" y="18" font-size="14">Latency against users (15 s think time, default mix, through nginx, 10,000 recipes)</text>`+"\n", left)
-	for _, ms := range []float64{1, 10, 100, 1000, 10_000, 100_000} {
+	for _, ms := range []float64{1, 10, 100, 1000, 10_000, 100_000, 1_000_000} {
 		label := fmt.Sprintf("%g ms", ms)
 		if ms >= 1000 {
 			label = fmt.Sprintf("%g s", ms/1000)
@@ -85,18 +94,33 @@ func kneeSVG(pts []capacityPoint) string {
 		left, left+pw, y(100), y(100), left+pw+6, y(100)+4)
 	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#333"/>`+"\n", left, top, pw, ph)
 
-	byInst := map[int][]capacityPoint{}
-	for _, p := range pts {
-		byInst[p.Instances] = append(byInst[p.Instances], p)
+	type key struct {
+		instances int
+		series    string
 	}
-	var insts []int
+	byInst := map[key][]capacityPoint{}
+	for _, p := range pts {
+		k := key{p.Instances, p.series}
+		byInst[k] = append(byInst[k], p)
+	}
+	var insts []key
 	for k := range byInst {
 		insts = append(insts, k)
 	}
-	sort.Ints(insts)
+	sort.Slice(insts, func(a, b int) bool {
+		if insts[a].instances != insts[b].instances {
+			return insts[a].instances < insts[b].instances
+		}
+		return insts[a].series < insts[b].series
+	})
 	colours := []string{"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"}
-	for i, n := range insts {
-		ps := byInst[n]
+	for i, k := range insts {
+		ps := byInst[k]
+		n := k.instances
+		label := fmt.Sprintf("%d instance(s)", n)
+		if k.series != "" {
+			label += ", " + k.series
+		}
 		sort.Slice(ps, func(a, b int) bool { return ps[a].Users < ps[b].Users })
 		c := colours[i%len(colours)]
 		for _, q := range []struct {
@@ -119,10 +143,10 @@ func kneeSVG(pts []capacityPoint) string {
 			}
 		}
 		ly := top + 20 + float64(i)*40
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/><text x="%.1f" y="%.1f">%d instance(s) p95</text>`+"\n",
-			left+pw+6, left+pw+30, ly, ly, c, left+pw+34, ly+4, n)
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="3 3"/><text x="%.1f" y="%.1f">%d instance(s) p99</text>`+"\n",
-			left+pw+6, left+pw+30, ly+16, ly+16, c, left+pw+34, ly+20, n)
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/><text x="%.1f" y="%.1f">%s p95</text>`+"\n",
+			left+pw+6, left+pw+30, ly, ly, c, left+pw+34, ly+4, label)
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="3 3"/><text x="%.1f" y="%.1f">%s p99</text>`+"\n",
+			left+pw+6, left+pw+30, ly+16, ly+16, c, left+pw+34, ly+20, label)
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#c00">red ring: errors</text>`+"\n", left+pw+6, top+20+float64(len(insts))*40+10)
 	b.WriteString("</svg>\n")
