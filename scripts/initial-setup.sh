@@ -796,6 +796,36 @@ check_and_reload_nginx() {
   fi
 }
 
+NGINX_LIMITS=/etc/systemd/system/nginx.service.d/mealsync-limits.conf
+
+# do_nginx_limits: the host's nginx may open as many files as nginx.conf's
+# worker_rlimit_nofile (10,000 users' connections, upstream connections and
+# WebSockets). Its master runs as root and sets each worker's limit itself;
+# the unit's limit makes that hold where the service is confined (no
+# CAP_SYS_RESOURCE) and covers the master. It applies at nginx's next start.
+do_nginx_limits() {
+  [[ $MODE == process ]] || return 0
+  step "nginx open-file limit"
+  if ! command -v systemctl >/dev/null; then
+    warn "systemctl not found: give nginx an open-file limit of 65536 (ulimit -n) yourself"
+    return 0
+  fi
+  local before=0
+  [[ -f $SYSROOT$NGINX_LIMITS ]] && same_content "$SYSROOT$NGINX_LIMITS" "$(nginx_limits_content)"$'\n' && before=1
+  ensure_file "$NGINX_LIMITS" 0644 root "$(nginx_limits_content)"$'\n'
+  if ((!before)); then
+    act "reload systemd's units (systemctl daemon-reload); nginx takes the limit at its next restart" systemctl daemon-reload
+  fi
+}
+
+nginx_limits_content() {
+  printf '%s\n' \
+    "# Written by MealSync scripts/initial-setup.sh: open files for nginx, as its" \
+    "# nginx.conf's worker_rlimit_nofile (re-running the script restores this file)." \
+    "[Service]" \
+    "LimitNOFILE=65536"
+}
+
 do_nginx_config() {
   [[ $MODE == process ]] || return 0
   step "nginx configuration ($NGINX_DIR)"
@@ -859,6 +889,7 @@ main() {
   do_sysctl
   do_upgrades
   do_folders
+  do_nginx_limits
   do_nginx_config
 
   if ((DRY_RUN)); then

@@ -7,12 +7,27 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // Account is a user's sign-in.
 type Account struct {
 	Email    string
 	Password string
+	// Session, when set, is the account's session from an earlier run in the
+	// same process: the setup phase resumes it instead of signing in, as the
+	// app keeps its session between launches (a series of runs on one server
+	// then pays each password hash once). Run leaves each user's latest
+	// session here when it ends. Never written to an accounts file.
+	Session *Session
+}
+
+// Session is a signed-in account's tokens.
+type Session struct {
+	UserID       string
+	AccessToken  string
+	RefreshToken string
+	Issued       time.Time // when AccessToken was issued; it is refreshed TokenTTL after
 }
 
 // ReadAccounts reads accounts, one "email:password" a line (the password

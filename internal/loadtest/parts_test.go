@@ -196,7 +196,7 @@ func TestQueriesAreDiverse(t *testing.T) {
 
 func TestAccountsFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "accounts")
-	in := []Account{{"a@example.com", "pass:with:colons1"}, {"b@example.com", "other12345"}}
+	in := []Account{{Email: "a@example.com", Password: "pass:with:colons1"}, {Email: "b@example.com", Password: "other12345"}}
 	if err := WriteAccountsFile(path, in); err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,7 @@ type Setup struct {
 	Registered int            `json:"registered"` // accounts signed up
 	FromFile   int            `json:"fromFile"`   // prepared accounts used
 	SignedIn   int            `json:"signedIn"`
+	Resumed    int            `json:"resumed,omitempty"` // sessions of an earlier run resumed (Account.Session)
 	Requests   []ActionReport `json:"requests"`
 }
 

@@ -149,6 +149,12 @@ wait:
 	peak.sample()
 	endGo := goMemory()
 	cpu := cpuTime() - cpu0
+	keepSessions(opts.Accounts, users)
+	for _, u := range users {
+		// Their connections are this run's: a next run in this process
+		// opens its own, and would otherwise hold both sets of files.
+		u.client.CloseIdleConnections()
+	}
 
 	// The report.
 	rep.Ended = opts.Now()
@@ -183,6 +189,16 @@ wait:
 		return rep, fmt.Errorf("%w: %s", ErrAborted, rep.Detail)
 	}
 	return rep, nil
+}
+
+// keepSessions leaves each signed-in user's latest session in its account,
+// for the next run in this process (Account.Session).
+func keepSessions(accts []Account, users []*user) {
+	for i, u := range users {
+		if i < len(accts) && u.id != "" && !u.failed {
+			accts[i].Session = &Session{UserID: u.id, AccessToken: u.access, RefreshToken: u.renew, Issued: u.fresh}
+		}
+	}
 }
 
 // newEngine checks the target and readies what a run needs but its users.

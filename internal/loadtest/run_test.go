@@ -311,6 +311,44 @@ func TestPreparedAccountsSignIn(t *testing.T) {
 	}
 }
 
+// A second run with the same accounts resumes the sessions the first one
+// left (no sign-in, so no password hash), and its users act with them.
+func TestSessionsCarryOverBetweenRuns(t *testing.T) {
+	f, srv := newFakeAPI(t)
+	o := quick(srv.URL)
+	if _, err := Prepare(context.Background(), o, t.TempDir()+"/accounts"); err != nil {
+		t.Fatal(err)
+	}
+	var accts []Account
+	for email, pw := range f.users {
+		accts = append(accts, Account{Email: email, Password: pw})
+	}
+	o.Accounts = accts
+	if _, err := Run(context.Background(), o, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accts {
+		if a.Session == nil || a.Session.AccessToken == "" || a.Session.RefreshToken == "" || a.Session.UserID == "" {
+			t.Fatalf("%s: no session kept after the run: %+v", a.Email, a.Session)
+		}
+	}
+	rep, err := Run(context.Background(), o, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rep.Setup.Requests {
+		if a.Requests > 0 {
+			t.Errorf("the second run's setup sent %d %s requests, want none (sessions resumed)", a.Requests, a.Name)
+		}
+	}
+	if rep.Setup.Resumed != 5 || rep.Setup.SignedIn != 0 {
+		t.Errorf("setup: %+v, want 5 resumed", rep.Setup)
+	}
+	if rep.Steady.Requests == 0 || rep.Steady.Errors != 0 {
+		t.Errorf("steady phase with resumed sessions: %d requests, %d errors", rep.Steady.Requests, rep.Steady.Errors)
+	}
+}
+
 func TestTargetsOutsidePrivateRangesAreRefused(t *testing.T) {
 	// 203.0.113.0/24 is TEST-NET-3: never routed. Nothing is sent: the
 	// check comes before any connection.

@@ -28,8 +28,14 @@ func (e *engine) setup(ctx context.Context, users []*user, rep *Report) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.SetupTimeout)
 	defer cancel()
 	run, pw := runID(), newPassword()
-	var registered, signedIn atomic.Int64
+	var registered, signedIn, resumed atomic.Int64
 	err := forEach(ctx, e.opts.SetupConcurrency, users, func(ctx context.Context, u *user) error {
+		if s := u.acct.Session; s != nil {
+			// Signed in and onboarded in an earlier run: the app resumes.
+			u.id, u.access, u.renew, u.fresh = s.UserID, s.AccessToken, s.RefreshToken, s.Issued
+			resumed.Add(1)
+			return nil
+		}
 		if e.opts.Accounts == nil {
 			u.acct = Account{Email: emailFor(run, u.n), Password: pw}
 			if err := e.register(ctx, u); err != nil {
@@ -47,6 +53,7 @@ func (e *engine) setup(ctx context.Context, users []*user, rep *Report) error {
 	})
 	rep.Setup.Registered = int(registered.Load())
 	rep.Setup.SignedIn = int(signedIn.Load())
+	rep.Setup.Resumed = int(resumed.Load())
 	if e.opts.Accounts != nil {
 		rep.Setup.FromFile = e.opts.Users
 	}

@@ -58,6 +58,8 @@ func TestInitialSetupDryRunPlansEveryChange(t *testing.T) {
 			"would: install packages: ufw unattended-upgrades nginx",
 			"would: enable and start nginx",
 			"would: create directory /var/lib/mealsync (owner mealsync, mode 0750)",
+			"would: create /etc/systemd/system/nginx.service.d/mealsync-limits.conf (owner root, mode 0644)",
+			"would: reload systemd's units (systemctl daemon-reload)",
 			"would: create directory /var/cache/nginx (owner root, mode 0755)",
 			"would: install /etc/nginx/nginx.conf (MealSync's, from nginx/)",
 			"would: install /etc/nginx/upstream.conf (MealSync's, from nginx/)",
