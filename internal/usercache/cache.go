@@ -31,10 +31,12 @@ type Cache struct {
 	interval           time.Duration
 	now                func() time.Time
 
+	asking  sync.Mutex // held by the one request asking the feed
 	mu      sync.Mutex
 	version int64     // the feed version the cache is up to date with
 	checked time.Time // when it last asked; zero: ask before the next answer
 	gen     uint64    // moves on with every forgetting (see UserByID)
+	forgets uint64    // moves on with every forget, to tell one made while the feed was asked
 
 	hits, misses atomic.Uint64 // UserByID answered from memory, from the store
 }
@@ -82,19 +84,51 @@ func (c *Cache) Lookups() (hits, misses uint64) {
 
 // sync asks the feed what changed when the last answer is older than the
 // interval, forgets those users, and returns the forgetting generation.
+//
+// One request asks at a time, holding no lock the others need meanwhile:
+// while it waits for the database, the others answer from memory as of the
+// last answer (a little older than the interval, never by more than that
+// one read) — unless the cache must ask before answering (first use, or
+// this instance has just changed a user), when they wait for it. Waiting
+// on every poll would put every request in a queue behind one that may
+// itself be waiting for a database connection held by one of them (a
+// request with its transaction open): with the pool full, none would move.
 func (c *Cache) sync(ctx context.Context) (uint64, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.checked.IsZero() && c.now().Sub(c.checked) < c.interval {
-		return c.gen, nil
+	if c.fresh() {
+		gen := c.gen
+		c.mu.Unlock()
+		return gen, nil
 	}
+	c.mu.Unlock()
+	if !c.asking.TryLock() {
+		c.mu.Lock()
+		must, gen := c.checked.IsZero(), c.gen
+		c.mu.Unlock()
+		if !must {
+			return gen, nil
+		}
+		c.asking.Lock()
+	}
+	defer c.asking.Unlock()
+	c.mu.Lock()
+	if c.fresh() { // asked meanwhile
+		gen := c.gen
+		c.mu.Unlock()
+		return gen, nil
+	}
+	first, version, forgets := c.checked.IsZero() && c.version == 0, c.version, c.forgets
+	c.mu.Unlock()
+
 	asked := c.now()
-	ids, latest, complete, err := c.feed.UserChangesSince(ctx, c.version)
+	ids, latest, complete, err := c.feed.UserChangesSince(ctx, version)
 	if err != nil {
 		return 0, err
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch {
-	case c.checked.IsZero() && c.version == 0 || !complete:
+	case first || !complete:
 		c.users.Purge() // first use, or changes were pruned before it asked
 	default:
 		for _, id := range ids {
@@ -104,8 +138,17 @@ func (c *Cache) sync(ctx context.Context) (uint64, error) {
 	if len(ids) > 0 || !complete {
 		c.gen++
 	}
-	c.version, c.checked = latest, asked
+	c.version = latest
+	if c.forgets == forgets { // else a change made here meanwhile may not be in this answer: ask again
+		c.checked = asked
+	}
 	return c.gen, nil
+}
+
+// fresh reports whether the feed was asked less than an interval ago; c.mu
+// is held.
+func (c *Cache) fresh() bool {
+	return !c.checked.IsZero() && c.now().Sub(c.checked) < c.interval
 }
 
 // forget drops a user this instance has just changed and makes the next
@@ -114,6 +157,7 @@ func (c *Cache) forget(id string) {
 	c.mu.Lock()
 	c.users.Remove(id)
 	c.gen++
+	c.forgets++
 	c.checked = time.Time{}
 	c.mu.Unlock()
 }

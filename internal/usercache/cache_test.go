@@ -220,3 +220,67 @@ func TestAnswersAreCopies(t *testing.T) {
 		}
 	})
 }
+
+// heldFeed is the database's feed, held mid-answer when armed: a poll that
+// waits for a database connection.
+type heldFeed struct {
+	*sqldb.DB
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *heldFeed) UserChangesSince(ctx context.Context, after int64) ([]string, int64, bool, error) {
+	if h.armed.Load() {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return h.DB.UserChangesSince(ctx, after)
+}
+
+// While one request waits for the feed, the others answer from memory: none
+// queues behind it (it may be waiting for a connection one of them holds).
+func TestLookupsDoNotQueueBehindAPoll(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f *fixture) {
+		feed := &heldFeed{DB: f.db, entered: make(chan struct{}), release: make(chan struct{})}
+		f.cache = usercache.New(f.store, feed, 100, interval, f.clock.now)
+		f.lookup(t) // first use: asks the feed, keeps the user
+		reads := f.store.lookups.Load()
+
+		feed.armed.Store(true)
+		f.clock.advance(2 * interval)
+		polled := make(chan error, 1)
+		go func() {
+			_, err := f.cache.UserByID(context.Background(), f.user.ID)
+			polled <- err
+		}()
+		select {
+		case <-feed.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the poll never reached the feed")
+		}
+		answered := make(chan *mealsync.User, 1)
+		go func() {
+			u, err := f.cache.UserByID(context.Background(), f.user.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			answered <- u
+		}()
+		select {
+		case u := <-answered:
+			if u == nil || u.ID != f.user.ID {
+				t.Fatalf("answered %+v while the poll waited", u)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a lookup waited for another request's poll of the feed")
+		}
+		if n := f.store.lookups.Load(); n != reads {
+			t.Errorf("%d store reads while the poll waited, want none", n-reads)
+		}
+		close(feed.release)
+		if err := <-polled; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
