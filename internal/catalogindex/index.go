@@ -146,7 +146,17 @@ func (x *Index) current(ctx context.Context) (*snapshot, error) {
 	if s := x.snap.Load(); s != nil && x.fresh() {
 		return s, nil
 	}
-	x.mu.Lock()
+	// One request refreshes at a time; while it waits for the database
+	// the others answer from the last snapshot, unless this instance has
+	// just changed the catalogue (checked is zero), when they wait for it.
+	// Every request queueing behind a refresh that itself waits for a
+	// connection one of them holds (a transaction open) would stall all.
+	if !x.mu.TryLock() {
+		if s := x.snap.Load(); s != nil && x.checked.Load() != 0 {
+			return s, nil
+		}
+		x.mu.Lock()
+	}
 	defer x.mu.Unlock()
 	s := x.snap.Load()
 	if s != nil && x.fresh() { // another request refreshed it meanwhile

@@ -1,11 +1,13 @@
 package catalogindex_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,5 +392,73 @@ func TestLookupsAreCounted(t *testing.T) {
 		if r.hit && (h1 != h0+1 || m1 != m0) || !r.hit && (m1 != m0+1 || h1 != h0) {
 			t.Errorf("%s: hits %d→%d, misses %d→%d; want one %s", r.what, h0, h1, m0, m1, map[bool]string{true: "hit", false: "miss"}[r.hit])
 		}
+	}
+}
+
+// heldFeed is the database's catalogue feed, held mid-answer when armed: a
+// refresh that waits for a database connection.
+type heldFeed struct {
+	*sqldb.DB
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *heldFeed) RecipeChangesSince(ctx context.Context, after int64) ([]string, int64, bool, error) {
+	if h.armed.Load() {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return h.DB.RecipeChangesSince(ctx, after)
+}
+
+// While one request refreshes the index, the others answer from the last
+// snapshot: none queues behind it (it may wait for a connection one of
+// them holds).
+func TestListsDoNotQueueBehindARefresh(t *testing.T) {
+	for _, s := range testdb.Stores {
+		t.Run(s.Name, func(t *testing.T) {
+			f := newFixture(t, s.Open(t), 20, 5, false)
+			feed := &heldFeed{DB: f.db, entered: make(chan struct{}), release: make(chan struct{})}
+			index := catalogindex.New(f.db, feed, interval, f.clock.now)
+			all := mealsync.RecipeFilter{Limit: 1000}
+			want, err := index.ListRecipes(t.Context(), all) // loads the snapshot
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			feed.armed.Store(true)
+			f.clock.advance(2 * interval)
+			refreshed := make(chan error, 1)
+			go func() {
+				_, err := index.ListRecipes(context.Background(), all)
+				refreshed <- err
+			}()
+			select {
+			case <-feed.entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the refresh never reached the feed")
+			}
+			answered := make(chan int, 1)
+			go func() {
+				p, err := index.ListRecipes(context.Background(), all)
+				if err != nil {
+					t.Error(err)
+				}
+				answered <- len(p.Items)
+			}()
+			select {
+			case n := <-answered:
+				if n != len(want.Items) {
+					t.Fatalf("answered %d recipes while the refresh waited, want the snapshot's %d", n, len(want.Items))
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a list waited for another request's refresh")
+			}
+			close(feed.release)
+			if err := <-refreshed; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
