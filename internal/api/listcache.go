@@ -34,9 +34,11 @@ type listCache struct {
 	versionTTL time.Duration
 	now        func() time.Time
 
+	reading sync.Mutex // held by the one request reading the version
 	mu      sync.Mutex
 	version int64
 	checked time.Time // zero: read the version on next use
+	writes  uint64    // invalidations, to tell one made while the version was read
 
 	hits, misses atomic.Uint64 // catalogue pages served from memory, built
 }
@@ -130,18 +132,47 @@ func (c *listCache) catalogueFilter(ctx context.Context, version int64, f mealsy
 }
 
 // currentVersion returns the catalogue version, reading it at most once per
-// versionTTL.
+// versionTTL. One request reads it at a time; the others use the version
+// last read meanwhile (unless this instance has just changed the
+// catalogue), rather than queue behind a read that may be waiting for a
+// database connection one of them holds.
 func (c *listCache) currentVersion(ctx context.Context) (int64, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.checked.IsZero() && c.now().Sub(c.checked) < c.versionTTL {
-		return c.version, nil
+		v := c.version
+		c.mu.Unlock()
+		return v, nil
 	}
+	c.mu.Unlock()
+	if !c.reading.TryLock() {
+		c.mu.Lock()
+		v, must := c.version, c.checked.IsZero()
+		c.mu.Unlock()
+		if !must {
+			return v, nil
+		}
+		c.reading.Lock()
+	}
+	defer c.reading.Unlock()
+	c.mu.Lock()
+	if !c.checked.IsZero() && c.now().Sub(c.checked) < c.versionTTL { // read meanwhile
+		v := c.version
+		c.mu.Unlock()
+		return v, nil
+	}
+	writes := c.writes
+	c.mu.Unlock()
+	asked := c.now()
 	v, err := c.versionOf(ctx)
 	if err != nil {
 		return 0, err
 	}
-	c.version, c.checked = v, c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.version = v
+	if c.writes == writes { // else a change made here meanwhile may be newer: read again next time
+		c.checked = asked
+	}
 	return v, nil
 }
 
@@ -178,6 +209,7 @@ func (c *listCache) invalidate() {
 	}
 	c.mu.Lock()
 	c.checked = time.Time{}
+	c.writes++
 	c.mu.Unlock()
 }
 

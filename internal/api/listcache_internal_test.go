@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,5 +77,61 @@ func TestPrivateOwnershipIsAskedOncePerVersion(t *testing.T) {
 	f.Published = &privateOnly
 	if shared(3) || asked != 2 {
 		t.Fatal("published=false is never shared")
+	}
+}
+
+// While one request reads the catalogue version, the others use the one
+// last read instead of queueing behind it; after a change made here they
+// wait for the fresh one.
+func TestVersionReadersDoNotQueueBehindARead(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var held atomic.Bool
+	version := atomic.Int64{}
+	version.Store(7)
+	c := newListCache(10, time.Second, func(context.Context) (int64, error) {
+		if held.Load() {
+			entered <- struct{}{}
+			<-release
+		}
+		return version.Load(), nil
+	}, nil)
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	if v, err := c.currentVersion(context.Background()); err != nil || v != 7 {
+		t.Fatalf("first read: %d, %v", v, err)
+	}
+
+	held.Store(true)
+	version.Store(8)
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	read := make(chan int64, 1)
+	go func() {
+		v, _ := c.currentVersion(context.Background())
+		read <- v
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read never reached the database")
+	}
+	other := make(chan int64, 1)
+	go func() {
+		v, _ := c.currentVersion(context.Background())
+		other <- v
+	}()
+	select {
+	case v := <-other:
+		if v != 7 {
+			t.Fatalf("while the read waited, another request got %d, want the last read 7", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request queued behind another's version read")
+	}
+	close(release)
+	if v := <-read; v != 8 {
+		t.Fatalf("the read returned %d, want 8", v)
 	}
 }
