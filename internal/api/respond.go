@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +69,10 @@ func writeEncoded(w http.ResponseWriter, status int, cacheControl string, body [
 	_, _ = w.Write(body)
 }
 
+// statusClientClosedRequest is nginx's status for a request whose client
+// closed the connection before the answer.
+const statusClientClosedRequest = 499
+
 // respond writes data in the success envelope.
 func respond(w http.ResponseWriter, status int, data any) {
 	writeJSON(w, status, envelope{Data: data})
@@ -98,6 +103,12 @@ var errorStatus = map[string]struct {
 // statuses; only internal errors are logged and counted, and their details
 // never reach the client.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away mid-request: nothing failed here, and
+		// nobody reads the answer. 499 is what nginx logs for it.
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	var e *mealsync.Error
 	m, known := errorStatus[mealsync.ErrorCode(err)]
 	if !known || !errors.As(err, &e) {
