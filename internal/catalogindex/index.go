@@ -65,6 +65,9 @@ func (x *Index) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (meals
 		return mealsync.Page[*mealsync.Recipe]{}, err
 	}
 	switch {
+	case s == nil: // being refreshed after a change made here
+		x.misses.Add(1)
+		return x.RecipeStore.ListRecipes(ctx, f)
 	case f.Published != nil && *f.Published:
 	case f.Published != nil: // private recipes only
 		x.misses.Add(1)
@@ -100,6 +103,10 @@ func (x *Index) RecipeByID(ctx context.Context, id string) (*mealsync.Recipe, er
 	if err != nil {
 		return nil, err
 	}
+	if s == nil { // being refreshed after a change made here
+		x.misses.Add(1)
+		return x.RecipeStore.RecipeByID(ctx, id)
+	}
 	if p, ok := s.byID[id]; ok {
 		x.hits.Add(1)
 		r := *s.recipes[p]
@@ -116,6 +123,10 @@ func (x *Index) RecipesByIDs(ctx context.Context, ids []string) ([]*mealsync.Rec
 	s, err := x.current(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if s == nil { // being refreshed after a change made here
+		x.misses.Add(1)
+		return x.RecipeStore.RecipesByIDs(ctx, ids)
 	}
 	out := make([]*mealsync.Recipe, 0, len(ids))
 	for _, id := range ids {
@@ -146,14 +157,19 @@ func (x *Index) current(ctx context.Context) (*snapshot, error) {
 	if s := x.snap.Load(); s != nil && x.fresh() {
 		return s, nil
 	}
-	// One request refreshes at a time; while it waits for the database
-	// the others answer from the last snapshot, unless this instance has
-	// just changed the catalogue (checked is zero), when they wait for it.
-	// Every request queueing behind a refresh that itself waits for a
-	// connection one of them holds (a transaction open) would stall all.
+	// One request refreshes at a time, and no other waits for it (it may be
+	// waiting for a database connection one of them holds, in an open
+	// transaction: with the pool full none would move). Meanwhile the
+	// others answer from the last snapshot — or, when this instance has
+	// just changed the catalogue (checked is zero) and the snapshot may
+	// miss that change, from the store (nil: the callers ask it). Only
+	// the first load is waited for.
 	if !x.mu.TryLock() {
-		if s := x.snap.Load(); s != nil && x.checked.Load() != 0 {
+		switch s := x.snap.Load(); {
+		case s != nil && x.checked.Load() != 0:
 			return s, nil
+		case s != nil:
+			return nil, nil
 		}
 		x.mu.Lock()
 	}

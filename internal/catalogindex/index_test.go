@@ -459,6 +459,51 @@ func TestListsDoNotQueueBehindARefresh(t *testing.T) {
 			if err := <-refreshed; err != nil {
 				t.Fatal(err)
 			}
+
+			// After a change made here, a list that cannot wait for the
+			// refresh asks the store, and sees the change.
+			feed.armed.Store(false)
+			f.clock.advance(2 * interval)
+			if _, err := index.ListRecipes(t.Context(), all); err != nil { // a refresh, not held
+				t.Fatal(err)
+			}
+			added := &mealsync.Recipe{ID: uuid.NewString(), Name: "Aaa added here", Description: "d", Cuisine: "Thai",
+				Difficulty: "EASY", Ingredients: []mealsync.Ingredient{{Name: "rice", Quantity: "1"}}, Instructions: []string{"x"},
+				Servings: 1, Source: "catalog", Published: true, CreatedAt: f.clock.now()}
+			if err := index.CreateRecipes(t.Context(), added); err != nil {
+				t.Fatal(err)
+			}
+			feed.armed.Store(true)
+			feed.release = make(chan struct{})
+			go func() {
+				_, err := index.ListRecipes(context.Background(), all)
+				refreshed <- err
+			}()
+			select {
+			case <-feed.entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the refresh after the change never reached the feed")
+			}
+			listed := make(chan []string, 1)
+			go func() {
+				p, err := index.ListRecipes(context.Background(), all)
+				if err != nil {
+					t.Error(err)
+				}
+				listed <- ids(p)
+			}()
+			select {
+			case got := <-listed:
+				if !slices.Contains(got, added.ID) {
+					t.Fatal("a list during the refresh after a change made here missed that change")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a list waited for another request's refresh after a change made here")
+			}
+			close(feed.release)
+			if err := <-refreshed; err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
