@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -64,11 +65,14 @@ func (s *Server) writeRecipeList(w http.ResponseWriter, r *http.Request, f meals
 	shared := false
 	if c != nil {
 		var err error
-		if version, err = c.currentVersion(r.Context()); err != nil {
+		switch version, err = c.currentVersion(r.Context()); {
+		case errors.Is(err, errVersionBusy): // read fresh, uncached
+		case err != nil:
 			return err
-		}
-		if f, shared, err = c.catalogueFilter(r.Context(), version, f); err != nil {
-			return err
+		default:
+			if f, shared, err = c.catalogueFilter(r.Context(), version, f); err != nil {
+				return err
+			}
 		}
 	}
 	if !shared {
@@ -131,11 +135,15 @@ func (c *listCache) catalogueFilter(ctx context.Context, version int64, f mealsy
 	return f, true, nil
 }
 
+// errVersionBusy: the version is being read after a change made here, so
+// the one last read may be too old; the caller lists without the cache.
+var errVersionBusy = errors.New("catalogue version being read")
+
 // currentVersion returns the catalogue version, reading it at most once per
 // versionTTL. One request reads it at a time; the others use the version
-// last read meanwhile (unless this instance has just changed the
-// catalogue), rather than queue behind a read that may be waiting for a
-// database connection one of them holds.
+// last read meanwhile (errVersionBusy when this instance has just changed
+// the catalogue), rather than queue behind a read that may be waiting for
+// a database connection one of them holds.
 func (c *listCache) currentVersion(ctx context.Context) (int64, error) {
 	c.mu.Lock()
 	if !c.checked.IsZero() && c.now().Sub(c.checked) < c.versionTTL {
@@ -146,12 +154,12 @@ func (c *listCache) currentVersion(ctx context.Context) (int64, error) {
 	c.mu.Unlock()
 	if !c.reading.TryLock() {
 		c.mu.Lock()
-		v, must := c.version, c.checked.IsZero()
+		v, changedHere := c.version, c.checked.IsZero()
 		c.mu.Unlock()
-		if !must {
-			return v, nil
+		if changedHere {
+			return 0, errVersionBusy
 		}
-		c.reading.Lock()
+		return v, nil
 	}
 	defer c.reading.Unlock()
 	c.mu.Lock()

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,4 +135,23 @@ func TestVersionReadersDoNotQueueBehindARead(t *testing.T) {
 	if v := <-read; v != 8 {
 		t.Fatalf("the read returned %d, want 8", v)
 	}
+
+	// After a change made here the last version may be too old: while it
+	// is read again, another request is told to list without the cache.
+	c.invalidate()
+	release = make(chan struct{})
+	go func() {
+		v, _ := c.currentVersion(context.Background())
+		read <- v
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read after the change never reached the database")
+	}
+	if _, err := c.currentVersion(context.Background()); !errors.Is(err, errVersionBusy) {
+		t.Fatalf("during the read after a change made here: %v, want errVersionBusy", err)
+	}
+	close(release)
+	<-read
 }

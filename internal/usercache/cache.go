@@ -88,8 +88,8 @@ func (c *Cache) Lookups() (hits, misses uint64) {
 // One request asks at a time, holding no lock the others need meanwhile:
 // while it waits for the database, the others answer from memory as of the
 // last answer (a little older than the interval, never by more than that
-// one read) — unless the cache must ask before answering (first use, or
-// this instance has just changed a user), when they wait for it. Waiting
+// one read); a user this instance has just changed is not in memory any
+// more, so it is read from the store. Only the first use waits. Waiting
 // on every poll would put every request in a queue behind one that may
 // itself be waiting for a database connection held by one of them (a
 // request with its transaction open): with the pool full, none would move.
@@ -103,7 +103,7 @@ func (c *Cache) sync(ctx context.Context) (uint64, error) {
 	c.mu.Unlock()
 	if !c.asking.TryLock() {
 		c.mu.Lock()
-		must, gen := c.checked.IsZero(), c.gen
+		must, gen := c.checked.IsZero() && c.version == 0, c.gen
 		c.mu.Unlock()
 		if !must {
 			return gen, nil
