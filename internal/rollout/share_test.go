@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -16,11 +15,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 // newSharingEngine is newEngine with a driver that shares sockets, and a
 // log the test can read.
-func newSharingEngine(t *testing.T, w *world, store *Store, out *syncBuf) *Engine {
+func newSharingEngine(t *testing.T, w *world, store *Store, out *testenv.SyncBuffer) *Engine {
 	t.Helper()
 	e := newEngine(t, w, store)
 	e.Driver = sharingDriver{driver{w}}
@@ -28,23 +29,6 @@ func newSharingEngine(t *testing.T, w *world, store *Store, out *syncBuf) *Engin
 		e.Out = out
 	}
 	return e
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestDeployOnSharedSocketsNeverReloads: with a driver that shares sockets,
@@ -62,7 +46,7 @@ func TestDeployOnSharedSocketsNeverReloads(t *testing.T) {
 	applies := len(w.applies)
 	w.minServing, w.maxAlive = 2, 3
 
-	out := &syncBuf{}
+	out := &testenv.SyncBuffer{}
 	if err := newSharingEngine(t, w, store, out).Deploy(context.Background(), "deploy", Release{Version: "v2"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +123,7 @@ func TestVerifyJudgesAgainstTheOldInstances(t *testing.T) {
 			w.scripts["v2"] = c.script
 			w.sick = c.sick
 			w.mu.Unlock()
-			out := &syncBuf{}
+			out := &testenv.SyncBuffer{}
 			e := newSharingEngine(t, w, store, out)
 			e.Opts.Verify = 200 * time.Millisecond
 			e.Opts.TroubleTimeout = c.trouble

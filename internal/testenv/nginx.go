@@ -50,7 +50,7 @@ type Nginx struct {
 	Cmd          *exec.Cmd
 
 	upstreamTemplate string // upstream.conf as copied, before substitution
-	stderr           *syncBuffer
+	stderr           *SyncBuffer
 	exited           chan struct{}
 	err              error
 	stop             sync.Once
@@ -122,7 +122,7 @@ func startNginx(t testing.TB, bin, confDir string, upstreams []string) (n *Nginx
 		UpstreamFile: filepath.Join(prefix, "upstream.conf"),
 		AccessLog:    filepath.Join(prefix, "var/log/nginx/access.log"),
 		ErrorLog:     filepath.Join(prefix, "var/log/nginx/error.log"),
-		stderr:       &syncBuffer{},
+		stderr:       &SyncBuffer{},
 		exited:       make(chan struct{}),
 	}
 	if n.Port == 0 {
@@ -317,20 +317,20 @@ func writeFile(t testing.TB, path, text string) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's output goroutine and
+// SyncBuffer is a bytes.Buffer safe for a process's output goroutines and
 // the test's reads.
-type syncBuffer struct {
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

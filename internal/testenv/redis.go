@@ -17,7 +17,7 @@ import (
 type Redis struct {
 	Addr string // 127.0.0.1:port
 	Cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *SyncBuffer
 }
 
 // RequireRedis returns redis-server's path, or skips t (fails it with
@@ -57,7 +57,7 @@ func startRedis(t testing.TB, bin string) (r *Redis, addrInUse bool) {
 	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--protected-mode", "yes",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "notice")
 	cmd.Dir = dir
-	r = &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), Cmd: cmd, logs: &syncBuffer{}}
+	r = &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), Cmd: cmd, logs: &SyncBuffer{}}
 	cmd.Stdout, cmd.Stderr = r.logs, r.logs
 	// Started here rather than by StartProcess, so that one goroutine waits
 	// for it and an early exit (a port taken meanwhile) is noticed.

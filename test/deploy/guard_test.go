@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -149,7 +148,7 @@ func TestChildrenDieWithTheTest(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "state-dir")
 	cmd := exec.Command(self, "-test.run", "^TestGuardedDeployHelper$", "-test.count=1", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(), envHelper+"="+report)
-	var out syncWriter
+	var out testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -197,22 +196,4 @@ func TestGuardedDeployHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {} // until killed
-}
-
-// syncWriter collects a child's output from two pipes.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

@@ -18,11 +18,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mealsync/mealsync/internal/testenv"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -262,7 +262,7 @@ func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
 		"MEALSYNC_LOG_FORMAT=json",
 		"MEALSYNC_SHUTDOWN_DELAY=0s",
 	)
-	logs := &lockedBuffer{}
+	logs := &testenv.SyncBuffer{}
 	addr := make(chan [2]string, 1)
 	// exec copies the output into these writers and Wait waits for the copy,
 	// so no line is lost when the process ends.
@@ -417,7 +417,7 @@ func startPrometheus(t *testing.T, bin, target string) *prometheus {
 func runPrometheus(t *testing.T, bin, config, storage string) (p *prometheus, retry bool) {
 	t.Helper()
 	addr := freeLoopbackAddr(t)
-	logs := &lockedBuffer{}
+	logs := &testenv.SyncBuffer{}
 	cmd := exec.Command(bin,
 		"--config.file="+config,
 		"--storage.tsdb.path="+storage,
@@ -576,7 +576,7 @@ func (p *prometheus) activeAlerts() ([]string, error) {
 
 // stopProcess sends SIGTERM, waits up to 20 s, then kills; it shows the
 // process's output when the test failed.
-func stopProcess(t *testing.T, name string, cmd *exec.Cmd, exited <-chan struct{}, logs *lockedBuffer) {
+func stopProcess(t *testing.T, name string, cmd *exec.Cmd, exited <-chan struct{}, logs *testenv.SyncBuffer) {
 	select {
 	case <-exited:
 	default:
@@ -636,22 +636,4 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	return w.out.Write(p)
-}
-
-// lockedBuffer collects a child process's output from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
