@@ -36,7 +36,6 @@ type Cache struct {
 	version int64     // the feed version the cache is up to date with
 	checked time.Time // when it last asked; zero: ask before the next answer
 	gen     uint64    // moves on with every forgetting (see UserByID)
-	forgets uint64    // moves on with every forget, to tell one made while the feed was asked
 
 	hits, misses atomic.Uint64 // UserByID answered from memory, from the store
 }
@@ -117,7 +116,7 @@ func (c *Cache) sync(ctx context.Context) (uint64, error) {
 		c.mu.Unlock()
 		return gen, nil
 	}
-	first, version, forgets := c.checked.IsZero() && c.version == 0, c.version, c.forgets
+	first, version, gen := c.checked.IsZero() && c.version == 0, c.version, c.gen
 	c.mu.Unlock()
 
 	asked := c.now()
@@ -135,11 +134,15 @@ func (c *Cache) sync(ctx context.Context) (uint64, error) {
 			c.users.Remove(id)
 		}
 	}
+	// Only a forget moves gen on while the feed is asked (this is the one
+	// asker): a change made here meanwhile may not be in this answer, so
+	// ask again next time.
+	unchanged := c.gen == gen
 	if len(ids) > 0 || !complete {
 		c.gen++
 	}
 	c.version = latest
-	if c.forgets == forgets { // else a change made here meanwhile may not be in this answer: ask again
+	if unchanged {
 		c.checked = asked
 	}
 	return c.gen, nil
@@ -157,7 +160,6 @@ func (c *Cache) forget(id string) {
 	c.mu.Lock()
 	c.users.Remove(id)
 	c.gen++
-	c.forgets++
 	c.checked = time.Time{}
 	c.mu.Unlock()
 }
