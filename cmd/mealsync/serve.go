@@ -179,11 +179,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	ln := &onceCloseListener{Listener: apiLn}
+	ln := &onceCloseListener{Listener: wholeListener{apiLn}}
 	drain := newDrainer()
 	srv := &http.Server{
-		Handler:           drain.wrap(handler),
+		Handler:           wholeAnswers(drain.wrap(handler)),
 		ConnState:         drain.connState,
+		ConnContext:       wholeConnContext,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second, // uploads of up to 10 MB on slow phones
 		WriteTimeout:      60 * time.Second, // long-lived streams extend their own deadline

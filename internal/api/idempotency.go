@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mealsync/mealsync"
@@ -78,6 +79,9 @@ func (s *Server) serveIdempotent(w http.ResponseWriter, r *http.Request, me *mea
 	// handler had already invalidated the list cache.
 	s.listCache.invalidate()
 	maps.Copy(w.Header(), resp.Header)
+	if len(resp.Body) > 0 {
+		w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	}
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body) // a failed write means the client went away
 }

@@ -60,10 +60,12 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 
 // writeEncoded is the one place JSON responses are written: headers before
 // WriteHeader (the security headers are already set, by secureHeaders),
-// then the encoded body.
+// then the encoded body in one Write of its Content-Length, which lets the
+// server send the answer in one piece (cmd/mealsync's wholeAnswers).
 func writeEncoded(w http.ResponseWriter, status int, cacheControl string, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", cacheControl)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	// A failed write means the client went away; there is no one to tell.
 	_, _ = w.Write(body)

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,4 +37,27 @@ func TestClientGoneIsNotAnInternalError(t *testing.T) {
 	if w.Code != http.StatusInternalServerError {
 		t.Errorf("cancelled with the client still there: status %d, want 500", w.Code)
 	}
+}
+
+// Every JSON answer is written in one Write of its declared
+// Content-Length: what lets the server send it in one piece.
+func TestJSONAnswersDeclareTheirLength(t *testing.T) {
+	w := &countingWriter{ResponseRecorder: httptest.NewRecorder()}
+	respond(w, http.StatusOK, map[string]string{"name": strings.Repeat("x", 10<<10)})
+	if w.writes != 1 {
+		t.Errorf("body written in %d Writes, want 1", w.writes)
+	}
+	if got, want := w.Header().Get("Content-Length"), strconv.Itoa(w.Body.Len()); got != want {
+		t.Errorf("Content-Length %q for a body of %s bytes", got, want)
+	}
+}
+
+type countingWriter struct {
+	*httptest.ResponseRecorder
+	writes int
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.writes++
+	return w.ResponseRecorder.Write(b)
 }
