@@ -64,6 +64,10 @@ func (c *Catalog) Generate(ctx context.Context, req mealsync.GenerateRequest) ([
 		return nil, fmt.Errorf("generate: catalog candidates: %w", err)
 	}
 
+	haveWords := make([][]string, len(have))
+	for i, h := range have {
+		haveWords[i] = strings.Fields(h)
+	}
 	var matches []match
 	seen := make(map[string]bool, len(candidates))
 	for _, r := range candidates {
@@ -71,7 +75,7 @@ func (c *Catalog) Generate(ctx context.Context, req mealsync.GenerateRequest) ([
 			continue
 		}
 		seen[r.ID] = true
-		if m, ok := score(r, have, req.Preferences); ok {
+		if m, ok := score(r, haveWords, req.Preferences); ok {
 			matches = append(matches, m)
 		}
 	}
@@ -102,13 +106,13 @@ func compareMatches(a, b match) int {
 	)
 }
 
-// score measures how well r uses have (normalised names). ok is false when r
-// uses none of them, or has nothing but staples.
-func score(r *mealsync.Recipe, have []string, p mealsync.Preferences) (m match, ok bool) {
-	var main []string
+// score measures how well r uses have (normalised names, split into
+// words). ok is false when r uses none of them, or has nothing but staples.
+func score(r *mealsync.Recipe, have [][]string, p mealsync.Preferences) (m match, ok bool) {
+	var main [][]string
 	for _, in := range r.Ingredients {
 		if norm := ranking.NormalizeIngredient(in.Name); norm != "" && !isStaple(norm) {
-			main = append(main, norm)
+			main = append(main, strings.Fields(norm))
 		}
 	}
 	if len(main) == 0 {
@@ -116,13 +120,13 @@ func score(r *mealsync.Recipe, have []string, p mealsync.Preferences) (m match, 
 	}
 	covered := 0
 	for _, need := range main {
-		if slices.ContainsFunc(have, func(h string) bool { return ranking.Covers(h, need) }) {
+		if slices.ContainsFunc(have, func(h []string) bool { return ranking.CoversWords(h, need) }) {
 			covered++
 		}
 	}
 	used := 0
 	for _, h := range have {
-		if slices.ContainsFunc(main, func(need string) bool { return ranking.Covers(h, need) }) {
+		if slices.ContainsFunc(main, func(need []string) bool { return ranking.CoversWords(h, need) }) {
 			used++
 		}
 	}

@@ -263,3 +263,25 @@ func TestCatalogDetectIngredientsUnavailable(t *testing.T) {
 		t.Errorf("err = %v, want EUNAVAILABLE", err)
 	}
 }
+
+// BenchmarkCatalogGenerate is one generation as the load test makes it: a
+// few common ingredients, the most candidates a request scores.
+//
+//	go test -run '^$' -bench CatalogGenerate -benchmem ./internal/generate
+func BenchmarkCatalogGenerate(b *testing.B) {
+	base := loadCatalog(b)
+	var recipes []*mealsync.Recipe
+	for i := 0; len(recipes) < 10_000; i++ {
+		r := *base[i%len(base)]
+		r.ID = fmt.Sprintf("r%05d", i)
+		recipes = append(recipes, &r)
+	}
+	c := NewCatalog(storeSource(recipes))
+	req := mealsync.GenerateRequest{Ingredients: ingredients("chicken", "garlic", "onion", "tomatoes"), Count: 3}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Generate(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

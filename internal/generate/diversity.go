@@ -19,9 +19,15 @@ import (
 //     (two Thai chicken dishes). This is relaxed, in a second pass down the
 //     ranking, only when the first pass found fewer than n recipes.
 func pickDiverse(ranked []*mealsync.Recipe, n int) []*mealsync.Recipe {
-	prints := make([]fingerprint, len(ranked))
-	for i, r := range ranked {
-		prints[i] = fingerprintOf(r)
+	// Fingerprints are taken as the walk reaches them: it usually stops
+	// after the first few of hundreds.
+	prints := make([]*fingerprint, len(ranked))
+	printOf := func(i int) *fingerprint {
+		if prints[i] == nil {
+			f := fingerprintOf(ranked[i])
+			prints[i] = &f
+		}
+		return prints[i]
 	}
 	var chosen []int
 	for _, strict := range []bool{true, false} {
@@ -32,7 +38,7 @@ func pickDiverse(ranked []*mealsync.Recipe, n int) []*mealsync.Recipe {
 			if slices.Contains(chosen, i) {
 				continue
 			}
-			if !slices.ContainsFunc(chosen, func(j int) bool { return prints[i].alike(prints[j], strict) }) {
+			if !slices.ContainsFunc(chosen, func(j int) bool { return printOf(i).alike(*printOf(j), strict) }) {
 				chosen = append(chosen, i)
 			}
 		}

@@ -9,6 +9,8 @@ package ranking
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 )
 
@@ -25,8 +27,45 @@ var accents = strings.NewReplacer(
 
 // words splits s into lower-case, singular words: "Cherry Tomatoes" →
 // [cherry tomato], "gluten-free" → [gluten free]. Matching on whole words is
-// what keeps "egg" out of "eggplant" and "nut" out of "nutmeg".
+// what keeps "egg" out of "eggplant" and "nut" out of "nutmeg". The slice is
+// shared between callers: never modify it.
 func words(s string) []string {
+	return splitWords.get(s, splitIntoWords)
+}
+
+// Recipes' ingredient names and tags are split into words, and normalised,
+// for every candidate of every generation and diet check: the catalogue
+// names a few thousand ingredients between its recipes, so both answers
+// are remembered (a generation costs a quarter of what it did).
+var (
+	splitWords memo[[]string]
+	normalized memo[string]
+)
+
+// memo remembers a pure function's answers, for up to maxRemembered
+// arguments; past that (a flood of names typed by users) it computes
+// without remembering.
+type memo[V any] struct {
+	m sync.Map // string → V
+	n atomic.Int64
+}
+
+const maxRemembered = 100_000
+
+func (c *memo[V]) get(s string, f func(string) V) V {
+	if v, ok := c.m.Load(s); ok {
+		return v.(V)
+	}
+	v := f(s)
+	if c.n.Load() < maxRemembered {
+		if _, loaded := c.m.LoadOrStore(strings.Clone(s), v); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return v
+}
+
+func splitIntoWords(s string) []string {
 	s = accents.Replace(strings.ToLower(s))
 	fields := strings.FieldsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || unicode.IsLetter(r))
@@ -82,6 +121,10 @@ var descriptors = set(
 // or trailing notes. "Fresh Tomatoes, chopped" → "tomato"; "2 Eggs" → "egg";
 // "Basil Leaves (torn)" → "basil leaf". It returns "" for a blank name.
 func NormalizeIngredient(s string) string {
+	return normalized.get(s, normalizeIngredient)
+}
+
+func normalizeIngredient(s string) string {
 	if i := strings.IndexAny(s, ",(;"); i >= 0 {
 		s = s[:i]
 	}
@@ -190,7 +233,12 @@ func set(list ...string) map[string]bool {
 // cover "eggplant", "rice" does not cover "rice vinegar", and "chicken stock"
 // does not cover "chicken".
 func Covers(have, need string) bool {
-	h, n := strings.Fields(have), strings.Fields(need)
+	return CoversWords(strings.Fields(have), strings.Fields(need))
+}
+
+// CoversWords is Covers for names already split into words
+// (strings.Fields), for callers that compare one name with many.
+func CoversWords(h, n []string) bool {
 	short, long := h, n
 	if len(h) > len(n) {
 		short, long = n, h

@@ -1,6 +1,9 @@
 package ranking
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestNormalizeIngredient(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -85,5 +88,31 @@ func TestCovers(t *testing.T) {
 		if got := Covers(NormalizeIngredient(tc.have), NormalizeIngredient(tc.need)); got != tc.want {
 			t.Errorf("Covers(%q, %q) = %v, want %v", tc.have, tc.need, got, tc.want)
 		}
+	}
+}
+
+// The memo answers as the function does, computes each argument once, and
+// stops remembering at its bound instead of growing with hostile input.
+func TestMemoRemembersUpToItsBound(t *testing.T) {
+	var m memo[string]
+	calls := map[string]int{}
+	f := func(s string) string { calls[s]++; return s + "!" }
+	for range 3 {
+		if got := m.get("egg", f); got != "egg!" {
+			t.Fatalf("get(egg) = %q", got)
+		}
+	}
+	if calls["egg"] != 1 {
+		t.Errorf("egg computed %d times, want once", calls["egg"])
+	}
+	for i := range maxRemembered + 10 {
+		m.get(strconv.Itoa(i), f)
+	}
+	if n := m.n.Load(); n != maxRemembered {
+		t.Errorf("remembers %d answers, want the bound %d", n, maxRemembered)
+	}
+	late := strconv.Itoa(maxRemembered + 5)
+	if got := m.get(late, f); got != late+"!" || calls[late] != 2 {
+		t.Errorf("past the bound: %q, computed %d times (want its answer, computed anew)", got, calls[late])
 	}
 }
