@@ -268,14 +268,14 @@ func TestHashSlots(t *testing.T) {
 		procs int
 		want  int
 	}{
-		{math.MaxInt64, 2, 8},    // no memory limit: four per CPU
-		{4 << 30, 2, 8},          // plenty of memory: still four per CPU
+		{math.MaxInt64, 2, 1},    // no memory limit: half the CPUs
+		{4 << 30, 8, 4},          // plenty of memory: still half the CPUs
 		{256 * mib, 8, 3},        // a quarter of 256 MiB holds three 20 MiB hashes
 		{64 * mib, 4, 1},         // never fewer than one
 		{512 * mib, 16, 6},       // 128 MiB / 20 MiB
-		{0, 1, 4},                // no limit known
-		{460 * mib, 2, 5},        // 90% of a 512 MiB container
-		{1 << 40, 0, 4},          // GOMAXPROCS never reports 0, but be safe
+		{0, 1, 1},                // no limit known, one CPU
+		{460 * mib, 2, 1},        // 90% of a 512 MiB container, two CPUs
+		{1 << 40, 0, 1},          // GOMAXPROCS never reports 0, but be safe
 		{int64(hashBytes), 2, 1}, // below one slot's worth
 	} {
 		if got := HashSlots(c.limit, c.procs); got != c.want {

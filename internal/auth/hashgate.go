@@ -15,10 +15,13 @@ const hashBytes = argonMemory*1024 + 1<<20
 // HashSlots is how many password hashes may run at once in a process whose
 // Go runtime has memLimit bytes (GOMEMLIMIT; math.MaxInt64 when unset) on
 // procs CPUs: a quarter of the limit, at 20 MiB per hash, and never more than
-// four per CPU (more would only queue for the CPU inside the hash instead of
-// in front of it). Without a limit the CPU bound alone applies.
+// half the CPUs (at least one). A hash is ~20 ms of one CPU; with a slot per
+// CPU, a wave of sign-ins — clients whose sessions lapsed while the server
+// was slow, all signing in again — took every CPU from the requests that
+// do not hash, and the overload fed itself (docs/BENCHMARKS.md, "Capacity
+// through the stack"). Without a limit the CPU bound alone applies.
 func HashSlots(memLimit int64, procs int) int {
-	n := 4 * max(procs, 1)
+	n := max(procs, 1) / 2
 	if memLimit > 0 && memLimit < math.MaxInt64 {
 		n = min(n, int(memLimit/4/hashBytes))
 	}
