@@ -114,7 +114,7 @@ func parseCommand(fs *flag.FlagSet, args []string, getenv func(string) string, s
 
 func backupDatabase(cfg *config.Config) backup.Database {
 	if cfg.Postgres() {
-		return backup.Database{Kind: backup.KindPostgres, URL: cfg.DatabaseURL}
+		return backup.Database{Kind: backup.KindPostgres, URL: cfg.DirectURL()}
 	}
 	return backup.Database{Kind: backup.KindSQLite, Path: cfg.SQLitePath()}
 }

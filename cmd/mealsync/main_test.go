@@ -173,7 +173,8 @@ func call(t *testing.T, method, url, token string, body any) (int, map[string]an
 
 func data(env map[string]any) map[string]any { m, _ := env["data"].(map[string]any); return m }
 
-// TestEndToEnd walks a client's first session on both stores: register →
+// TestEndToEnd walks a client's first session on each store (PostgreSQL
+// directly and behind PgBouncer): register →
 // login → refresh → preferences → reuse of a rotated token rejected.
 func TestEndToEnd(t *testing.T) {
 	stores := map[string]func(t *testing.T) map[string]string{
@@ -190,8 +191,20 @@ func TestEndToEnd(t *testing.T) {
 			}
 			return vars
 		},
+		// Production behind PgBouncer in transaction mode: queries through
+		// it, migrations (and LISTEN) over the direct URL.
+		"pgbouncer": func(t *testing.T) map[string]string {
+			direct := testdb.PostgresURL(t)
+			vars := map[string]string{"MEALSYNC_DATABASE_URL": testdb.PgBouncerURL(t, direct), "MEALSYNC_DIRECT_DATABASE_URL": direct}
+			for _, cmd := range []string{"migrate", "seed"} {
+				if err := run(context.Background(), []string{"mealsync", cmd}, envFunc(vars), io.Discard, io.Discard); err != nil {
+					t.Fatalf("%s: %v", cmd, err)
+				}
+			}
+			return vars
+		},
 	}
-	for _, name := range []string{"sqlite", "postgres"} {
+	for _, name := range []string{"sqlite", "postgres", "pgbouncer"} {
 		t.Run(name, func(t *testing.T) {
 			s := startServer(t, stores[name](t))
 			api := s.base + "/api/v1"

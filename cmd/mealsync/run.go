@@ -91,9 +91,25 @@ func openDB(cfg *config.Config) (*sqldb.DB, error) {
 		return postgres.Open(cfg.DatabaseURL, postgres.Pool{
 			MaxOpen: cfg.DBMaxOpenConns, MaxIdle: cfg.DBMaxIdleConns,
 			MaxLifetime: cfg.DBConnMaxLifetime, MaxIdleTime: cfg.DBConnMaxIdleTime,
+			Pooled: cfg.Pooled(),
 		})
 	}
 	return sqlite.Open(cfg.SQLitePath())
+}
+
+// migrateDB applies pending migrations: on db, or behind a pooler over a
+// direct connection of their own (a migration's DDL and its lock want one
+// session of PostgreSQL's own, which a transaction pooler does not give).
+func migrateDB(ctx context.Context, db *sqldb.DB, cfg *config.Config) ([]sqldb.Migration, error) {
+	if !cfg.Pooled() {
+		return db.Migrate(ctx, time.Now())
+	}
+	direct, err := postgres.Open(cfg.DirectDatabaseURL, postgres.Pool{MaxOpen: 1, MaxIdle: 1, MaxLifetime: time.Hour})
+	if err != nil {
+		return nil, err
+	}
+	defer direct.Close()
+	return direct.Migrate(ctx, time.Now())
 }
 
 // prepareSchema migrates SQLite always and PostgreSQL when asked; otherwise
@@ -101,7 +117,7 @@ func openDB(cfg *config.Config) (*sqldb.DB, error) {
 // assumptions never meet a half-migrated database.
 func prepareSchema(ctx context.Context, db *sqldb.DB, cfg *config.Config, log *slog.Logger) error {
 	if !cfg.Postgres() || cfg.MigrateOnStart {
-		applied, err := db.Migrate(ctx, time.Now())
+		applied, err := migrateDB(ctx, db, cfg)
 		for _, m := range applied {
 			log.Info("migration applied", "version", m.Version, "name", m.Name)
 		}
@@ -132,7 +148,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx, time.Now())
+	applied, err := migrateDB(ctx, db, cfg)
 	for _, m := range applied {
 		fmt.Fprintf(stdout, "applied %03d_%s\n", m.Version, m.Name)
 	}

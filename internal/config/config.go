@@ -32,9 +32,13 @@ type Config struct {
 	Addr string // listen address
 
 	DatabaseURL string // postgres://… or sqlite:path
-	// ListenDatabaseURL is the direct connection live sync LISTENs on
-	// (PgBouncer in transaction mode cannot carry LISTEN); default
-	// DatabaseURL.
+	// DirectDatabaseURL reaches PostgreSQL without a pooler, when
+	// DatabaseURL goes through one in transaction mode (PgBouncer): it
+	// takes what a pooled session cannot carry — migrations, LISTEN,
+	// pg_dump. Empty: DatabaseURL is direct.
+	DirectDatabaseURL string
+	// ListenDatabaseURL is the connection live sync LISTENs on; default
+	// DirectDatabaseURL, else DatabaseURL.
 	ListenDatabaseURL string
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
@@ -97,8 +101,23 @@ type Config struct {
 }
 
 // Postgres reports whether DatabaseURL names a PostgreSQL server.
-func (c *Config) Postgres() bool {
-	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+func (c *Config) Postgres() bool { return isPostgresURL(c.DatabaseURL) }
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// Pooled says DatabaseURL goes through a transaction pooler: a direct URL
+// was given beside it.
+func (c *Config) Pooled() bool { return c.DirectDatabaseURL != "" }
+
+// DirectURL is the URL of a session of PostgreSQL's own: the direct URL,
+// else DatabaseURL.
+func (c *Config) DirectURL() string {
+	if c.Pooled() {
+		return c.DirectDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 // SQLitePath is the database file when not on PostgreSQL.
@@ -116,6 +135,7 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		Env:                   r.str("MEALSYNC_ENV", EnvDevelopment),
 		Addr:                  r.str("MEALSYNC_ADDR", ":8081"),
 		DatabaseURL:           r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
+		DirectDatabaseURL:     r.str("MEALSYNC_DIRECT_DATABASE_URL", ""),
 		ListenDatabaseURL:     r.str("MEALSYNC_LISTEN_DATABASE_URL", ""),
 		DBMaxOpenConns:        r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
 		DBMaxIdleConns:        r.int("MEALSYNC_DB_MAX_IDLE_CONNS", -1), // unset: the pool size (below)
@@ -191,7 +211,7 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		}
 	}
 	if c.ListenDatabaseURL == "" {
-		c.ListenDatabaseURL = c.DatabaseURL
+		c.ListenDatabaseURL = c.DirectURL()
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
@@ -230,6 +250,11 @@ func (c *Config) Validate() error {
 	if c.Postgres() {
 		if _, err := url.Parse(c.DatabaseURL); err != nil {
 			bad("MEALSYNC_DATABASE_URL: not a valid URL")
+		}
+	}
+	if c.DirectDatabaseURL != "" {
+		if _, err := url.Parse(c.DirectDatabaseURL); err != nil || !isPostgresURL(c.DirectDatabaseURL) || !c.Postgres() {
+			bad("MEALSYNC_DIRECT_DATABASE_URL: give a postgres:// URL, beside a postgres:// MEALSYNC_DATABASE_URL")
 		}
 	}
 	if c.DBMaxOpenConns < 1 {
@@ -336,6 +361,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("env", c.Env),
 		slog.String("addr", c.Addr),
 		slog.String("database_url", RedactURL(c.DatabaseURL)),
+		slog.String("direct_database_url", RedactURL(c.DirectDatabaseURL)),
 		slog.String("listen_database_url", RedactURL(c.ListenDatabaseURL)),
 		slog.Int("db_max_open_conns", c.DBMaxOpenConns),
 		slog.Int("db_max_idle_conns", c.DBMaxIdleConns),

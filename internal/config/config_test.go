@@ -108,3 +108,32 @@ func TestProductionNeedsAnExplicitDatabase(t *testing.T) {
 		t.Fatalf("the flag counts as explicit: %v", err)
 	}
 }
+
+// A direct URL beside the database URL says the latter is pooled; LISTEN
+// follows the direct URL unless given its own; a direct URL that is not
+// PostgreSQL's, or beside SQLite, is refused.
+func TestDirectDatabaseURL(t *testing.T) {
+	const pooled, direct = "postgres://u@127.0.0.1:6432/db", "postgres://u@127.0.0.1:5432/db"
+	c, err := Load(env(map[string]string{"MEALSYNC_DATABASE_URL": pooled}), nil, io.Discard)
+	if err != nil || c.Pooled() || c.DirectURL() != pooled || c.ListenDatabaseURL != pooled {
+		t.Fatalf("no direct URL: %v, pooled %v, direct %q, listen %q", err, c.Pooled(), c.DirectURL(), c.ListenDatabaseURL)
+	}
+	c, err = Load(env(map[string]string{"MEALSYNC_DATABASE_URL": pooled, "MEALSYNC_DIRECT_DATABASE_URL": direct}), nil, io.Discard)
+	if err != nil || !c.Pooled() || c.DirectURL() != direct || c.ListenDatabaseURL != direct {
+		t.Fatalf("direct URL: %v, pooled %v, direct %q, listen %q", err, c.Pooled(), c.DirectURL(), c.ListenDatabaseURL)
+	}
+	const listen = "postgres://u@10.0.0.9:5432/db"
+	c, err = Load(env(map[string]string{"MEALSYNC_DATABASE_URL": pooled, "MEALSYNC_DIRECT_DATABASE_URL": direct,
+		"MEALSYNC_LISTEN_DATABASE_URL": listen}), nil, io.Discard)
+	if err != nil || c.ListenDatabaseURL != listen {
+		t.Fatalf("a listen URL of its own: %v, listen %q", err, c.ListenDatabaseURL)
+	}
+	for _, bad := range []map[string]string{
+		{"MEALSYNC_DATABASE_URL": pooled, "MEALSYNC_DIRECT_DATABASE_URL": "mysql://u@h/db"},
+		{"MEALSYNC_DATABASE_URL": "sqlite:m.db", "MEALSYNC_DIRECT_DATABASE_URL": direct},
+	} {
+		if _, err := Load(env(bad), nil, io.Discard); err == nil || !strings.Contains(err.Error(), "MEALSYNC_DIRECT_DATABASE_URL") {
+			t.Errorf("%v: %v, want the direct URL refused", bad, err)
+		}
+	}
+}

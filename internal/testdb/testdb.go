@@ -34,8 +34,9 @@ type Store struct {
 	Open func(t testing.TB) *sqldb.DB
 }
 
-// Stores lists both kinds.
-var Stores = []Store{{"sqlite", SQLite}, {"postgres", Postgres}}
+// Stores lists the kinds every store test runs on: SQLite, PostgreSQL, and
+// PostgreSQL behind PgBouncer in transaction pooling mode.
+var Stores = []Store{{"sqlite", SQLite}, {"postgres", Postgres}, {"pgbouncer", PgBouncerPooled}}
 
 // RequireServices reports whether a missing service must fail the test.
 func RequireServices() bool { return os.Getenv("MEALSYNC_REQUIRE_SERVICES") == "1" }

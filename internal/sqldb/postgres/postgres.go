@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -25,6 +27,13 @@ type Pool struct {
 	MaxIdle     int
 	MaxLifetime time.Duration
 	MaxIdleTime time.Duration
+	// Pooled says the URL reaches PostgreSQL through a pooler in
+	// transaction mode (PgBouncer): consecutive transactions of one
+	// connection may run on different server sessions, so no statement is
+	// prepared by name (pgx's exec mode: each query is parsed, bound and
+	// run in one round trip), unless the URL chooses a mode itself
+	// (default_query_exec_mode).
+	Pooled bool
 }
 
 // migrationLockKey is an arbitrary constant shared by every instance: the
@@ -36,6 +45,9 @@ func Open(url string, p Pool) (*sqldb.DB, error) {
 	cfg, err := pgconnConfig(url)
 	if err != nil {
 		return nil, err
+	}
+	if p.Pooled && !strings.Contains(url, "default_query_exec_mode") {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(p.MaxOpen)
