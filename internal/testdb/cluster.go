@@ -37,7 +37,7 @@ type Server struct {
 func StartPrimary(t testing.TB, settings ...string) *Server {
 	t.Helper()
 	s := newServer(t)
-	s.run(t, filepath.Join(s.bin, "initdb"), "-D", s.data(), "--auth=trust", "--username=postgres", "-E", "UTF8", "--locale=C.UTF-8")
+	s.Run(t, filepath.Join(s.bin, "initdb"), "-D", s.DataDir(), "--auth=trust", "--username=postgres", "-E", "UTF8", "--locale=C.UTF-8")
 	s.configure(t, append([]string{
 		"wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10", "hot_standby = on",
 		"wal_keep_size = 256MB", "max_connections = 200",
@@ -51,8 +51,8 @@ func StartPrimary(t testing.TB, settings ...string) *Server {
 func (p *Server) StartReplica(t testing.TB) *Server {
 	t.Helper()
 	s := newServer(t)
-	s.run(t, filepath.Join(s.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", strconv.Itoa(p.Port), "-U", "postgres",
-		"-D", s.data(), "-R", "-X", "stream", "--checkpoint=fast")
+	s.Run(t, filepath.Join(s.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", strconv.Itoa(p.Port), "-U", "postgres",
+		"-D", s.DataDir(), "-R", "-X", "stream", "--checkpoint=fast")
 	s.configure(t)
 	s.Start(t)
 	return s
@@ -75,17 +75,10 @@ func newServer(t testing.TB) *Server {
 	}
 	s := &Server{Dir: dir, Port: port, bin: filepath.Dir(bins[len(bins)-1]),
 		URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}
-	if os.Getuid() == 0 { // PostgreSQL refuses to run as root
-		pg, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("running as root, and no postgres user to run PostgreSQL as: %v", err)
-		}
-		uid, _ := strconv.Atoi(pg.Uid)
-		gid, _ := strconv.Atoi(pg.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
+	if s.cred = serverUser(t); s.cred != nil {
+		if err := os.Chown(dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
 			t.Fatal(err)
 		}
-		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 	t.Cleanup(func() {
 		s.Stop(t, "immediate")
@@ -99,7 +92,8 @@ func versionOf(initdb string) int {
 	return v
 }
 
-func (s *Server) data() string { return filepath.Join(s.Dir, "data") }
+// DataDir is the server's data directory.
+func (s *Server) DataDir() string { return filepath.Join(s.Dir, "data") }
 
 // configure appends this server's own address and socket, and settings,
 // to its postgresql.conf (later lines win over a primary's copied ones).
@@ -107,7 +101,7 @@ func (s *Server) configure(t testing.TB, settings ...string) {
 	t.Helper()
 	lines := append([]string{"", "# --- test server ---", "listen_addresses = '127.0.0.1'",
 		fmt.Sprintf("port = %d", s.Port), fmt.Sprintf("unix_socket_directories = '%s'", s.Dir)}, settings...)
-	f, err := os.OpenFile(filepath.Join(s.data(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(s.DataDir(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +121,7 @@ func (s *Server) Start(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.data())
+	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.DataDir())
 	cmd.Dir, cmd.Stdout, cmd.Stderr = s.Dir, log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
 	if err := cmd.Start(); err != nil {
@@ -204,13 +198,51 @@ func (s *Server) Log() string {
 	return string(b)
 }
 
-func (s *Server) run(t testing.TB, name string, args ...string) {
+// Run runs a program as the server's user (pgbackrest, pg_ctl…), in its
+// directory, and returns its output; it fails t if the program does.
+func (s *Server) Run(t testing.TB, name string, args ...string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.SysProcAttr = s.Dir, &syscall.SysProcAttr{Credential: s.cred}
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("%s: %v\n%s\n%s", filepath.Base(name), err, out, s.Log())
 	}
+	return out
+}
+
+// ServerDir returns a new temporary directory the test's servers (and the
+// programs Run runs) may write: owned by the postgres user when the test
+// runs as root. It is removed when t ends.
+func ServerDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mealsync-pgdir-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if cred := serverUser(t); cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// serverUser is who runs the test's servers: nil (the test's own user),
+// or the postgres user when the test runs as root, which PostgreSQL refuses.
+func serverUser(t testing.TB) *syscall.Credential {
+	t.Helper()
+	if os.Getuid() != 0 {
+		return nil
+	}
+	pg, err := user.Lookup("postgres")
+	if err != nil {
+		t.Fatalf("running as root, and no postgres user to run PostgreSQL as: %v", err)
+	}
+	uid, _ := strconv.Atoi(pg.Uid)
+	gid, _ := strconv.Atoi(pg.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 }
