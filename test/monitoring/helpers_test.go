@@ -142,14 +142,13 @@ func selectors(expr parser.Expr) []*parser.VectorSelector {
 	return out
 }
 
-// appMetrics returns the names of the series expr selects from MealSync
-// itself (the selectors with job="mealsync"): those a scrape of a running
-// instance must provide.
-func appMetrics(expr parser.Expr) []string {
+// jobMetrics returns the names of the series expr selects from job (the
+// selectors with job="<job>"): those a scrape of that job must provide.
+func jobMetrics(expr parser.Expr, job string) []string {
 	var names []string
 	for _, vs := range selectors(expr) {
 		for _, m := range vs.LabelMatchers {
-			if m.Name == "job" && m.Type.String() == "=" && m.Value == "mealsync" && vs.Name != "" {
+			if m.Name == "job" && m.Type.String() == "=" && m.Value == job && vs.Name != "" {
 				names = append(names, vs.Name)
 			}
 		}

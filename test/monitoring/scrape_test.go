@@ -149,7 +149,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			for _, m := range appMetrics(e) {
+			for _, m := range jobMetrics(e, "mealsync") {
 				need[m] = append(need[m], "alert "+name)
 			}
 		}
@@ -159,7 +159,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", q.where, err)
 				}
-				for _, m := range appMetrics(e) {
+				for _, m := range jobMetrics(e, "mealsync") {
 					need[m] = append(need[m], q.where)
 				}
 			}
