@@ -80,8 +80,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// the database's record of which recipes changed.
 	var recipes mealsync.RecipeStore = db
 	var caches []metrics.CacheSource // counted in mealsync_cache_lookups_total
+	// With replicas, the index reads its feed from them (docs/INFRASTRUCTURE.md,
+	// "Read replicas").
+	var feed mealsync.CatalogueFeed = db
+	var replicas *postgres.Replicas
+	if len(cfg.ReplicaURLs) > 0 {
+		replicas, err = postgres.OpenReplicas(db, cfg.ReplicaURLs, postgres.Pool{
+			MaxOpen: 4, MaxIdle: 4, MaxLifetime: cfg.DBConnMaxLifetime, MaxIdleTime: cfg.DBConnMaxIdleTime,
+		}, cfg.ReplicaMaxLag, log)
+		if err != nil {
+			return err
+		}
+		defer replicas.Close()
+		go replicas.Run(ctx)
+		feed = postgres.NewCatalogueFeed(db, replicas)
+	}
 	if cfg.CatalogueIndex {
-		idx := catalogindex.New(db, db, cfg.CatalogueVersionTTL, time.Now)
+		idx := catalogindex.New(db, feed, cfg.CatalogueVersionTTL, time.Now)
 		caches = append(caches, metrics.CacheSource{Name: "catalogue", Lookups: idx.Lookups})
 		loaded := time.Now()
 		if err := idx.Warm(ctx); err != nil {
@@ -146,6 +161,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}, hub.WakeAll, log)
 		go listener.Run(ctx)
 		listening = listener.Up
+	}
+	if replicas != nil {
+		reg.MustRegister(metrics.NewReplicaCollector(func() []metrics.Replica {
+			var out []metrics.Replica
+			for _, r := range replicas.Status() {
+				out = append(out, metrics.Replica{Name: r.Name, InRotation: r.InRotation, Lag: r.Lag, Reads: r.Reads})
+			}
+			return out
+		}, replicas.Fallbacks.Load))
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mealsync_live_listener_up",

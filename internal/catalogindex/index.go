@@ -235,7 +235,20 @@ func (x *Index) changed() {
 
 func (x *Index) wrote(ctx context.Context) {
 	x.changed()
-	mealsync.AfterCommit(ctx, x.changed)
+	mealsync.AfterCommit(ctx, func() {
+		if w, ok := x.feed.(writeAwareFeed); ok {
+			w.Wrote(context.WithoutCancel(ctx))
+		}
+		x.changed()
+	})
+}
+
+// writeAwareFeed is a feed that must hear of this instance's catalogue
+// writes once they are committed, before the index asks it again: one read
+// from replicas answers from the primary until a replica has the write
+// (internal/sqldb/postgres's CatalogueFeed).
+type writeAwareFeed interface {
+	Wrote(ctx context.Context)
 }
 
 func (x *Index) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {

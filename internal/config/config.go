@@ -40,6 +40,10 @@ type Config struct {
 	// ListenDatabaseURL is the connection live sync LISTENs on; default
 	// DirectDatabaseURL, else DatabaseURL.
 	ListenDatabaseURL string
+	// ReplicaURLs are streaming replicas of the PostgreSQL primary that
+	// answer the catalogue's reads while they lag less than ReplicaMaxLag.
+	ReplicaURLs   []string
+	ReplicaMaxLag time.Duration
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
 	DBConnMaxLifetime time.Duration
@@ -137,6 +141,8 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		DatabaseURL:           r.str("MEALSYNC_DATABASE_URL", "sqlite:data/mealsync.db"),
 		DirectDatabaseURL:     r.str("MEALSYNC_DIRECT_DATABASE_URL", ""),
 		ListenDatabaseURL:     r.str("MEALSYNC_LISTEN_DATABASE_URL", ""),
+		ReplicaURLs:           r.list("MEALSYNC_DATABASE_REPLICA_URLS"),
+		ReplicaMaxLag:         r.duration("MEALSYNC_REPLICA_MAX_LAG", 2*time.Second),
 		DBMaxOpenConns:        r.int("MEALSYNC_DB_MAX_OPEN_CONNS", 20),
 		DBMaxIdleConns:        r.int("MEALSYNC_DB_MAX_IDLE_CONNS", -1), // unset: the pool size (below)
 		DBConnMaxLifetime:     r.duration("MEALSYNC_DB_CONN_MAX_LIFETIME", 30*time.Minute),
@@ -252,6 +258,15 @@ func (c *Config) Validate() error {
 			bad("MEALSYNC_DATABASE_URL: not a valid URL")
 		}
 	}
+	for _, u := range c.ReplicaURLs {
+		if _, err := url.Parse(u); err != nil || !isPostgresURL(u) || !c.Postgres() {
+			bad("MEALSYNC_DATABASE_REPLICA_URLS: give postgres:// URLs, beside a postgres:// MEALSYNC_DATABASE_URL")
+			break
+		}
+	}
+	if c.ReplicaMaxLag <= 0 {
+		bad("MEALSYNC_REPLICA_MAX_LAG must be positive")
+	}
 	if c.DirectDatabaseURL != "" {
 		if _, err := url.Parse(c.DirectDatabaseURL); err != nil || !isPostgresURL(c.DirectDatabaseURL) || !c.Postgres() {
 			bad("MEALSYNC_DIRECT_DATABASE_URL: give a postgres:// URL, beside a postgres:// MEALSYNC_DATABASE_URL")
@@ -363,6 +378,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("database_url", RedactURL(c.DatabaseURL)),
 		slog.String("direct_database_url", RedactURL(c.DirectDatabaseURL)),
 		slog.String("listen_database_url", RedactURL(c.ListenDatabaseURL)),
+		slog.Any("database_replica_urls", redactAll(c.ReplicaURLs)),
+		slog.Duration("replica_max_lag", c.ReplicaMaxLag),
 		slog.Int("db_max_open_conns", c.DBMaxOpenConns),
 		slog.Int("db_max_idle_conns", c.DBMaxIdleConns),
 		slog.Duration("db_conn_max_lifetime", c.DBConnMaxLifetime),
@@ -428,6 +445,14 @@ func RedactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+func redactAll(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = RedactURL(u)
+	}
+	return out
 }
 
 // reader reads typed variables, collecting every parse error.

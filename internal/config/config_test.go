@@ -137,3 +137,23 @@ func TestDirectDatabaseURL(t *testing.T) {
 		}
 	}
 }
+
+// Replica URLs are a comma-separated list of PostgreSQL URLs beside a
+// PostgreSQL primary; the lag limit defaults to 2 s.
+func TestReplicaURLs(t *testing.T) {
+	const primary = "postgres://u@db1:5432/db"
+	c, err := Load(env(map[string]string{"MEALSYNC_DATABASE_URL": primary,
+		"MEALSYNC_DATABASE_REPLICA_URLS": " postgres://u@db2:5432/db , postgres://u@db3:5432/db "}), nil, io.Discard)
+	if err != nil || len(c.ReplicaURLs) != 2 || c.ReplicaURLs[1] != "postgres://u@db3:5432/db" || c.ReplicaMaxLag != 2*time.Second {
+		t.Fatalf("%v: %q, max lag %s", err, c.ReplicaURLs, c.ReplicaMaxLag)
+	}
+	for _, bad := range []map[string]string{
+		{"MEALSYNC_DATABASE_URL": primary, "MEALSYNC_DATABASE_REPLICA_URLS": "db2:5432"},
+		{"MEALSYNC_DATABASE_URL": "sqlite:m.db", "MEALSYNC_DATABASE_REPLICA_URLS": "postgres://u@db2/db"},
+		{"MEALSYNC_DATABASE_URL": primary, "MEALSYNC_REPLICA_MAX_LAG": "0s"},
+	} {
+		if _, err := Load(env(bad), nil, io.Discard); err == nil {
+			t.Errorf("%v: accepted", bad)
+		}
+	}
+}

@@ -35,8 +35,10 @@ import (
 // same database. Each account signs in once (a password hash); later runs
 // resume its session, as the app does. Knobs:
 //
-//	MEALSYNC_CAPACITY_PLAN       comma-separated runs, each INSTANCES:USERS:STEADY:RAMP_UP[:MIX]
-//	                             (MIX as --mix takes it, with ; between weights: login=0;generate=1)
+//	MEALSYNC_CAPACITY_PLAN       comma-separated runs, each INSTANCES[xPOOL]:USERS:STEADY:RAMP_UP[:MIX]
+//	                             (POOL: each instance's MEALSYNC_DB_MAX_OPEN_CONNS, 3x10 is three
+//	                             instances of 10 connections; MIX as --mix takes it, with ; between
+//	                             weights: login=0;generate=1)
 //	                             (1:10000:5m:2m,knee,3:10000:5m:2m,knee); "knee" searches, at the
 //	                             previous run's instance count, for the most users at
 //	                             p95 < 100 ms with no error, bisecting MEALSYNC_CAPACITY_KNEE
@@ -99,8 +101,8 @@ func TestCapacityFigures(t *testing.T) {
 	s, accts := startCapacityStack(t, recipes, accounts)
 	t.Logf("stack: nginx, PostgreSQL with %d recipes and %d accounts, ready in %s", recipes, accounts, time.Since(began).Round(time.Second))
 
-	run := func(instances, users int, steady, rampUp time.Duration, runMix loadtest.Mix) capacityPoint {
-		s.scale(t, instances)
+	run := func(instances, pool, users int, steady, rampUp time.Duration, runMix loadtest.Mix) capacityPoint {
+		s.scale(t, instances, pool)
 		if runMix == nil {
 			runMix = mix
 		}
@@ -110,6 +112,9 @@ func TestCapacityFigures(t *testing.T) {
 		})
 		if out != "" {
 			base := filepath.Join(out, fmt.Sprintf("%di-%du-%s", instances, users, steady))
+			if pool > 0 {
+				base += fmt.Sprintf("-pool%d", pool)
+			}
 			if runMix != nil {
 				base += "-" + strings.NewReplacer(",", "_", "=", "").Replace(runMix.String())
 			}
@@ -130,7 +135,7 @@ func TestCapacityFigures(t *testing.T) {
 	var last capacityPoint
 	for _, r := range plan {
 		if !r.knee {
-			last = run(r.instances, r.users, r.steady, r.rampUp, r.mix)
+			last = run(r.instances, r.pool, r.users, r.steady, r.rampUp, r.mix)
 			continue
 		}
 		// Bisect the candidates between the most users known to pass and
@@ -151,7 +156,7 @@ func TestCapacityFigures(t *testing.T) {
 				break
 			}
 			mid := (lo + hi) / 2
-			p := run(last.Instances, knee[mid], kneeRun.steady, kneeRun.rampUp, nil)
+			p := run(last.Instances, last.Pool, knee[mid], kneeRun.steady, kneeRun.rampUp, nil)
 			if meetsGoal(p) {
 				lo = mid
 			} else {
@@ -180,6 +185,7 @@ type planned struct {
 	mix            loadtest.Mix // nil: MEALSYNC_CAPACITY_MIX's, or the default
 	knee           bool
 	instances      int
+	pool           int // MEALSYNC_DB_MAX_OPEN_CONNS of each instance; 0: the default
 	users          int
 	steady, rampUp time.Duration
 }
@@ -206,15 +212,22 @@ func parsePlan(t *testing.T, spec string) []planned {
 			r.mix, parts = m, parts[:4]
 		}
 		if len(parts) != 4 {
-			t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q is not INSTANCES:USERS:STEADY:RAMP_UP[:MIX]", f)
+			t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q is not INSTANCES[xPOOL]:USERS:STEADY:RAMP_UP[:MIX]", f)
 		}
 		var err1, err2, err3, err4 error
-		r.instances, err1 = strconv.Atoi(parts[0])
+		inst, pool, hasPool := strings.Cut(parts[0], "x")
+		r.instances, err1 = strconv.Atoi(inst)
+		if hasPool {
+			var err error
+			if r.pool, err = strconv.Atoi(pool); err != nil || r.pool < 1 {
+				t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q: the pool after x is not a positive number", f)
+			}
+		}
 		r.users, err2 = strconv.Atoi(parts[1])
 		r.steady, err3 = time.ParseDuration(parts[2])
 		r.rampUp, err4 = time.ParseDuration(parts[3])
 		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || r.instances < 1 || r.users < 1 {
-			t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q is not INSTANCES:USERS:STEADY:RAMP_UP", f)
+			t.Fatalf("MEALSYNC_CAPACITY_PLAN: %q is not INSTANCES[xPOOL]:USERS:STEADY:RAMP_UP", f)
 		}
 		out = append(out, r)
 	}
@@ -225,6 +238,7 @@ func parsePlan(t *testing.T, spec string) []planned {
 // beside the generator's report.
 type capacityPoint struct {
 	Instances int
+	Pool      int // each instance's pool size; 0: the default
 	Users     int
 	Report    *loadtest.Report
 
@@ -253,7 +267,7 @@ type capacityPoint struct {
 func measurePoint(t *testing.T, s *capacityStack, opts loadtest.Options) capacityPoint {
 	t.Helper()
 	ctx := context.Background()
-	p := capacityPoint{Instances: len(s.insts), Users: opts.Users, LoadAvgMin: 1e9}
+	p := capacityPoint{Instances: len(s.insts), Pool: s.pool, Users: opts.Users, LoadAvgMin: 1e9}
 	scraper := &monitor.Scraper{Timeout: 10 * time.Second}
 	var targets []monitor.Target
 	for i, in := range s.insts {
@@ -318,12 +332,12 @@ func measurePoint(t *testing.T, s *capacityStack, opts loadtest.Options) capacit
 		rampErrs += a.Errors
 	}
 	t.Logf("report, %d instance(s), %d users:\n%s", len(s.insts), opts.Users, text.String())
-	t.Logf("POINT instances=%d users=%d outcome=%s steady=%.0fs throughput=%.1f req/s p50=%.1f p95=%.1f p99=%.1f max=%.1f ms "+
+	t.Logf("POINT instances=%d pool=%d users=%d outcome=%s steady=%.0fs throughput=%.1f req/s p50=%.1f p95=%.1f p99=%.1f max=%.1f ms "+
 		"errors=%d (ramp-up %d) sendlag_p99=%.1f ms overdue=%d loadavg=%.1f-%.1f setup=%.0fs (resumed %d, signed in %d) "+
 		"app_cpu=%.0f µs/req nginx_cpu=%.0f µs/req generator_cpu=%.0f µs/req (%.2f cores) "+
 		"monitor: %.0f requests over %.0f s (%.1f req/s; report %d requests, %.1f req/s), p95 per instance %v ms; "+
 		"nginx: %d requests, p50 %.1f ms, p95 %.1f ms",
-		len(s.insts), opts.Users, rep.Outcome, rep.Steady.Seconds, rep.Steady.Throughput,
+		len(s.insts), s.pool, opts.Users, rep.Outcome, rep.Steady.Seconds, rep.Steady.Throughput,
 		rep.Steady.Latency.P50, rep.Steady.Latency.P95, rep.Steady.Latency.P99, rep.Steady.Latency.Max,
 		errs, rampErrs, rep.SendLag.P99, rep.Overdue, p.LoadAvgMin, p.LoadAvgMax, rep.Setup.Seconds, rep.Setup.Resumed, rep.Setup.SignedIn,
 		p.AppMicrosPerRequest, p.NginxMicrosPerRequest, rep.Generator.CPUPerRequestMicros, rep.Generator.CPUCores,
@@ -345,6 +359,7 @@ type capacityStack struct {
 	bin, dbURL string
 	nginx      *testenv.Nginx
 	insts      []*testenv.Instance
+	pool       int // the instances' MEALSYNC_DB_MAX_OPEN_CONNS; 0: the default
 }
 
 // cpu returns the CPU seconds the instances and nginx's processes have used.
@@ -361,14 +376,18 @@ func (s *capacityStack) cpu() (app, nginx float64) {
 
 func (s *capacityStack) startInstance(t *testing.T) {
 	t.Helper()
+	env := map[string]string{
+		"MEALSYNC_TRUSTED_PROXIES": "127.0.0.1/32",
+		// Every instance must accept the tokens the others sign.
+		"MEALSYNC_JWT_SECRET": "capacity-figures-secret-shared-by-every-instance",
+	}
+	if s.pool > 0 {
+		env["MEALSYNC_DB_MAX_OPEN_CONNS"] = strconv.Itoa(s.pool)
+	}
 	s.insts = append(s.insts, testenv.StartMealsync(t, testenv.Options{Binary: s.bin, DatabaseURL: s.dbURL,
 		// It loads the catalogue index before it listens: at 100,000
 		// recipes, tens of seconds on a busy machine.
-		ReadyTimeout: 5 * time.Minute, Env: map[string]string{
-			"MEALSYNC_TRUSTED_PROXIES": "127.0.0.1/32",
-			// Every instance must accept the tokens the others sign.
-			"MEALSYNC_JWT_SECRET": "capacity-figures-secret-shared-by-every-instance",
-		}}))
+		ReadyTimeout: 5 * time.Minute, Env: env}))
 	for _, l := range s.insts[len(s.insts)-1].LogLines() {
 		if l["msg"] == "catalogue index loaded" {
 			t.Logf("instance %d: catalogue index loaded in %v ms (load average %s)", len(s.insts), l["took_ms"], loadAvgText())
@@ -381,10 +400,23 @@ func loadAvgText() string {
 	return strings.TrimSpace(string(b))
 }
 
-// scale runs n instances behind nginx: it starts the missing ones, or stops
-// the extra ones, and reloads nginx with their addresses.
-func (s *capacityStack) scale(t *testing.T, n int) {
+// scale runs n instances behind nginx, each with a pool of pool connections:
+// it starts the missing ones, or stops the extra ones, and reloads nginx
+// with their addresses. A new pool size replaces every instance.
+func (s *capacityStack) scale(t *testing.T, n, pool int) {
 	t.Helper()
+	if pool != s.pool {
+		old := s.insts
+		s.insts, s.pool = nil, pool
+		for len(s.insts) < n {
+			s.startInstance(t)
+		}
+		s.setUpstream(t)
+		for _, in := range old {
+			in.Stop()
+		}
+		return
+	}
 	if n == len(s.insts) {
 		return
 	}
@@ -393,15 +425,21 @@ func (s *capacityStack) scale(t *testing.T, n int) {
 	}
 	extra := s.insts[n:]
 	s.insts = s.insts[:n]
+	s.setUpstream(t)
+	for _, in := range extra {
+		in.Stop()
+	}
+}
+
+// setUpstream points nginx at the running instances.
+func (s *capacityStack) setUpstream(t *testing.T) {
+	t.Helper()
 	var addrs []string
 	for _, in := range s.insts {
 		addrs = append(addrs, in.Addr)
 	}
 	s.nginx.WriteUpstream(t, addrs)
 	s.nginx.Reload(t)
-	for _, in := range extra {
-		in.Stop()
-	}
 }
 
 func startCapacityStack(t *testing.T, recipes, accounts int) (*capacityStack, []loadtest.Account) {
