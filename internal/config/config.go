@@ -42,8 +42,8 @@ type Config struct {
 	ListenDatabaseURL string
 	// ReplicaURLs are streaming replicas of the PostgreSQL primary that
 	// answer the catalogue's reads while they lag less than ReplicaMaxLag.
-	ReplicaURLs   []string
-	ReplicaMaxLag time.Duration
+	ReplicaURLs       []string
+	ReplicaMaxLag     time.Duration
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
 	DBConnMaxLifetime time.Duration
