@@ -55,6 +55,10 @@ type call struct {
 	// explain asks for the server's message of an error answer (setup
 	// reports it; the run phases only count errors).
 	explain bool
+	// declined, when set, tells an error answer (status, message) that is
+	// the app's correct refusal of what the user's own data asks: the
+	// outcome is then ok and declined, not an error.
+	declined func(status int, msg string) bool
 }
 
 // outcome is what happened to a call.
@@ -63,9 +67,11 @@ type outcome struct {
 	kind   string // "" on success
 	msg    string // the error answer's first message, when asked for
 	retry  string // its Retry-After header
-	err    error
-	sent   time.Time
-	done   time.Time
+	// declined: an error status the call's declined accepted (see call).
+	declined bool
+	err      error
+	sent     time.Time
+	done     time.Time
 }
 
 // ok reports whether the call succeeded.
@@ -110,7 +116,7 @@ func send(ctx context.Context, client *http.Client, base string, c call, timeout
 		return o
 	}
 	o.status = resp.StatusCode
-	if c.explain && !o.wanted(c.want) {
+	if (c.explain || c.declined != nil) && !o.wanted(c.want) {
 		var e struct {
 			Errors []struct{ Field, Message string } `json:"errors"`
 		}
@@ -136,6 +142,9 @@ func send(ctx context.Context, client *http.Client, base string, c call, timeout
 	o.done = now()
 	if o.kind == "" && !o.wanted(c.want) {
 		o.kind = KindStatus
+		if c.declined != nil && c.declined(o.status, o.msg) {
+			o.kind, o.declined = "", true
+		}
 	}
 	return o
 }

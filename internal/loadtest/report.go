@@ -71,7 +71,8 @@ type PhaseReport struct {
 	Seconds    float64        `json:"seconds"`
 	Requests   int64          `json:"requests"`
 	Errors     int64          `json:"errors"`
-	Throughput float64        `json:"throughput"` // requests per second
+	Declined   int64          `json:"declined,omitempty"` // see ActionReport
+	Throughput float64        `json:"throughput"`         // requests per second
 	Latency    Latency        `json:"latency"`
 	ErrorsBy   ErrorCounts    `json:"errorsBy"`
 	ByRequest  []ActionReport `json:"byRequest"`
@@ -79,9 +80,13 @@ type PhaseReport struct {
 
 // ActionReport is one kind of request in one phase.
 type ActionReport struct {
-	Name       string      `json:"name"`
-	Requests   int64       `json:"requests"`
-	Errors     int64       `json:"errors"`
+	Name     string `json:"name"`
+	Requests int64  `json:"requests"`
+	Errors   int64  `json:"errors"`
+	// Declined are error statuses that are the app's correct answer to
+	// what the user's own data asks (a meal plan for diets no recipe
+	// fits): counted apart, not as errors.
+	Declined   int64       `json:"declined,omitempty"`
 	Throughput float64     `json:"throughput"`
 	Latency    Latency     `json:"latency"`
 	ErrorsBy   ErrorCounts `json:"errorsBy"`
@@ -170,6 +175,7 @@ func (r *recorder) phaseReport(ph phase, secs float64) PhaseReport {
 		all.hist.Merge(c.hist)
 		all.requests += c.requests
 		all.errors += c.errors
+		all.declined += c.declined
 		for k, n := range c.byKind {
 			all.byKind[k] += n
 		}
@@ -177,11 +183,11 @@ func (r *recorder) phaseReport(ph phase, secs float64) PhaseReport {
 			all.byStatus[s] += n
 		}
 		pr.ByRequest = append(pr.ByRequest, ActionReport{
-			Name: name, Requests: c.requests, Errors: c.errors, Throughput: rate(c.requests, secs),
+			Name: name, Requests: c.requests, Errors: c.errors, Declined: c.declined, Throughput: rate(c.requests, secs),
 			Latency: summarise(c), ErrorsBy: ErrorCounts{Status: statusMap(c), Kind: kindMap(c)},
 		})
 	}
-	pr.Requests, pr.Errors = all.requests, all.errors
+	pr.Requests, pr.Errors, pr.Declined = all.requests, all.errors, all.declined
 	pr.Throughput = rate(all.requests, secs)
 	pr.Latency = summarise(all)
 	pr.ErrorsBy = ErrorCounts{Status: statusMap(all), Kind: kindMap(all)}
@@ -253,6 +259,9 @@ func writePhase(b *strings.Builder, title string, p PhaseReport) {
 	}
 	row("all", p.Requests, p.Throughput, p.Latency, p.Errors)
 	tw.Flush()
+	if p.Declined > 0 {
+		fmt.Fprintf(b, "Declined (not errors: the app's answer to what the user's own data asks, e.g. a plan for diets no recipe fits): %d\n", p.Declined)
+	}
 	if p.Errors > 0 {
 		fmt.Fprintf(b, "Errors by kind: %s; by status: %s\n", countList(p.ErrorsBy.Kind), countList(p.ErrorsBy.Status))
 		if p.ErrorsBy.Status["429"] > 0 {

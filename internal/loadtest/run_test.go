@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -355,5 +356,51 @@ func TestTargetsOutsidePrivateRangesAreRefused(t *testing.T) {
 	_, err := Run(context.Background(), Options{Target: "http://203.0.113.7:8081", Duration: time.Second}, Hooks{})
 	if !errors.Is(err, ErrTargetNotAllowed) || !strings.Contains(err.Error(), "--i-own-this-target") {
 		t.Fatalf("err %v, want ErrTargetNotAllowed naming --i-own-this-target", err)
+	}
+}
+
+// A meal plan refused because nothing fits the user's diets is the app's
+// correct answer: counted apart as declined, not as an error, and no
+// shopping list is asked for it. Any other 400 stays an error.
+func TestPlanForDietsNothingFitsIsDeclinedNotAnError(t *testing.T) {
+	for _, c := range []struct {
+		message  string
+		declined bool
+	}{
+		{"No recipe in the catalogue fits your preferences", true},
+		{"Only 1 recipe(s) in the catalogue fit your preferences: not enough for 3 different meals a day", true},
+		{"startDate must be a date", false},
+	} {
+		f, srv := newFakeAPI(t)
+		f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodPost && r.URL.Path == "/api/v1/meal-plans" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"data":null,"errors":[{"field":"Bad Request","message":%q}]}`, c.message)
+				return true
+			}
+			return false
+		})
+		o := quick(srv.URL)
+		o.Mix = Mix{ActPlan: 1}
+		o.MaxErrors = 1
+		rep, err := Run(context.Background(), o, Hooks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans := byName(rep.Steady, reqPlanCreate)
+		if plans.Requests == 0 {
+			t.Fatal("no plan was asked for")
+		}
+		if c.declined && (plans.Declined != plans.Requests || plans.Errors != 0 || rep.Steady.Declined != plans.Declined) {
+			t.Errorf("%q: %d requests, %d declined (phase %d), %d errors; want all declined, none errors",
+				c.message, plans.Requests, plans.Declined, rep.Steady.Declined, plans.Errors)
+		}
+		if !c.declined && (plans.Errors != plans.Requests || plans.Declined != 0) {
+			t.Errorf("%q: %d requests, %d errors, %d declined; want all errors", c.message, plans.Requests, plans.Errors, plans.Declined)
+		}
+		if n := f.count("GET /api/v1/meal-plans/"); n != 0 {
+			t.Errorf("%q: %d shopping lists asked for plans that were not made", c.message, n)
+		}
 	}
 }

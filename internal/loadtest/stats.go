@@ -77,6 +77,7 @@ type sample struct {
 	done     time.Time // the whole answer read, or the failure
 	status   int
 	kind     string // "" when it succeeded
+	declined bool   // succeeded as a refusal the user's own data called for (call.declined)
 	first    bool   // the first request of an action: sent - intended is the send lag
 }
 
@@ -85,6 +86,7 @@ type counts struct {
 	hist     *hdrhistogram.Histogram // latency from the intended start, µs
 	requests int64
 	errors   int64
+	declined int64
 	byStatus map[int]int64
 	byKind   map[string]int64
 }
@@ -100,6 +102,9 @@ func (c *counts) add(s *sample) {
 	c.requests++
 	us := s.done.Sub(s.intended).Microseconds()
 	c.hist.RecordValue(min(max(us, histMin), histMax))
+	if s.declined {
+		c.declined++
+	}
 	if s.kind != "" {
 		c.errors++
 		c.byKind[s.kind]++

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,7 +75,7 @@ func (e *engine) step(ctx context.Context, u *user, ph phase, at *time.Time, fir
 	}
 	o := send(ctx, u.client, e.base, c, e.opts.Timeout, e.opts.Now)
 	e.rec.record(sample{name: c.name, phase: ph, intended: *at, sent: o.sent, done: o.done,
-		status: o.status, kind: o.kind, first: first})
+		status: o.status, kind: o.kind, declined: o.declined, first: first})
 	if o.status == http.StatusUnauthorized {
 		u.fresh = time.Time{} // refresh before the next action
 	}
@@ -121,7 +122,8 @@ func (e *engine) act(ctx context.Context, u *user, intended time.Time) {
 		return e.step(ctx, u, ph, &at, next(), call{name: name, method: http.MethodGet, path: path, out: out, token: u.access})
 	}
 	write := func(name, method, path string, body, out any) outcome {
-		return e.step(ctx, u, ph, &at, next(), call{name: name, method: method, path: path, body: body, out: out, token: u.access})
+		return e.step(ctx, u, ph, &at, next(), call{name: name, method: method, path: path, body: body, out: out, token: u.access,
+			declined: declinedFor(name)})
 	}
 	a := e.mix.draw(u.rng)
 	if (a == ActOpen || a == ActSave) && u.nSeen == 0 {
@@ -197,7 +199,7 @@ func (e *engine) plan(ctx context.Context, u *user, get func(string, string, any
 	meals := []int{3, 2, 1}[pick(u.rng, 0.5, 0.3, 0.2)]
 	var p created
 	body := map[string]any{"startDate": start, "numberOfDays": days, "mealsPerDay": meals}
-	if !write(reqPlanCreate, http.MethodPost, "/api/v1/meal-plans", body, &p).ok() || e.stopped() {
+	if o := write(reqPlanCreate, http.MethodPost, "/api/v1/meal-plans", body, &p); !o.ok() || o.declined || e.stopped() {
 		return
 	}
 	u.plans = append(u.plans, p.Data.ID)
@@ -206,6 +208,20 @@ func (e *engine) plan(ctx context.Context, u *user, get func(string, string, any
 		if write(reqPlanDelete, http.MethodDelete, "/api/v1/meal-plans/"+url.PathEscape(u.plans[0]), nil, nil).ok() {
 			u.plans = slices.Delete(u.plans, 0, 1)
 		}
+	}
+}
+
+// declinedFor returns, for the requests that have one, the test of an
+// error answer that is the app's correct refusal of the user's own data
+// rather than an error: a meal plan for diets that no recipe in the
+// catalogue fits (the planner's 400; generated users draw diets at random,
+// and a few draw combinations nothing satisfies).
+func declinedFor(name string) func(status int, msg string) bool {
+	if name != reqPlanCreate {
+		return nil
+	}
+	return func(status int, msg string) bool {
+		return status == http.StatusBadRequest && strings.Contains(msg, "your preferences")
 	}
 }
 
