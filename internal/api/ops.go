@@ -71,7 +71,9 @@ func (s *Server) handleLiveness(w http.ResponseWriter, r *http.Request) {
 }
 
 // GET /actuator/health/readiness: DOWN while starting and from the first
-// moment of shutdown; otherwise a database ping with a 1 s timeout.
+// moment of shutdown; otherwise a database ping with a 1 s timeout, which on
+// PostgreSQL also fails on a read-only server (a standby, or one still in
+// recovery after a restore: it would refuse every write).
 func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
 		writeHealth(w, health{Status: "DOWN"})

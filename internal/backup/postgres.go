@@ -137,7 +137,8 @@ func openPostgres(ctx context.Context, rawURL string) (*sqldb.DB, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.Ping(pctx); err != nil {
+	// The server answering is enough: a backup may be taken from a standby.
+	if err := db.SQL().PingContext(pctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot connect: %w", err)
 	}

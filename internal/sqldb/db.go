@@ -9,6 +9,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 
@@ -59,7 +60,25 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 func (db *DB) Dialect() string { return db.dialect.Name }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+//
+// On PostgreSQL it also checks that the session takes writes: a standby
+// (in recovery after a restore, or a replica the URL names by mistake)
+// answers reads and refuses every write, so it does not count as up.
+func (db *DB) Ping(ctx context.Context) error {
+	if db.dialect.Name != "postgres" {
+		return db.sql.PingContext(ctx)
+	}
+	var readOnly string
+	if err := db.sql.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&readOnly); err != nil {
+		return err
+	}
+	if readOnly == "on" {
+		return errReadOnly
+	}
+	return nil
+}
+
+var errReadOnly = errors.New("the database is read-only (a standby, or in recovery): it refuses writes")
 
 // Close closes the pool. It is the last step of shutdown.
 func (db *DB) Close() error { return db.sql.Close() }
