@@ -142,6 +142,34 @@ func selectors(expr parser.Expr) []*parser.VectorSelector {
 	return out
 }
 
+// readFrom returns the metric names the alert rules and the dashboards
+// select from job, each with who reads it ("alert X", a panel).
+func readFrom(t testing.TB, job string) map[string][]string {
+	t.Helper()
+	need := map[string][]string{}
+	for name, expr := range alerts(t) {
+		e, err := promql.ParseExpr(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, m := range jobMetrics(e, job) {
+			need[m] = append(need[m], "alert "+name)
+		}
+	}
+	for _, d := range loadDashboards(t) {
+		for _, q := range d.queries(t) {
+			e, err := promql.ParseExpr(q.promql)
+			if err != nil {
+				t.Fatalf("%s: %v", q.where, err)
+			}
+			for _, m := range jobMetrics(e, job) {
+				need[m] = append(need[m], q.where)
+			}
+		}
+	}
+	return need
+}
+
 // jobMetrics returns the names of the series expr selects from job (the
 // selectors with job="<job>"): those a scrape of that job must provide.
 func jobMetrics(expr parser.Expr, job string) []string {

@@ -37,27 +37,7 @@ func TestPostgresExporterHasWhatRulesAndDashboardRead(t *testing.T) {
 		}
 	}
 
-	need := map[string][]string{}
-	for name, expr := range alerts(t) {
-		e, err := promql.ParseExpr(expr)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, m := range jobMetrics(e, "postgres") {
-			need[m] = append(need[m], "alert "+name)
-		}
-	}
-	for _, d := range loadDashboards(t) {
-		for _, q := range d.queries(t) {
-			e, err := promql.ParseExpr(q.promql)
-			if err != nil {
-				t.Fatalf("%s: %v", q.where, err)
-			}
-			for _, m := range jobMetrics(e, "postgres") {
-				need[m] = append(need[m], q.where)
-			}
-		}
-	}
+	need := readFrom(t, "postgres")
 	if len(need) == 0 {
 		t.Fatal(`no rule or panel reads job="postgres": the database panels and alerts are gone`)
 	}

@@ -143,27 +143,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 		one(t, fmt.Sprintf(`count(mealsync_disk_free_bytes{path=%q} > 0 and mealsync_disk_free_bytes <= mealsync_disk_total_bytes) by (job, instance)`, abs), 1)
 	})
 	t.Run("every series the rules and dashboard read from the app exists", func(t *testing.T) {
-		need := map[string][]string{}
-		for name, expr := range alerts(t) {
-			e, err := promql.ParseExpr(expr)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			for _, m := range jobMetrics(e, "mealsync") {
-				need[m] = append(need[m], "alert "+name)
-			}
-		}
-		for _, d := range loadDashboards(t) {
-			for _, q := range d.queries(t) {
-				e, err := promql.ParseExpr(q.promql)
-				if err != nil {
-					t.Fatalf("%s: %v", q.where, err)
-				}
-				for _, m := range jobMetrics(e, "mealsync") {
-					need[m] = append(need[m], q.where)
-				}
-			}
-		}
+		need := readFrom(t, "mealsync")
 		waitFor(t, deadline, "metric names", func() (bool, string) {
 			have, err := prom.metricNames()
 			if err != nil {
