@@ -289,7 +289,11 @@ type snapshot struct {
 	cuisine    map[string][]int32
 	difficulty map[string][]int32
 	tag        map[string][]int32
-	trigram    map[[3]byte][]int32
+	trigram    map[[3]byte][]int32 // of lower-case names
+	// ingTrigram holds, per byte trigram, the recipes with an ingredient
+	// term that has it: an ingredient filter term can only be in a recipe
+	// that has every one of its trigrams.
+	ingTrigram map[[3]byte][]int32
 }
 
 // build indexes rs, which must all be published.
@@ -304,7 +308,7 @@ func build(rs []*mealsync.Recipe, version int64) *snapshot {
 	s := &snapshot{version: version, recipes: rs, byID: make(map[string]int32, len(rs)), lowerNames: make([]string, len(rs)),
 		tagTerms: make([][]string, len(rs)), ingTerms: make([][]string, len(rs)),
 		cuisine: map[string][]int32{}, difficulty: map[string][]int32{}, tag: map[string][]int32{},
-		trigram: map[[3]byte][]int32{}}
+		trigram: map[[3]byte][]int32{}, ingTrigram: map[[3]byte][]int32{}}
 	for i, r := range rs {
 		p := int32(i)
 		s.byID[r.ID] = p
@@ -321,6 +325,11 @@ func build(rs []*mealsync.Recipe, version int64) *snapshot {
 			names[j] = in.Name
 		}
 		s.ingTerms[i] = mealsync.SearchTerms(names)
+		for _, g := range trigrams(strings.Join(s.ingTerms[i], "\x00")) {
+			if g[0] != 0 && g[1] != 0 && g[2] != 0 { // within one term
+				s.ingTrigram[g] = append(s.ingTrigram[g], p)
+			}
+		}
 		for _, g := range trigrams(name) {
 			if l := s.trigram[g]; len(l) == 0 || l[len(l)-1] != p {
 				s.trigram[g] = append(l, p)
@@ -442,6 +451,9 @@ func (s *snapshot) candidates(q query) ([]int32, bool) {
 	for _, g := range trigrams(q.name) {
 		sets = append(sets, s.trigram[g])
 	}
+	if set, ok := s.ingredientCandidates(q.ings); ok {
+		sets = append(sets, set)
+	}
 	if len(sets) == 0 {
 		return nil, false
 	}
@@ -454,6 +466,32 @@ func (s *snapshot) candidates(q query) ([]int32, bool) {
 		out = intersect(out, set)
 	}
 	return out, true
+}
+
+// ingredientCandidates returns the recipes that can have an ingredient
+// term containing one of terms: for each term, those with all its
+// trigrams. ok is false when a term is too short to have a trigram (or
+// there are no terms): nothing can be ruled out.
+func (s *snapshot) ingredientCandidates(terms []string) ([]int32, bool) {
+	if len(terms) == 0 {
+		return nil, false
+	}
+	lists := make([][]int32, 0, len(terms))
+	for _, t := range terms {
+		grams := trigrams(t)
+		if len(grams) == 0 {
+			return nil, false
+		}
+		have := s.ingTrigram[grams[0]]
+		for _, g := range grams[1:] {
+			if len(have) == 0 {
+				break
+			}
+			have = intersect(have, s.ingTrigram[g])
+		}
+		lists = append(lists, have)
+	}
+	return union(lists), true
 }
 
 // matches checks every condition of q on the recipe at p.
