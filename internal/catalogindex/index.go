@@ -16,6 +16,7 @@
 package catalogindex
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -370,7 +371,7 @@ func trigrams(s string) [][3]byte {
 	for i := 0; i+3 <= len(s); i++ {
 		out = append(out, [3]byte{s[i], s[i+1], s[i+2]})
 	}
-	slices.SortFunc(out, func(a, b [3]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
+	slices.SortFunc(out, func(a, b [3]byte) int { return bytes.Compare(a[:], b[:]) }) // no string per compare
 	return slices.Compact(out)
 }
 

@@ -37,3 +37,22 @@ func BenchmarkListByIngredient(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBuild is the index built over 10,000 recipes (at start, and
+// again for every catalogue change).
+func BenchmarkBuild(b *testing.B) {
+	base, err := catalog.Recipes(time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rs []*mealsync.Recipe
+	for i := 0; len(rs) < 10_000; i++ {
+		r := *base[i%len(base)]
+		r.ID, r.Name, r.Published = fmt.Sprintf("r%05d", i), fmt.Sprintf("%s %d", r.Name, i), true
+		rs = append(rs, &r)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		build(rs, 1)
+	}
+}
