@@ -125,7 +125,10 @@ func wholeConnContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// wholeAnswers gives h a writer that sends a whole answer in one write.
+// wholeAnswers gives h a writer that sends a whole answer in one write,
+// once h has returned: as before, the client sees the answer only after the
+// handler is done with it (its access log line written, its request
+// counted), which tests and operators reading the counters rely on.
 func wholeAnswers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := r.Context().Value(wholeConnKey{}).(*wholeConn)
@@ -133,7 +136,9 @@ func wholeAnswers(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		h.ServeHTTP(&wholeWriter{ResponseWriter: w, conn: c}, r)
+		ww := &wholeWriter{ResponseWriter: w, conn: c}
+		defer ww.send()
+		h.ServeHTTP(ww, r)
 	})
 }
 
@@ -141,26 +146,33 @@ type wholeWriter struct {
 	http.ResponseWriter
 	conn  *wholeConn
 	wrote bool
+	held  bool // the connection holds this answer until send
 }
 
 // Write holds the connection for a first write that is the whole body
-// (as long as the Content-Length the handler set), and flushes it before
-// release: the server's buffered headers and the body leave together.
+// (as long as the Content-Length the handler set), and flushes it into the
+// hold: the server's buffered headers and the body leave together, in send.
 func (w *wholeWriter) Write(b []byte) (int, error) {
 	if w.wrote || len(b) == 0 || w.Header().Get("Content-Length") != strconv.Itoa(len(b)) {
 		w.wrote = true
 		return w.ResponseWriter.Write(b)
 	}
-	w.wrote = true
+	w.wrote, w.held = true, true
 	w.conn.hold()
 	n, err := w.ResponseWriter.Write(b)
 	if err == nil {
 		err = http.NewResponseController(w.ResponseWriter).Flush()
 	}
-	if rerr := w.conn.release(); err == nil {
-		err = rerr
-	}
 	return n, err
+}
+
+// send writes a held answer to the socket. A failed write means the client
+// went away; the connection keeps the error for the server's next write.
+func (w *wholeWriter) send() {
+	if w.held {
+		w.held = false
+		w.conn.release()
+	}
 }
 
 // Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.

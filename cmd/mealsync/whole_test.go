@@ -164,3 +164,36 @@ func sizes(writes [][]byte) []int {
 	}
 	return out
 }
+
+// A whole answer reaches the client only once the handler has returned —
+// after the middleware counted and logged it — as when net/http alone
+// buffered it: a client that reads the counters right after its answer
+// finds its request counted.
+func TestWholeAnswerLeavesAfterTheHandler(t *testing.T) {
+	body := []byte(`{"data":"` + strings.Repeat("c", 8<<10) + `"}` + "\n")
+	received := make(chan struct{})
+	early := make(chan bool, 1)
+	addr, _ := serveWhole(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+		select { // the client must not have the answer yet
+		case <-received:
+			early <- true
+		case <-time.After(300 * time.Millisecond):
+			early <- false
+		}
+	}))
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(received)
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("body of %d bytes (%v), want %d", len(got), err, len(body))
+	}
+	if <-early {
+		t.Error("the client had the answer while the handler was still running")
+	}
+}
