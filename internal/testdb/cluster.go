@@ -172,6 +172,15 @@ func (s *Server) Stop(t testing.TB, mode string) {
 	s.proc = nil
 }
 
+// PID is the postmaster's process id while the server runs (0 when it
+// does not): its children are the server's other processes.
+func (s *Server) PID() int {
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.Pid
+}
+
 // Promote turns a replica into a primary (pg_promote(), waiting for it).
 func (s *Server) Promote(t testing.TB) {
 	t.Helper()

@@ -73,7 +73,7 @@ func TestCacheFigures(t *testing.T) {
 			t.Fatalf("mealsync %s: %v\n%s", sub, err, out)
 		}
 	}
-	opts.Accounts = createAccounts(t, dbURL, users)
+	opts.Accounts = testenv.CreateAccounts(t, dbURL, users)
 
 	var summary []string
 	for _, n := range counts {

@@ -454,7 +454,7 @@ func startCapacityStack(t *testing.T, recipes, accounts int) (*capacityStack, []
 		}
 	}
 	addRecipes(t, s.dbURL, recipes)
-	accts := createAccounts(t, s.dbURL, accounts)
+	accts := testenv.CreateAccounts(t, s.dbURL, accounts)
 	s.startInstance(t)
 	s.nginx = testenv.StartNginx(t, "", []string{s.insts[0].Addr})
 	return s, accts

@@ -7,7 +7,6 @@ package loadtest_test
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -16,13 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/loadtest"
 	"github.com/mealsync/mealsync/internal/monitor"
-	"github.com/mealsync/mealsync/internal/sqldb/postgres"
 	"github.com/mealsync/mealsync/internal/testdb"
 	"github.com/mealsync/mealsync/internal/testenv"
 )
@@ -63,7 +57,7 @@ func startStack(t *testing.T, n int) (stack, []loadtest.Account) {
 			t.Fatalf("mealsync %s: %v\n%s", sub, err, out)
 		}
 	}
-	accts := createAccounts(t, dbURL, n)
+	accts := testenv.CreateAccounts(t, dbURL, n)
 	inst := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: dbURL, Env: map[string]string{
 		// nginx is the client the app sees; it believes nginx's
 		// X-Forwarded-For, so each virtual user is the client address the
@@ -71,32 +65,6 @@ func startStack(t *testing.T, n int) (stack, []loadtest.Account) {
 		"MEALSYNC_TRUSTED_PROXIES": "127.0.0.1/32",
 	}})
 	return stack{nginx: testenv.StartNginx(t, "", []string{inst.Addr}), inst: inst}, accts
-}
-
-// createAccounts inserts n users, as sign-ups would have made them.
-func createAccounts(t *testing.T, dbURL string, n int) []loadtest.Account {
-	t.Helper()
-	db, err := postgres.Open(dbURL, postgres.Pool{MaxOpen: 2, MaxIdle: 2, MaxLifetime: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	const password = "smoke-test-password-1"
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	accts := make([]loadtest.Account, n)
-	for i := range accts {
-		accts[i] = loadtest.Account{Email: fmt.Sprintf("smoke-%d@example.com", i), Password: password}
-		u := &mealsync.User{ID: uuid.NewString(), Email: accts[i].Email, Name: fmt.Sprintf("Smoke %d", i),
-			Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-		if err := db.CreateUser(context.Background(), u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return accts
 }
 
 // TestSmokeThroughNginx is CI's load test: 500 users play the app's whole
