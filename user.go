@@ -145,6 +145,8 @@ type TokenStore interface {
 	// returns the old token as it was before the call; when it was already
 	// rotated or revoked, nothing is written and the caller decides.
 	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time) (old *RefreshToken, rotated bool, err error)
+	// RefreshToken returns the token stored under hash (ENOTFOUND if none).
+	RefreshToken(ctx context.Context, hash string) (*RefreshToken, error)
 	// RevokeTokenFamily revokes every token of a family and ends the access
 	// tokens of its user (moves the session epoch on), in one transaction:
 	// a refresh token used twice means it was stolen, and whatever the thief

@@ -143,7 +143,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		caches = append(caches, metrics.CacheSource{Name: "user", Lookups: c.Lookups})
 	}
 	authSvc := auth.NewService(users, tokens, db, keys, auth.Config{
-		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, RefreshRetry: cfg.RefreshRetry,
 		MaxLoginFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow,
 		MaxRegistrations: cfg.RegisterMaxPerAddress, RegisterWindow: cfg.RegisterWindow,
 		HashSlots: auth.HashSlots(debug.SetMemoryLimit(-1), runtime.GOMAXPROCS(0)),
@@ -188,6 +188,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DB: db, Registry: reg, Ready: &ready,
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
+		MaxInFlight: cfg.MaxInFlight, AdmissionWait: cfg.AdmissionWait,
 		CORSOrigins: cfg.CORSOrigins,
 	})
 	caches = append(caches, metrics.CacheSource{Name: "token", Lookups: authSvc.TokenLookups})

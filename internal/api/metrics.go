@@ -11,6 +11,7 @@ type metrics struct {
 	inFlight       prometheus.Gauge
 	internalErrors prometheus.Counter
 	idempotent     *prometheus.CounterVec
+	shed           prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -32,7 +33,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "mealsync_idempotent_requests_total",
 			Help: "Writes sent with an Idempotency-Key, by outcome: executed, replayed (an earlier attempt's answer), in_progress (409), key_reused (422), invalid, failed.",
 		}, []string{"outcome"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mealsync_http_requests_shed_total",
+			Help: "API requests answered 503 at once because MEALSYNC_MAX_IN_FLIGHT were being served and no slot came free within MEALSYNC_ADMISSION_WAIT.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.inFlight, m.internalErrors, m.idempotent)
+	reg.MustRegister(m.requests, m.inFlight, m.internalErrors, m.idempotent, m.shed)
 	return m
 }

@@ -88,11 +88,12 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 			s.fail(rec, r, err)
 			return
 		}
-		if _, pattern := mux.Handler(r); pattern == "" {
+		_, pattern := mux.Handler(r)
+		if pattern == "" {
 			s.unmatched(mux, rec, r)
 			return
 		}
-		mux.ServeHTTP(rec, r)
+		s.admit(rec, r, pattern, mux)
 	})
 }
 

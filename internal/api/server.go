@@ -57,6 +57,11 @@ type Deps struct {
 	// CatalogueVersionTTL how often the catalogue's version is re-read.
 	ListCacheSize       int
 	CatalogueVersionTTL time.Duration
+	// MaxInFlight bounds the API requests served at once (0: no bound);
+	// past it a request waits up to AdmissionWait, then gets 503
+	// (admission.go).
+	MaxInFlight   int
+	AdmissionWait time.Duration
 	// CORSOrigins are the browser origins allowed to call the API (cors.go);
 	// none: no CORS headers at all.
 	CORSOrigins []string
@@ -89,6 +94,7 @@ type Server struct {
 	heartbeat  time.Duration
 
 	listCache *listCache // nil when off
+	admission *admission // nil: no bound on requests in flight
 }
 
 // New builds the server and its routes.
@@ -118,6 +124,7 @@ func New(d Deps) *Server {
 	if s.listCache != nil && d.Kitchen != nil {
 		d.Kitchen.OnCatalogueChange(s.listCache.invalidate)
 	}
+	s.admission = newAdmission(d.MaxInFlight, d.AdmissionWait)
 	s.handler = secureHeaders(withCORS(d.CORSOrigins, s.routes()))
 	s.ops = secureHeaders(s.opsRoutes())
 	return s

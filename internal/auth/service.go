@@ -7,6 +7,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -40,6 +41,10 @@ type Config struct {
 	// with 503. Zero values take the defaults of withDefaults.
 	HashSlots int
 	HashWait  time.Duration
+	// RefreshRetry is how long after a refresh token was exchanged the
+	// same token still gets the same answer (a retry after a lost answer);
+	// past it, a second use is a reuse. 0: every second use is a reuse.
+	RefreshRetry time.Duration
 }
 
 // withDefaults fills what a caller (a test) left zero.
@@ -60,9 +65,12 @@ type Service struct {
 	attempts mealsync.LoginAttemptStore
 	signer   *Signer
 	hashes   *hashGate
-	cfg      Config
-	now      mealsync.Clock
-	log      *slog.Logger
+	// successors derives each refresh token's successor from it
+	// (successor), so that a retried refresh can be answered again.
+	successors []byte
+	cfg        Config
+	now        mealsync.Clock
+	log        *slog.Logger
 
 	dummyOnce sync.Once
 	dummyHash string // verified against for unknown emails, to equalise timing
@@ -76,7 +84,7 @@ func NewService(users mealsync.UserStore, tokens mealsync.TokenStore, attempts m
 	cfg = cfg.withDefaults()
 	return &Service{users: users, tokens: tokens, attempts: attempts,
 		signer: NewSigner(keys, cfg.AccessTTL, now), hashes: newHashGate(cfg.HashSlots, cfg.HashWait),
-		cfg: cfg, now: now, log: log}
+		successors: successorKey(keys[0]), cfg: cfg, now: now, log: log}
 }
 
 // Session is what login and refresh hand the client.
@@ -327,9 +335,18 @@ var (
 // Refresh exchanges a refresh token for a new session, rotating it. A token
 // used twice means it was stolen (or a client is broken): the whole family
 // of tokens from that login is revoked, so neither holder can go on.
+//
+// But not a retry: a client whose answer was lost (a timeout, a dropped
+// connection) sends the same token again, and within RefreshRetry of the
+// exchange it gets the same successor again, as long as that successor has
+// not been used — the exchange is idempotent, like a write with an
+// Idempotency-Key. The successor is derived from the token (successor),
+// not stored, and is the one the first answer carried, so a thief who
+// retries too gets nothing another holder does not already have: whichever
+// of them uses it second revokes the family, as before.
 func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	now := s.now().UTC()
-	refresh, next := s.newRefreshToken(now)
+	refresh, next := s.successor(token, now)
 	old, rotated, err := s.tokens.RotateRefreshToken(ctx, hashToken(token), next, now)
 	switch {
 	case mealsync.ErrorCode(err) == mealsync.ENOTFOUND:
@@ -340,12 +357,19 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 		return nil, errRefreshRevoked
 	case !now.Before(old.ExpiresAt):
 		return nil, errRefreshExpired
-	case !rotated: // already rotated: reuse
-		s.log.WarnContext(ctx, "refresh token reuse; revoking its family", "user_id", old.UserID, "family_id", old.FamilyID)
-		if err := s.tokens.RevokeTokenFamily(ctx, old.FamilyID, now); err != nil {
+	case !rotated:
+		retried, err := s.retried(ctx, old, next, now)
+		if err != nil {
 			return nil, err
 		}
-		return nil, errRefreshRevoked
+		if retried == nil { // a reuse
+			s.log.WarnContext(ctx, "refresh token reuse; revoking its family", "user_id", old.UserID, "family_id", old.FamilyID)
+			if err := s.tokens.RevokeTokenFamily(ctx, old.FamilyID, now); err != nil {
+				return nil, err
+			}
+			return nil, errRefreshRevoked
+		}
+		next = retried
 	}
 	u, err := s.users.UserByID(ctx, old.UserID)
 	if err != nil {
@@ -355,6 +379,47 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 		return nil, err
 	}
 	return s.session(u, refresh, next, now)
+}
+
+// retried returns the stored successor of old when presenting old again is
+// a retry: old was exchanged less than RefreshRetry ago, for this very
+// successor, which nobody has used since. Otherwise nil: a reuse.
+func (s *Service) retried(ctx context.Context, old, next *mealsync.RefreshToken, now time.Time) (*mealsync.RefreshToken, error) {
+	if old.RotatedAt == nil || now.Sub(*old.RotatedAt) >= s.cfg.RefreshRetry {
+		return nil, nil
+	}
+	succ, err := s.tokens.RefreshToken(ctx, next.Hash)
+	switch {
+	case mealsync.ErrorCode(err) == mealsync.ENOTFOUND:
+		return nil, nil // exchanged under another key (a key rotation in between)
+	case err != nil:
+		return nil, err
+	case succ.FamilyID != old.FamilyID || succ.RotatedAt != nil || succ.RevokedAt != nil || !now.Before(succ.ExpiresAt):
+		return nil, nil
+	}
+	return succ, nil
+}
+
+// successor returns the refresh token that follows token, and the row that
+// stores its hash: an HMAC of token under a key of the service's own, so
+// the same token always has the same successor and nobody without the key
+// can compute it.
+func (s *Service) successor(token string, now time.Time) (string, *mealsync.RefreshToken) {
+	m := hmac.New(sha256.New, s.successors)
+	m.Write([]byte(token))
+	next := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return next, &mealsync.RefreshToken{
+		ID: uuid.NewString(), Hash: hashToken(next), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL),
+	}
+}
+
+// successorKey derives the successors' key from the signing key, so that
+// every instance sharing MEALSYNC_JWT_SECRET derives the same successors,
+// and a leak of one key is not a leak of the other.
+func successorKey(signing []byte) []byte {
+	m := hmac.New(sha256.New, signing)
+	m.Write([]byte("mealsync refresh-token successor v1"))
+	return m.Sum(nil)
 }
 
 // TokenLookups returns how many access tokens were found among those this

@@ -35,8 +35,12 @@ type serviceEnv struct {
 
 func newServiceEnv(t *testing.T, db *sqldb.DB) *serviceEnv {
 	t.Helper()
+	return newServiceEnvWith(db, testConfig)
+}
+
+func newServiceEnvWith(db *sqldb.DB, cfg Config) *serviceEnv {
 	clock := newFakeClock()
-	svc := NewService(db, db, db, [][]byte{testKey}, testConfig, clock.Now, slog.New(slog.DiscardHandler))
+	svc := NewService(db, db, db, [][]byte{testKey}, cfg, clock.Now, slog.New(slog.DiscardHandler))
 	return &serviceEnv{svc: svc, db: db, clock: clock}
 }
 
@@ -393,6 +397,71 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 			t.Fatalf("other family: %v", err)
 		}
 	})
+}
+
+// A client whose refresh answer was lost sends the same token again: within
+// the retry interval, and while the token it was exchanged for is unused,
+// it gets that same token again and nothing is revoked. Too late, or after
+// the successor was used, the second use is a reuse and ends the family.
+// (With the interval at 0, the default, every second use is:
+// TestRefreshReuseEndsAccessTokens.)
+func TestRefreshRetriedAfterALostAnswer(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig
+	cfg.RefreshRetry = 30 * time.Second
+	for _, st := range testdb.Stores {
+		t.Run(st.Name, func(t *testing.T) { refreshRetried(t, newServiceEnvWith(st.Open(t), cfg)) })
+	}
+}
+
+func refreshRetried(t *testing.T, env *serviceEnv) {
+	ctx := context.Background()
+	env.mustRegister(t, "ana@example.com")
+	refresh := func(token string) (*Session, error) { return env.svc.Refresh(ctx, token) }
+
+	// Retried within the interval: the same successor, twice.
+	first := env.mustLogin(t, "ana@example.com", "")
+	env.clock.Advance(time.Minute)
+	lost, err := refresh(first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.clock.Advance(20 * time.Second)
+	for range 2 {
+		again, err := refresh(first.RefreshToken)
+		if err != nil {
+			t.Fatalf("retry within the interval: %v", err)
+		}
+		if again.RefreshToken != lost.RefreshToken || !again.RefreshExpiry.Equal(lost.RefreshExpiry) {
+			t.Fatalf("the retry got another refresh token (%v): want the lost answer's", again.RefreshExpiry)
+		}
+		if _, err := env.svc.Authenticate(ctx, again.AccessToken); err != nil {
+			t.Fatalf("the retry's access token: %v", err)
+		}
+	}
+	// The family goes on from the token both answers carried.
+	next, err := refresh(lost.RefreshToken)
+	if err != nil {
+		t.Fatalf("refresh with the retried answer's token: %v", err)
+	}
+	// The original again, its successor now used: a reuse.
+	_, err = refresh(first.RefreshToken)
+	wantErr(t, err, mealsync.EINVALID, "Refresh token has been revoked")
+	_, err = refresh(next.RefreshToken)
+	wantErr(t, err, mealsync.EINVALID, "Refresh token has been revoked")
+
+	// Sent again only after the interval: a reuse, though the
+	// successor was never used.
+	late := env.mustLogin(t, "ana@example.com", "")
+	succ, err := refresh(late.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.clock.Advance(30 * time.Second)
+	_, err = refresh(late.RefreshToken)
+	wantErr(t, err, mealsync.EINVALID, "Refresh token has been revoked")
+	_, err = refresh(succ.RefreshToken)
+	wantErr(t, err, mealsync.EINVALID, "Refresh token has been revoked")
 }
 
 func TestRefreshExpiry(t *testing.T) {

@@ -59,9 +59,12 @@ type Config struct {
 	JWTPreviousSecrets []string
 	AccessTokenTTL     time.Duration
 	RefreshTokenTTL    time.Duration
-	LoginMaxFailures   int
-	LoginWindow        time.Duration
-	TrustedProxies     []netip.Prefix // whose X-Forwarded-For is believed
+	// RefreshRetry: a refresh token sent again this soon after its exchange,
+	// its successor unused, gets the same answer (a retry, not a reuse).
+	RefreshRetry     time.Duration
+	LoginMaxFailures int
+	LoginWindow      time.Duration
+	TrustedProxies   []netip.Prefix // whose X-Forwarded-For is believed
 	// UserCacheSize users are kept in memory per instance (0: none);
 	// UserCacheTTL is how often the database is asked which changed.
 	UserCacheSize int
@@ -77,7 +80,11 @@ type Config struct {
 	LogLevel  slog.Level
 	LogFormat string // json or text
 
-	ListCacheSize       int           // catalogue pages cached in memory; 0 turns the cache off
+	ListCacheSize int // catalogue pages cached in memory; 0 turns the cache off
+	// MaxInFlight API requests are served at once (0: no bound); past it a
+	// request waits up to AdmissionWait for a slot, then is answered 503.
+	MaxInFlight         int
+	AdmissionWait       time.Duration
 	CatalogueIndex      bool          // list and search the catalogue from memory
 	CatalogueVersionTTL time.Duration // how stale another instance's catalogue change may be seen
 
@@ -153,6 +160,7 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		JWTPreviousSecrets:    r.list("MEALSYNC_JWT_PREVIOUS_SECRETS"),
 		AccessTokenTTL:        r.duration("MEALSYNC_ACCESS_TOKEN_TTL", 15*time.Minute),
 		RefreshTokenTTL:       r.duration("MEALSYNC_REFRESH_TOKEN_TTL", 7*24*time.Hour),
+		RefreshRetry:          r.duration("MEALSYNC_REFRESH_RETRY_INTERVAL", 0),
 		LoginMaxFailures:      r.int("MEALSYNC_LOGIN_MAX_FAILURES", 5),
 		LoginWindow:           r.duration("MEALSYNC_LOGIN_WINDOW", 15*time.Minute),
 		TrustedProxies:        r.prefixes("MEALSYNC_TRUSTED_PROXIES"),
@@ -164,6 +172,8 @@ func Load(getenv func(string) string, args []string, stderr io.Writer) (*Config,
 		ShutdownTimeout:       r.duration("MEALSYNC_SHUTDOWN_TIMEOUT", 30*time.Second),
 		LogFormat:             r.str("MEALSYNC_LOG_FORMAT", ""),
 		ListCacheSize:         r.int("MEALSYNC_LIST_CACHE_SIZE", 1000),
+		MaxInFlight:           r.int("MEALSYNC_MAX_IN_FLIGHT", 256),
+		AdmissionWait:         r.duration("MEALSYNC_ADMISSION_WAIT", time.Second),
 		CatalogueIndex:        r.bool("MEALSYNC_CATALOGUE_INDEX", true),
 		CatalogueVersionTTL:   r.duration("MEALSYNC_CATALOGUE_VERSION_TTL", time.Second),
 		AIProvider:            r.str("MEALSYNC_AI_PROVIDER", "catalog"),
@@ -281,7 +291,7 @@ func (c *Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"MEALSYNC_ACCESS_TOKEN_TTL": c.AccessTokenTTL, "MEALSYNC_REFRESH_TOKEN_TTL": c.RefreshTokenTTL,
 		"MEALSYNC_LOGIN_WINDOW": c.LoginWindow, "MEALSYNC_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
-		"MEALSYNC_REGISTER_WINDOW": c.RegisterWindow,
+		"MEALSYNC_REGISTER_WINDOW": c.RegisterWindow, "MEALSYNC_ADMISSION_WAIT": c.AdmissionWait,
 	} {
 		if d <= 0 {
 			bad("%s must be positive", name)
@@ -295,6 +305,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginMaxFailures < 1 {
 		bad("MEALSYNC_LOGIN_MAX_FAILURES must be at least 1")
+	}
+	if c.RefreshRetry < 0 || c.RefreshRetry > time.Minute {
+		bad("MEALSYNC_REFRESH_RETRY_INTERVAL must be between 0 (every second use of a refresh token is a reuse) and 1m")
+	}
+	if c.MaxInFlight < 0 {
+		bad("MEALSYNC_MAX_IN_FLIGHT must not be negative (0 turns the bound off)")
 	}
 	if c.UserCacheSize < 0 {
 		bad("MEALSYNC_USER_CACHE_SIZE must not be negative (0 turns the cache off)")
@@ -390,6 +406,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("jwt_previous_secrets", len(c.JWTPreviousSecrets)),
 		slog.Duration("access_token_ttl", c.AccessTokenTTL),
 		slog.Duration("refresh_token_ttl", c.RefreshTokenTTL),
+		slog.Duration("refresh_retry_interval", c.RefreshRetry),
 		slog.Int("login_max_failures", c.LoginMaxFailures),
 		slog.Duration("login_window", c.LoginWindow),
 		slog.Int("user_cache_size", c.UserCacheSize),
@@ -402,6 +419,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Int("list_cache_size", c.ListCacheSize),
+		slog.Int("max_in_flight", c.MaxInFlight),
+		slog.Duration("admission_wait", c.AdmissionWait),
 		slog.Bool("catalogue_index", c.CatalogueIndex),
 		slog.Duration("catalogue_version_ttl", c.CatalogueVersionTTL),
 		slog.String("ai_provider", c.AIProvider),

@@ -36,6 +36,26 @@ func insertToken(ctx context.Context, x execer, db *DB, t *mealsync.RefreshToken
 	return nil
 }
 
+// RefreshToken returns the token stored under hash.
+func (db *DB) RefreshToken(ctx context.Context, hash string) (*mealsync.RefreshToken, error) {
+	return db.scanToken(db.conn(ctx).QueryRowContext(ctx, selectToken, hash))
+}
+
+const selectToken = `SELECT id, user_id, family_id, token_hash, expires_at,
+	created_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1`
+
+func (db *DB) scanToken(row *sql.Row) (*mealsync.RefreshToken, error) {
+	var t mealsync.RefreshToken
+	var rotatedAt, revokedAt sql.NullTime
+	err := row.Scan(&t.ID, &t.UserID, &t.FamilyID, &t.Hash, &t.ExpiresAt, &t.CreatedAt, &rotatedAt, &revokedAt)
+	if err != nil {
+		return nil, fmt.Errorf("find refresh token: %w", db.mapErr(err))
+	}
+	t.ExpiresAt, t.CreatedAt = t.ExpiresAt.UTC(), t.CreatedAt.UTC()
+	t.RotatedAt, t.RevokedAt = nullTime(rotatedAt), nullTime(revokedAt)
+	return &t, nil
+}
+
 // RotateRefreshToken exchanges the token with oldHash for next in one
 // transaction. The conditional UPDATE is what makes two concurrent refreshes
 // with the same token safe: only one of them can flip rotated_at.
@@ -43,17 +63,11 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next *meal
 	var old *mealsync.RefreshToken
 	rotated := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var t mealsync.RefreshToken
-		var rotatedAt, revokedAt sql.NullTime
-		err := tx.QueryRowContext(ctx, `SELECT id, user_id, family_id, token_hash, expires_at,
-			created_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1`, oldHash).
-			Scan(&t.ID, &t.UserID, &t.FamilyID, &t.Hash, &t.ExpiresAt, &t.CreatedAt, &rotatedAt, &revokedAt)
+		t, err := db.scanToken(tx.QueryRowContext(ctx, selectToken, oldHash))
 		if err != nil {
-			return fmt.Errorf("find refresh token: %w", db.mapErr(err))
+			return err
 		}
-		t.ExpiresAt, t.CreatedAt = t.ExpiresAt.UTC(), t.CreatedAt.UTC()
-		t.RotatedAt, t.RevokedAt = nullTime(rotatedAt), nullTime(revokedAt)
-		old = &t
+		old = t
 		if t.RotatedAt != nil || t.RevokedAt != nil || !now.Before(t.ExpiresAt) {
 			return nil
 		}
@@ -70,6 +84,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next *meal
 			// Lost a race (PostgreSQL, read committed): another call rotated
 			// or revoked the token after the SELECT above. Report the token
 			// as that call left it, so that the caller sees the reuse.
+			var rotatedAt, revokedAt sql.NullTime
 			err := tx.QueryRowContext(ctx, `SELECT rotated_at, revoked_at FROM refresh_tokens
 				WHERE id = $1`, t.ID).Scan(&rotatedAt, &revokedAt)
 			if err != nil {
