@@ -70,8 +70,9 @@ func (c *Catalog) Generate(ctx context.Context, req mealsync.GenerateRequest) ([
 	}
 	var matches []match
 	seen := make(map[string]bool, len(candidates))
+	allowed := ranking.NewFilter(req.Preferences)
 	for _, r := range candidates {
-		if r == nil || r.ID != "" && seen[r.ID] || !ranking.Allowed(r, req.Preferences) {
+		if r == nil || r.ID != "" && seen[r.ID] || !allowed.Allows(r) {
 			continue
 		}
 		seen[r.ID] = true

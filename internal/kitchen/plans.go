@@ -36,13 +36,14 @@ func (s *Service) CreatePlan(ctx context.Context, u *mealsync.User, start time.T
 func (s *Service) ComposePlan(ctx context.Context, u *mealsync.User, start time.Time, days, mealsPerDay int,
 	others ...mealsync.Preferences) (*mealsync.MealPlan, error) {
 	p := &mealsync.MealPlan{ID: uuid.NewString(), UserID: u.ID, StartDate: start, Days: days, MealsPerDay: mealsPerDay, CreatedAt: s.now()}
+	filters := []*ranking.Filter{ranking.NewFilter(u.Preferences)}
+	for _, o := range others {
+		filters = append(filters, ranking.NewFilter(o))
+	}
 	req := mealplan.Request{StartDate: start, Days: days, MealsPerDay: mealsPerDay, Seed: p.ID,
 		Allowed: func(r *mealsync.Recipe) bool {
-			if !ranking.Allowed(r, u.Preferences) {
-				return false
-			}
-			for _, o := range others {
-				if !ranking.Allowed(r, o) {
+			for _, f := range filters {
+				if !f.Allows(r) {
 					return false
 				}
 			}

@@ -1,6 +1,7 @@
 package ranking
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/mealsync/mealsync"
@@ -235,35 +236,74 @@ func UnknownRestrictions(p mealsync.Preferences) []string {
 // A restriction is satisfied when r carries a tag that vouches for it (tags
 // of catalogue recipes are trustworthy; see ContradictedTags for recipes whose
 // tags are only claims) or, lacking one, when no ingredient contains a
-// forbidden word.
+// forbidden word. To check many recipes for one user, make a Filter once.
 func Allowed(r *mealsync.Recipe, p mealsync.Preferences) bool {
+	return NewFilter(p).Allows(r)
+}
+
+// A Filter is Allowed for one user's preferences, with their dislikes and
+// diets looked up once rather than for every recipe: recommendations,
+// today's picks, plans and generation check hundreds of recipes a request
+// (a tenth of an instance's CPU under the load test's mix, docs/BENCHMARKS.md).
+type Filter struct {
+	dislikes []dislike
+	diets    []*diet
+}
+
+type dislike struct {
+	words    []string
+	category *diet // a family of foods ("nuts"), or nil
+}
+
+// NewFilter prepares p's dislikes and known dietary restrictions.
+func NewFilter(p mealsync.Preferences) *Filter {
+	f := &Filter{}
+	for _, d := range p.DislikedIngredients {
+		w := words(NormalizeIngredient(d))
+		if len(w) > 0 {
+			f.dislikes = append(f.dislikes, dislike{words: w, category: dislikeCategories[strings.Join(w, " ")]})
+		}
+	}
+	for _, s := range p.DietaryRestrictions {
+		if d := lookupDiet(s); d != nil {
+			f.diets = append(f.diets, d)
+		}
+	}
+	return f
+}
+
+// Allows is Allowed(r, p) for the preferences f was made from.
+func (f *Filter) Allows(r *mealsync.Recipe) bool {
 	if r == nil {
 		return false
 	}
-	if len(p.DislikedIngredients) == 0 && len(p.DietaryRestrictions) == 0 {
-		// Nothing to check: recommendations, today's picks, plans and
-		// generation call this for every recipe of the catalogue, and
-		// splitting each one's ingredients into words was a fifth of an
-		// instance's CPU under the load test's mix (docs/BENCHMARKS.md).
+	if len(f.dislikes) == 0 && len(f.diets) == 0 {
 		return true
 	}
-	ings := ingredientWords(r)
-	for _, d := range p.DislikedIngredients {
-		if dislikes(ings, d) {
-			return false
-		}
-	}
-	var tags map[string]bool
-	for _, s := range p.DietaryRestrictions {
-		d := lookupDiet(s)
-		if d == nil {
+	// The diets r's tags do not vouch for must find no forbidden
+	// ingredient (nor too many carbohydrates).
+	var buf [8]*diet
+	unvouched := buf[:0]
+	for _, d := range f.diets {
+		if d.vouchedBy(r.Tags) {
 			continue
 		}
-		if tags == nil {
-			tags = tagSet(r)
-		}
-		if !d.vouchedBy(tags) && d.brokenBy(r, ings) {
+		if d.maxCarbs > 0 && r.Carbohydrates > d.maxCarbs {
 			return false
+		}
+		unvouched = append(unvouched, d)
+	}
+	for _, in := range r.Ingredients {
+		ing := words(in.Name)
+		for _, d := range f.dislikes {
+			if containsPhrase(ing, d.words) || d.category != nil && d.category.breaksIngredient(ing) {
+				return false
+			}
+		}
+		for _, d := range unvouched {
+			if d.breaksIngredient(ing) {
+				return false
+			}
 		}
 	}
 	return true
@@ -284,14 +324,23 @@ func ContradictedTags(r *mealsync.Recipe) []string {
 	return out
 }
 
-func (d *diet) vouchedBy(tags map[string]bool) bool {
-	for _, t := range d.tags {
-		if tags[t] {
+// vouchedBy reports whether one of tags, in canonical form ("Gluten Free"
+// → "gluten-free"), is one of d's.
+func (d *diet) vouchedBy(tags []string) bool {
+	for _, t := range tags {
+		if slices.Contains(d.tags, canonicalTag(t)) {
 			return true
 		}
 	}
 	return false
 }
+
+// canonicalTag is a tag's words joined by hyphens, remembered.
+func canonicalTag(t string) string {
+	return canonicalTags.get(t, func(t string) string { return strings.Join(words(t), "-") })
+}
+
+var canonicalTags memo[string]
 
 // brokenBy reports whether r's ingredients (or its carbohydrates) break d.
 func (d *diet) brokenBy(r *mealsync.Recipe, ings [][]string) bool {
@@ -314,7 +363,13 @@ func (d *diet) breaksIngredient(ing []string) bool {
 	}
 	// Mask the words that sit inside an allowed phrase, then look for a
 	// forbidden phrase that touches no masked word.
-	masked := make([]bool, len(ing))
+	var buf [32]bool
+	masked := buf[:0]
+	if len(ing) <= len(buf) {
+		masked = buf[:len(ing)]
+	} else {
+		masked = make([]bool, len(ing))
+	}
 	for _, e := range d.except {
 		for i := phraseAt(ing, e, 0); i >= 0; i = phraseAt(ing, e, i+1) {
 			for j := range e {
@@ -349,34 +404,10 @@ var dislikeCategories = map[string]*diet{
 	"alcohol":   {forbidden: phrases(alcohol...), except: phrases(alcoholExceptions...)},
 }
 
-// dislikes reports whether any ingredient contains the disliked one.
-func dislikes(ings [][]string, disliked string) bool {
-	d := words(NormalizeIngredient(disliked))
-	if len(d) == 0 {
-		return false
-	}
-	cat := dislikeCategories[strings.Join(d, " ")]
-	for _, ing := range ings {
-		if containsPhrase(ing, d) || cat != nil && cat.breaksIngredient(ing) {
-			return true
-		}
-	}
-	return false
-}
-
 func ingredientWords(r *mealsync.Recipe) [][]string {
 	out := make([][]string, len(r.Ingredients))
 	for i, ing := range r.Ingredients {
 		out[i] = words(ing.Name)
 	}
 	return out
-}
-
-// tagSet holds r's tags in canonical form: "Gluten Free" → "gluten-free".
-func tagSet(r *mealsync.Recipe) map[string]bool {
-	m := make(map[string]bool, len(r.Tags))
-	for _, t := range r.Tags {
-		m[strings.Join(words(t), "-")] = true
-	}
-	return m
 }

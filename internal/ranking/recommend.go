@@ -45,10 +45,11 @@ func Recommend(candidates []*mealsync.Recipe, p mealsync.Preferences, saved map[
 		score int
 		name  string
 	}
+	allowed := NewFilter(p)
 	seen := make(map[string]bool, len(candidates))
 	var ranked []scored
 	for _, r := range candidates {
-		if r == nil || saved[r.ID] || r.ID != "" && seen[r.ID] || !Allowed(r, p) {
+		if r == nil || saved[r.ID] || r.ID != "" && seen[r.ID] || !allowed.Allows(r) {
 			continue
 		}
 		seen[r.ID] = true
