@@ -9,16 +9,16 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
-	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/loadtest"
 	"github.com/mealsync/mealsync/internal/sqldb/postgres"
 )
 
 // CreateAccounts inserts n active users into the PostgreSQL database at
-// dbURL, as sign-ups would have made them, sharing one password hash, and
+// dbURL, as sign-ups would have made them, sharing one password hash (made
+// by hash: auth.HashPassword, which this tool package may not import), and
 // returns them the way the load test's --accounts file gives them: n
 // sign-ups through the API would cost the server n password hashes.
-func CreateAccounts(t testing.TB, dbURL string, n int) []loadtest.Account {
+func CreateAccounts(t testing.TB, dbURL string, n int, hash func(password string) (string, error)) []loadtest.Account {
 	t.Helper()
 	db, err := postgres.Open(dbURL, postgres.Pool{MaxOpen: 2, MaxIdle: 2, MaxLifetime: time.Minute})
 	if err != nil {
@@ -26,7 +26,7 @@ func CreateAccounts(t testing.TB, dbURL string, n int) []loadtest.Account {
 	}
 	defer db.Close()
 	const password = "smoke-test-password-1"
-	hash, err := auth.HashPassword(password)
+	hashed, err := hash(password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func CreateAccounts(t testing.TB, dbURL string, n int) []loadtest.Account {
 	for i := range accts {
 		accts[i] = loadtest.Account{Email: fmt.Sprintf("smoke-%d@example.com", i), Password: password}
 		u := &mealsync.User{ID: uuid.NewString(), Email: accts[i].Email, Name: fmt.Sprintf("Smoke %d", i),
-			Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+			Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: hashed, CreatedAt: now, UpdatedAt: now}
 		if err := db.CreateUser(context.Background(), u); err != nil {
 			t.Fatal(err)
 		}

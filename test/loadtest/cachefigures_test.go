@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/loadtest"
 	"github.com/mealsync/mealsync/internal/testdb"
 	"github.com/mealsync/mealsync/internal/testenv"
@@ -73,7 +74,7 @@ func TestCacheFigures(t *testing.T) {
 			t.Fatalf("mealsync %s: %v\n%s", sub, err, out)
 		}
 	}
-	opts.Accounts = testenv.CreateAccounts(t, dbURL, users)
+	opts.Accounts = testenv.CreateAccounts(t, dbURL, users, auth.HashPassword)
 
 	var summary []string
 	for _, n := range counts {

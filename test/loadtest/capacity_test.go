@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mealsync/mealsync"
+	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/catalog"
 	"github.com/mealsync/mealsync/internal/loadtest"
 	"github.com/mealsync/mealsync/internal/monitor"
@@ -454,7 +455,7 @@ func startCapacityStack(t *testing.T, recipes, accounts int) (*capacityStack, []
 		}
 	}
 	addRecipes(t, s.dbURL, recipes)
-	accts := testenv.CreateAccounts(t, s.dbURL, accounts)
+	accts := testenv.CreateAccounts(t, s.dbURL, accounts, auth.HashPassword)
 	s.startInstance(t)
 	s.nginx = testenv.StartNginx(t, "", []string{s.insts[0].Addr})
 	return s, accts

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/loadtest"
 	"github.com/mealsync/mealsync/internal/monitor"
 	"github.com/mealsync/mealsync/internal/testdb"
@@ -57,7 +58,7 @@ func startStack(t *testing.T, n int) (stack, []loadtest.Account) {
 			t.Fatalf("mealsync %s: %v\n%s", sub, err, out)
 		}
 	}
-	accts := testenv.CreateAccounts(t, dbURL, n)
+	accts := testenv.CreateAccounts(t, dbURL, n, auth.HashPassword)
 	inst := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: dbURL, Env: map[string]string{
 		// nginx is the client the app sees; it believes nginx's
 		// X-Forwarded-For, so each virtual user is the client address the

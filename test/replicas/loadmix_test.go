@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mealsync/mealsync/internal/auth"
 	"github.com/mealsync/mealsync/internal/loadtest"
 	"github.com/mealsync/mealsync/internal/testdb"
 	"github.com/mealsync/mealsync/internal/testenv"
@@ -41,7 +42,7 @@ func TestReplicaUnderTheLoadMix(t *testing.T) {
 		}
 	}
 	const users = 150
-	accts := testenv.CreateAccounts(t, dbURL(primary), users)
+	accts := testenv.CreateAccounts(t, dbURL(primary), users, auth.HashPassword)
 	name := fmt.Sprintf("127.0.0.1:%d", replica.Port)
 	inst := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: dbURL(primary), Env: map[string]string{
 		"MEALSYNC_DATABASE_REPLICA_URLS":    dbURL(replica),
