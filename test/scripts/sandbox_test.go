@@ -66,6 +66,8 @@ nginx 1.26.3-3
 docker.io 26.1.5+dfsg1-9
 docker-compose 2.26.1-4
 certbot 4.0.0-2
+pgbackrest 2.54.2-1
+cron 3.0pl1-197
 `
 
 // sandbox is a fake fresh server: a sysroot tree, a HOME, and the state the
