@@ -85,8 +85,8 @@ What it does, each step only if not already done:
               restart: its connections drop for a moment) only while archive_mode is
               not yet on or wal_level is minimal, both of which need a restart;
               otherwise, if the archive settings differ, it reloads its configuration.
-              Then, as postgres: stanza-create, a first full backup, and check (a WAL
-              segment reaches the repository). Backups: systemd timers
+              Then, as postgres: stanza-create, check (a WAL segment reaches the
+              repository) and, if there is none, a full backup. Backups: systemd timers
               mealsync-pgbackrest-full.timer (Sundays 01:30 UTC) and
               mealsync-pgbackrest-diff.timer (the other days), or, without systemd,
               /etc/cron.d/mealsync-pgbackrest (and the cron package)
@@ -96,7 +96,7 @@ Exit status: 0 on success, 1 when a check or step fails, 2 on bad usage.
 Testing seams (environment; leave unset on a real server):
   MEALSYNC_OS_RELEASE  os-release file to read instead of /etc/os-release
   MEALSYNC_SYSROOT     directory prefixed to every file the script reads or writes
-                       (/etc, /opt, /var, /home, /swapfile, /proc/sys), so tests can run
+                       (/etc, /opt, /var, /home, /run, /swapfile, /proc/sys), so tests can run
                        it against a sandbox tree; commands still come from PATH
 EOF
 }
