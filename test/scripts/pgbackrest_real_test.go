@@ -1,12 +1,15 @@
 package scripts_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,22 +18,20 @@ import (
 )
 
 // TestInitialSetupArchivesARealPostgreSQL runs --pgbackrest against a real
-// PostgreSQL standing in for the host's cluster, with the real psql, runuser
-// and pgbackrest: the server reads the script's conf.d drop-in (its
-// postgresql.conf includes that folder), the script reloads it, creates the
-// stanza, checks archiving and takes the first full backup with the
-// pgbackrest.conf it wrote; then the server's own archive_command, as the
-// drop-in sets it, pushes a new WAL segment to the repository. A second run
-// changes nothing.
+// PostgreSQL standing in for the host's fresh cluster (no archiving yet),
+// with the real psql, runuser and pgbackrest: the script writes its conf.d
+// drop-in (the server's postgresql.conf includes that folder) and restarts
+// the server — pg_ctlcluster's stub hands the restart to the test, which owns
+// the server and restarts it for real — then creates the stanza, checks
+// archiving and takes the first full backup with the pgbackrest.conf it
+// wrote; the server's own archive_command, as the drop-in sets it, then
+// pushes a new WAL segment to the repository. A second run changes nothing.
 //
 // What the sandbox moves: the script writes its files under MEALSYNC_SYSROOT
 // but pgbackrest reads real paths, so the environment points pgBackRest at the
 // sandbox (PGBACKREST_CONFIG, _CONFIG_INCLUDE_PATH, _REPO1_PATH: the same file
 // and folder the script wrote and made), at the test server's socket
 // (_PG1_SOCKET_PATH, PGHOST for psql) and at a scratch log and lock folder.
-// The server already runs with archive_mode on, so the script reloads and does
-// not restart it (the restart is pg_ctlcluster's, stubbed; the stub tests
-// cover when it happens).
 func TestInitialSetupArchivesARealPostgreSQL(t *testing.T) {
 	requireRoot(t)
 	for _, cmd := range []string{"pgbackrest", "psql", "runuser"} {
@@ -58,8 +59,7 @@ func TestInitialSetupArchivesARealPostgreSQL(t *testing.T) {
 	for k, v := range pgbrEnv {
 		t.Setenv(k, v)
 	}
-	db := testdb.StartPrimary(t, "archive_mode = on",
-		fmt.Sprintf("include_dir = '%s'", filepath.Join(sb.Root, pgConfDir, "conf.d")))
+	db := testdb.StartPrimary(t, fmt.Sprintf("include_dir = '%s'", filepath.Join(sb.Root, pgConfDir, "conf.d")))
 	t.Setenv("PGBACKREST_PG1_SOCKET_PATH", db.Dir)
 	pgbrEnv["PGBACKREST_PG1_SOCKET_PATH"] = db.Dir
 	for k, v := range pgbrEnv {
@@ -69,26 +69,38 @@ func TestInitialSetupArchivesARealPostgreSQL(t *testing.T) {
 	sb.WriteState("pg-clusters", fmt.Sprintf("15 main %d online postgres %s %s\n", db.Port, db.DataDir(), filepath.Join(db.Dir, "postgres.log")))
 
 	args := []string{"--mode", "process", "--pgbackrest", "--pg-cluster", "15/main"}
+	handoff := filepath.Join(sb.State, "pg-ctl-handoff")
+	if err := os.Mkdir(handoff, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(handoff, "done"), 0o666); err != nil {
+		t.Fatal(err)
+	}
 	began := time.Now()
-	r := sb.RunWith(runOpts{Apply: true}, initialSetup, args...)
+	r := sb.runServingRestarts(db, runOpts{Apply: true}, initialSetup, args...)
 	if r.Code != 0 {
 		t.Fatalf("setup failed:\n%s\n%s", r, db.Log())
 	}
-	t.Logf("FIGURE initial-setup.sh --pgbackrest on a fresh cluster (reload, stanza-create, check, first full backup): %.1fs", time.Since(began).Seconds())
-	mustContain(t, "stdout", r.Stdout, "change: reload PostgreSQL 15/main's configuration",
+	t.Logf("FIGURE initial-setup.sh --pgbackrest on a fresh cluster (restart, stanza-create, check, first full backup): %.1fs", time.Since(began).Seconds())
+	mustContain(t, "stdout", r.Stdout, "change: restart PostgreSQL 15/main (pg_ctlcluster 15 main restart)",
 		"change: create the stanza mealsync in /var/lib/pgbackrest", "change: check that PostgreSQL's WAL reaches the repository",
 		"change: take the first full backup", "change: create /etc/cron.d/mealsync-pgbackrest")
-	if _, err := os.Stat(filepath.Join(sb.State, "pg-ctl")); err == nil {
-		t.Errorf("the script restarted or reloaded through pg_ctlcluster although archive_mode was on: %s", readState(t, sb, "pg-ctl"))
+	if got := readState(t, sb, "pg-ctl"); got != "15 main restart\n" {
+		t.Errorf("PostgreSQL was told %q, want one restart", got)
 	}
 
 	admin := db.DB(t, "postgres")
-	var command string
-	if err := admin.QueryRow("SHOW archive_command").Scan(&command); err != nil {
-		t.Fatal(err)
-	}
-	if command != "pgbackrest --stanza=mealsync archive-push %p" {
-		t.Fatalf("the server's archive_command after the run is %q, not the drop-in's", command)
+	for name, want := range map[string]string{
+		"archive_mode": "on", "archive_timeout": "1min", "wal_level": "replica",
+		"archive_command": "pgbackrest --stanza=mealsync archive-push %p",
+	} {
+		var got string
+		if err := admin.QueryRow("SHOW " + name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("the server's %s after the run is %q, want the drop-in's %q", name, got, want)
+		}
 	}
 
 	// The repository holds the full backup the script took.
@@ -152,10 +164,70 @@ func TestInitialSetupArchivesARealPostgreSQL(t *testing.T) {
 	}
 	mustContain(t, "second run", again.Stdout, "PostgreSQL 15/main already archives with pgBackRest", "a full backup is already in")
 	sb.requireUnchanged(before, again)
+	if got := readState(t, sb, "pg-ctl"); got != "15 main restart\n" {
+		t.Errorf("PostgreSQL was told %q after the second run, want still the one restart", got)
+	}
 	if n := len(readInfo().Backup); n != 1 {
 		t.Errorf("%d backups after the second run, want still 1", n)
 	}
 	if strings.Contains(again.Stdout, "pgbackrest check") && !strings.Contains(again.Stdout, "archiving already checked") {
 		t.Errorf("the second run checked again:\n%s", again)
+	}
+}
+
+// runServingRestarts runs scripts/NAME like RunWith while serving the
+// restarts its pg_ctlcluster stub hands over (see testdata/bin/pg_ctlcluster):
+// db stops and starts again, for real, and the stub gets the outcome.
+func (sb *sandbox) runServingRestarts(db *testdb.Server, o runOpts, name string, args ...string) result {
+	sb.t.Helper()
+	t := sb.t
+	argv, env := sb.command(o, name, args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env = sb.Root, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Its own process group, killed with the test: a stub waiting on the
+	// FIFO must not outlive a failed test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	handoff := filepath.Join(sb.State, "pg-ctl-handoff")
+	deadline := time.After(3 * time.Minute)
+	tick := time.NewTicker(testenv.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			r := result{Stdout: stdout.String(), Stderr: stderr.String()}
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				r.Code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatalf("running %v: %v", argv, err)
+			}
+			return r
+		case <-deadline:
+			t.Fatalf("%v did not finish in 3 minutes\n%s\n%s", argv, stdout.String(), stderr.String())
+		case <-tick.C: // the stub leaves a file: no event to wait on
+		}
+		req, err := os.ReadFile(filepath.Join(handoff, "request"))
+		if err != nil {
+			continue
+		}
+		if err := os.Remove(filepath.Join(handoff, "request")); err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(string(req)) != "15 main restart" {
+			t.Fatalf("pg_ctlcluster was asked to %q; this test serves only a restart", req)
+		}
+		db.Stop(t, "fast")
+		db.Start(t)
+		if err := os.WriteFile(filepath.Join(handoff, "done"), []byte("0\n"), 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
