@@ -2,10 +2,13 @@ package scripts_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/mealsync/mealsync/internal/testdb"
 )
 
 // The host's PostgreSQL that --pgbackrest sets up, as the fake machine
@@ -260,5 +263,43 @@ func TestInitialSetupPgBackRestStopsBeforeChanging(t *testing.T) {
 			mustContain(t, "stderr", r.Stderr, tc.want)
 			sb.requireUnchanged(before, r)
 		})
+	}
+}
+
+// The backup service and timers --pgbackrest writes are units systemd
+// accepts as they are: systemd-analyze verify parses them (every key, the
+// calendar expressions, the timers' target unit, ExecStart's program) and
+// reports nothing.
+func TestInitialSetupPgBackRestUnitsVerify(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		testdb.SkipOrFail(t, "systemd-analyze is not installed (Debian's systemd package)")
+	}
+	if _, err := exec.LookPath("pgbackrest"); err != nil {
+		testdb.SkipOrFail(t, "pgbackrest is not installed: systemd-analyze verify checks ExecStart's program")
+	}
+	sb := newSandbox(t)
+	sb.withPostgres(true)
+	if r := sb.RunWith(runOpts{Apply: true}, initialSetup, "--mode", "process", "--pgbackrest"); r.Code != 0 {
+		t.Fatalf("setup failed:\n%s", r)
+	}
+	dir := t.TempDir()
+	var units []string
+	for _, name := range []string{"mealsync-pgbackrest@.service", "mealsync-pgbackrest-full.timer", "mealsync-pgbackrest-diff.timer"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(sb.ReadFile("etc/systemd/system/"+name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, ".timer") {
+			units = append(units, path)
+		}
+	}
+	// The instances the timers start, from the template beside them.
+	units = append(units, filepath.Join(dir, "mealsync-pgbackrest@full.service"), filepath.Join(dir, "mealsync-pgbackrest@diff.service"))
+	out, err := exec.Command(analyze, append([]string{"verify", "--man=no"}, units...)...).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
