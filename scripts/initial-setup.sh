@@ -86,7 +86,9 @@ What it does, each step only if not already done:
               not yet on or wal_level is minimal, both of which need a restart;
               otherwise, if the archive settings differ, it reloads its configuration.
               Then, as postgres: stanza-create, check (a WAL segment reaches the
-              repository) and, if there is none, a full backup. Backups: systemd timers
+              repository) and, if there is none, a full backup; a later run warns
+              when the archiver has failed since its last success (pg_stat_archiver).
+              Backups: systemd timers
               mealsync-pgbackrest-full.timer (Sundays 01:30 UTC) and
               mealsync-pgbackrest-diff.timer (the other days), or, without systemd,
               /etc/cron.d/mealsync-pgbackrest (and the cron package)
@@ -958,6 +960,12 @@ pg_query() { as_pg psql -X -A -t -q -p "$PG_PORT" -d postgres -c "$1"; }
 
 pg_reload() { pg_query "SELECT pg_reload_conf()" >/dev/null; }
 
+# pg_archive_failure: the WAL segment and time of the archiver's latest failure
+# when no segment has been archived since, or nothing (read-only).
+pg_archive_failure() {
+  pg_query "SELECT last_failed_wal || ' at ' || last_failed_time FROM pg_stat_archiver WHERE last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time)" 2>/dev/null || true
+}
+
 # pg_live_settings: "name=value" lines of the running server's archive settings,
 # or nothing when it cannot be asked (a dry run as another user).
 pg_live_settings() {
@@ -1131,7 +1139,13 @@ do_pgbackrest() {
   if ((verify)); then
     act "check that PostgreSQL's WAL reaches the repository (pgbackrest check, as $PG_OWNER)" as_pg "${pgbr[@]}" check
   else
-    ok "archiving already checked (again at any time: sudo -u $PG_OWNER pgbackrest --stanza=$STANZA check)"
+    local failure
+    failure=$(pg_archive_failure)
+    if [[ -n $failure ]]; then
+      warn "PostgreSQL $PG_CLUSTER fails to archive its WAL: nothing archived since it failed on $failure (the cause is in its log; then: sudo -u $PG_OWNER pgbackrest --stanza=$STANZA check)"
+    else
+      ok "archiving already checked, and no failure since the last archived segment (again at any time: sudo -u $PG_OWNER pgbackrest --stanza=$STANZA check)"
+    fi
   fi
   if compgen -G "$SYSROOT$PGBR_REPO/backup/$STANZA/*F" >/dev/null; then
     ok "a full backup is already in $PGBR_REPO"

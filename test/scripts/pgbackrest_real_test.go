@@ -162,7 +162,8 @@ func TestInitialSetupArchivesARealPostgreSQL(t *testing.T) {
 	if c := again.Lines("change: "); len(c) > 0 {
 		t.Errorf("the second run changed things: %v", c)
 	}
-	mustContain(t, "second run", again.Stdout, "PostgreSQL 15/main already archives with pgBackRest", "a full backup is already in")
+	mustContain(t, "second run", again.Stdout, "PostgreSQL 15/main already archives with pgBackRest", "a full backup is already in",
+		"no failure since the last archived segment")
 	sb.requireUnchanged(before, again)
 	if got := readState(t, sb, "pg-ctl"); got != "15 main restart\n" {
 		t.Errorf("PostgreSQL was told %q after the second run, want still the one restart", got)

@@ -193,6 +193,18 @@ func TestInitialSetupPgBackRestIsIdempotent(t *testing.T) {
 			if got := readState(t, sb, "pg-ctl"); got != "15 main restart\n" {
 				t.Errorf("PostgreSQL was told %q after the later runs, want still the one restart", got)
 			}
+
+			// Archiving that broke since (a full disk, a lost repository) is
+			// reported on the next run, which still changes nothing.
+			sb.WriteState("pg-archive-failure", "000000010000000000000042 at 2026-12-06 01:31:07+00\n")
+			sb.ResetMutations()
+			before := sb.Snapshot()
+			r := sb.RunWith(apply, initialSetup, args...)
+			if r.Code != 0 {
+				t.Fatalf("run with archiving failing: exit %d\n%s", r.Code, r)
+			}
+			mustContain(t, "stderr", r.Stderr, "PostgreSQL 15/main fails to archive its WAL: nothing archived since it failed on 000000010000000000000042 at 2026-12-06 01:31:07+00")
+			sb.requireUnchanged(before, r)
 		})
 	}
 }
