@@ -30,6 +30,13 @@ Options:
                           /etc/nginx (default: the nginx/ folder beside this script's)
   --swap-size SIZE        swap file to create when the server has no swap, e.g. 512M
                           or 2G (default: 2G; 0 skips swap)
+  --pgbackrest            also set up continuous WAL archiving and base backups with
+                          pgBackRest for a PostgreSQL on this host (Debian's packages;
+                          a managed database archives itself: leave this out)
+  --pg-cluster VER/NAME   with --pgbackrest: the cluster, as pg_lsclusters lists it,
+                          e.g. 15/main (default: the only one there is)
+  --pgbackrest-repo DIR   with --pgbackrest: the repository on local disk
+                          (default: /var/lib/pgbackrest)
   --force                 run on an OS this script does not know (at your own risk)
   --dry-run               print every change as "would: ..." and change nothing;
                           root and OS problems become warnings
@@ -66,13 +73,32 @@ What it does, each step only if not already done:
               names the compose service (app:8081: the repository's file copied by hand).
               Then nginx -t (on failure the previous files are put back) and systemctl
               reload nginx
+  pgbackrest  --pgbackrest only, for the host's PostgreSQL cluster (it must be running,
+              a primary, and its postgresql.conf must include_dir 'conf.d', Debian's
+              default): installs pgbackrest; /etc/pgbackrest/pgbackrest.conf (stanza
+              mealsync, repository DIR, 2 full backups kept, zst compression,
+              start-fast; a second repository on S3-compatible storage is shown
+              there commented out); the repository DIR (owner postgres, 0750);
+              /etc/postgresql/VER/NAME/conf.d/90-mealsync-archiving.conf (archive_mode
+              on, archive_command pgbackrest archive-push, archive_timeout 60 s,
+              wal_level replica). PostgreSQL is RESTARTED (pg_ctlcluster VER NAME
+              restart: its connections drop for a moment) only while archive_mode is
+              not yet on or wal_level is minimal, both of which need a restart;
+              otherwise, if the archive settings differ, it reloads its configuration.
+              Then, as postgres: stanza-create, check (a WAL segment reaches the
+              repository) and, if there is none, a full backup; a later run warns
+              when the archiver has failed since its last success (pg_stat_archiver).
+              Backups: systemd timers
+              mealsync-pgbackrest-full.timer (Sundays 01:30 UTC) and
+              mealsync-pgbackrest-diff.timer (the other days), or, without systemd,
+              /etc/cron.d/mealsync-pgbackrest (and the cron package)
 
 Exit status: 0 on success, 1 when a check or step fails, 2 on bad usage.
 
 Testing seams (environment; leave unset on a real server):
   MEALSYNC_OS_RELEASE  os-release file to read instead of /etc/os-release
   MEALSYNC_SYSROOT     directory prefixed to every file the script reads or writes
-                       (/etc, /opt, /var, /home, /swapfile, /proc/sys), so tests can run
+                       (/etc, /opt, /var, /home, /run, /swapfile, /proc/sys), so tests can run
                        it against a sandbox tree; commands still come from PATH
 EOF
 }
@@ -195,6 +221,9 @@ DEPLOY_USER=mealsync
 SSH_KEY_FILE=
 NGINX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nginx
 SWAP_SIZE=2G
+PGBACKREST=0
+PG_CLUSTER=
+PGBR_REPO=
 FORCE=0
 DRY_RUN=0
 SYSROOT=${MEALSYNC_SYSROOT:-}
@@ -213,6 +242,11 @@ while (($#)); do
     --nginx-config=*) NGINX_SRC=${1#*=} ;;
     --swap-size) SWAP_SIZE=$(need_value "$@"); shift ;;
     --swap-size=*) SWAP_SIZE=${1#*=} ;;
+    --pgbackrest) PGBACKREST=1 ;;
+    --pg-cluster) PG_CLUSTER=$(need_value "$@"); shift ;;
+    --pg-cluster=*) PG_CLUSTER=${1#*=} ;;
+    --pgbackrest-repo) PGBR_REPO=$(need_value "$@"); shift ;;
+    --pgbackrest-repo=*) PGBR_REPO=${1#*=} ;;
     --force) FORCE=1 ;;
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage; exit 0 ;;
@@ -231,6 +265,16 @@ esac
 [[ $DEPLOY_USER != root ]] || usage_error "--user must not be root: the point is a non-root deploy user"
 [[ $SWAP_SIZE =~ ^(0|[1-9][0-9]*[MG])$ ]] ||
   usage_error "--swap-size '$SWAP_SIZE' is not a size like 512M or 2G (or 0 to skip swap)"
+if ((!PGBACKREST)); then
+  [[ -z $PG_CLUSTER ]] || usage_error "--pg-cluster only applies with --pgbackrest"
+  [[ -z $PGBR_REPO ]] || usage_error "--pgbackrest-repo only applies with --pgbackrest"
+fi
+[[ -z $PG_CLUSTER || $PG_CLUSTER =~ ^[0-9]+(\.[0-9]+)?/[A-Za-z0-9_.-]+$ ]] ||
+  usage_error "--pg-cluster '$PG_CLUSTER' is not a cluster like 15/main (pg_lsclusters lists them)"
+PGBR_REPO=${PGBR_REPO:-/var/lib/pgbackrest}
+# It becomes repo1-path in pgbackrest.conf and a folder this script creates.
+[[ $PGBR_REPO =~ ^(/[A-Za-z0-9_.-]+)+$ && ! $PGBR_REPO =~ (^|/)\.\.?(/|$) ]] ||
+  usage_error "--pgbackrest-repo '$PGBR_REPO' is not an absolute folder path (letters, digits, . _ - and /, no . or .. parts)"
 
 # ---- preflight: nothing below changes anything until all of these pass -------
 
@@ -388,6 +432,10 @@ COMPOSE_PKG=
 NO_COMPOSE="compose mode needs Docker Compose v2, and no package in this server's apt sources provides it (looked for docker-compose-plugin, docker-compose-v2, docker-compose >= 2). Debian 11 and 12 carry only Compose v1: add Docker's official apt repository (docker-compose-plugin) and re-run, or use --mode process"
 
 plan_packages() {
+  if ((PGBACKREST)); then
+    PACKAGES+=(pgbackrest)
+    systemd_running || PACKAGES+=(cron)
+  fi
   if [[ $MODE == process ]]; then
     PACKAGES+=(nginx)
     return 0
@@ -844,6 +892,270 @@ do_nginx_config() {
   fi
 }
 
+# ---- point-in-time recovery: pgBackRest for the host's PostgreSQL ------------
+
+STANZA=mealsync
+PGBR_CONF=/etc/pgbackrest/pgbackrest.conf
+PGBR_CRON=/etc/cron.d/mealsync-pgbackrest
+PGBR_UNIT_DIR=/etc/systemd/system
+ARCHIVE_COMMAND="pgbackrest --stanza=$STANZA archive-push %p"
+ARCHIVE_TIMEOUT=60
+PG_VER='' PG_NAME='' PG_PORT='' PG_OWNER='' PG_DATA='' PG_DROPIN='' PG_FOUND=0
+
+# check_pg_cluster: the cluster --pgbackrest sets up, from postgresql-common's
+# pg_lsclusters: it must exist, run, be a primary, and read conf.d.
+check_pg_cluster() {
+  ((PGBACKREST)) || return 0
+  if ! command -v pg_lsclusters >/dev/null; then
+    problem "--pgbackrest sets up a PostgreSQL on this host, but pg_lsclusters (Debian's postgresql-common) is not here: install PostgreSQL first, or leave --pgbackrest out (a managed database archives by itself)"
+    return 0
+  fi
+  local lines line ver name port status owner data
+  lines=$(pg_lsclusters --no-header 2>/dev/null || true)
+  if [[ -z $PG_CLUSTER ]]; then
+    if [[ -z $lines ]]; then
+      problem "--pgbackrest: pg_lsclusters lists no PostgreSQL cluster on this host"
+      return 0
+    elif (($(wc -l <<<"$lines") > 1)); then
+      problem "--pgbackrest: this host has several PostgreSQL clusters ($(awk '{ printf "%s%s/%s", (NR > 1 ? " " : ""), $1, $2 }' <<<"$lines")): choose one with --pg-cluster"
+      return 0
+    fi
+    line=$lines
+  else
+    line=$(awk -v v="${PG_CLUSTER%%/*}" -v n="${PG_CLUSTER#*/}" '$1 == v && $2 == n' <<<"$lines")
+    if [[ -z $line ]]; then
+      problem "--pg-cluster $PG_CLUSTER: pg_lsclusters lists no such cluster (it lists: $(awk '{ printf "%s%s/%s", (NR > 1 ? " " : ""), $1, $2 }' <<<"$lines"))"
+      return 0
+    fi
+  fi
+  read -r ver name port status owner data _ <<<"$line"
+  PG_CLUSTER=$ver/$name
+  if [[ $status != online ]]; then
+    if [[ $status == *recovery* ]]; then
+      problem "PostgreSQL $PG_CLUSTER is a standby ($status): archive and back up from the primary"
+    else
+      problem "PostgreSQL $PG_CLUSTER is $status: start it (pg_ctlcluster $ver $name start) and re-run"
+    fi
+    return 0
+  fi
+  local conf=/etc/postgresql/$ver/$name/postgresql.conf
+  if ! grep -Eq "^[[:space:]]*include_dir[[:space:]]*=?[[:space:]]*'conf\\.d'" "$SYSROOT$conf" 2>/dev/null; then
+    problem "$conf does not include_dir 'conf.d' (Debian's default), where --pgbackrest puts its settings: add that line, or set the archive settings of docs/INFRASTRUCTURE.md yourself"
+    return 0
+  fi
+  PG_VER=$ver PG_NAME=$name PG_PORT=$port PG_OWNER=$owner PG_DATA=$data
+  PG_DROPIN=/etc/postgresql/$ver/$name/conf.d/90-mealsync-archiving.conf
+  PG_FOUND=1
+  ok "PostgreSQL $PG_CLUSTER: port $port, data $data, run by $owner"
+}
+
+# systemd_running: systemd is PID 1 (sd_booted's test), so timers work.
+systemd_running() { command -v systemctl >/dev/null && [[ -d $SYSROOT/run/systemd/system ]]; }
+
+# as_pg COMMAND...: runs COMMAND as the cluster's owner, as pgBackRest and
+# PostgreSQL's peer authentication need.
+as_pg() { runuser -u "$PG_OWNER" -- "$@"; }
+
+pg_query() { as_pg psql -X -A -t -q -p "$PG_PORT" -d postgres -c "$1"; }
+
+pg_reload() { pg_query "SELECT pg_reload_conf()" >/dev/null; }
+
+# pg_archive_failure: the WAL segment and time of the archiver's latest failure
+# when no segment has been archived since, or nothing (read-only).
+pg_archive_failure() {
+  pg_query "SELECT last_failed_wal || ' at ' || last_failed_time FROM pg_stat_archiver WHERE last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time)" 2>/dev/null || true
+}
+
+# pg_live_settings: "name=value" lines of the running server's archive settings,
+# or nothing when it cannot be asked (a dry run as another user).
+pg_live_settings() {
+  pg_query "SELECT name || '=' || setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_command', 'archive_timeout', 'wal_level') ORDER BY name" 2>/dev/null || true
+}
+
+pgbackrest_conf() {
+  cat <<EOC
+# pgBackRest for MealSync's PostgreSQL $PG_CLUSTER, written by scripts/initial-setup.sh
+# --pgbackrest (re-running it restores this file; put other settings, such as the
+# second repository below, in /etc/pgbackrest/conf.d/*.conf, which pgBackRest reads too).
+# Restore runbook: docs/INFRASTRUCTURE.md, "Continuous archiving and point-in-time recovery".
+[global]
+repo1-path=$PGBR_REPO
+# Two full backups (weekly) and the WAL needed to restore to any moment since the older one.
+repo1-retention-full=2
+compress-type=zst
+# Backups start at once (an immediate checkpoint) instead of at the next scheduled one.
+start-fast=y
+log-level-console=info
+log-level-file=detail
+
+# A second repository on S3-compatible storage (AWS S3, MinIO, Cloudflare R2, ...),
+# encrypted, so a lost server loses nothing but the last archive_timeout seconds.
+# Put these lines, filled in, in /etc/pgbackrest/conf.d/repo2.conf (mode 0640, owner
+# postgres), then, as postgres: pgbackrest --stanza=$STANZA stanza-create && pgbackrest --stanza=$STANZA check
+# [global]
+# repo2-type=s3
+# repo2-s3-bucket=mealsync-pgbackrest
+# repo2-s3-endpoint=s3.eu-central-1.amazonaws.com
+# repo2-s3-region=eu-central-1
+# repo2-s3-key=ACCESS_KEY
+# repo2-s3-key-secret=SECRET_KEY
+# repo2-s3-uri-style=path
+# repo2-path=/pgbackrest
+# repo2-retention-full=4
+# repo2-cipher-type=aes-256-cbc
+# repo2-cipher-pass=A_LONG_RANDOM_PASSPHRASE
+
+[$STANZA]
+pg1-path=$PG_DATA
+pg1-port=$PG_PORT
+EOC
+}
+
+# archiving_conf LIVE: the drop-in; LIVE is the server's settings, to keep a
+# wal_level of logical (which archiving allows too).
+archiving_conf() {
+  cat <<EOC
+# Continuous WAL archiving to pgBackRest (stanza $STANZA), written by MealSync
+# scripts/initial-setup.sh --pgbackrest (re-running it restores this file).
+# archive_mode and wal_level take effect only when PostgreSQL restarts.
+archive_mode = on
+archive_command = '$ARCHIVE_COMMAND'
+# A WAL segment is archived at least every minute, even on a quiet database: at
+# most this many seconds of commits are lost with the machine (the RPO).
+archive_timeout = $ARCHIVE_TIMEOUT
+EOC
+  if grep -qx 'wal_level=logical' <<<"$1"; then
+    echo "# wal_level is left at logical (set elsewhere), which archiving allows."
+  else
+    echo "wal_level = replica"
+  fi
+}
+
+pgbackrest_unit() {
+  cat <<EOC
+# Written by MealSync scripts/initial-setup.sh --pgbackrest.
+[Unit]
+Description=pgBackRest %i backup of PostgreSQL $PG_CLUSTER (stanza $STANZA)
+After=postgresql@$PG_VER-$PG_NAME.service
+[Service]
+Type=oneshot
+User=$PG_OWNER
+ExecStart=/usr/bin/pgbackrest --stanza=$STANZA --type=%i backup
+EOC
+}
+
+pgbackrest_timer() {
+  cat <<EOC
+# Written by MealSync scripts/initial-setup.sh --pgbackrest.
+[Unit]
+Description=pgBackRest $1 backup of PostgreSQL $PG_CLUSTER
+[Timer]
+OnCalendar=$2 *-*-* 01:30:00 UTC
+Persistent=true
+Unit=mealsync-pgbackrest@$1.service
+[Install]
+WantedBy=timers.target
+EOC
+}
+
+pgbackrest_cron() {
+  cat <<EOC
+# pgBackRest backups of PostgreSQL $PG_CLUSTER, written by MealSync scripts/initial-setup.sh
+# --pgbackrest: a full backup on Sundays, a differential one the other days (01:30).
+SHELL=/bin/sh
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+30 1 * * 0   $PG_OWNER pgbackrest --stanza=$STANZA --type=full backup
+30 1 * * 1-6 $PG_OWNER pgbackrest --stanza=$STANZA --type=diff backup
+EOC
+}
+
+do_pgbackrest_schedule() {
+  if ! systemd_running; then
+    ensure_file "$PGBR_CRON" 0644 root "$(pgbackrest_cron)"$'\n'
+    return 0
+  fi
+  local unit=$PGBR_UNIT_DIR/mealsync-pgbackrest@.service changed=0 kind
+  same_content "$SYSROOT$unit" "$(pgbackrest_unit)"$'\n' || changed=1
+  ensure_file "$unit" 0644 root "$(pgbackrest_unit)"$'\n'
+  for kind in full:Sun diff:Mon..Sat; do
+    same_content "$SYSROOT$PGBR_UNIT_DIR/mealsync-pgbackrest-${kind%:*}.timer" "$(pgbackrest_timer "${kind%:*}" "${kind#*:}")"$'\n' || changed=1
+    ensure_file "$PGBR_UNIT_DIR/mealsync-pgbackrest-${kind%:*}.timer" 0644 root "$(pgbackrest_timer "${kind%:*}" "${kind#*:}")"$'\n'
+  done
+  if ((changed)); then
+    act "reload systemd's units (systemctl daemon-reload)" systemctl daemon-reload
+  fi
+  for kind in full diff; do
+    local timer=mealsync-pgbackrest-$kind.timer
+    if systemctl is-enabled --quiet "$timer" 2>/dev/null && systemctl is-active --quiet "$timer" 2>/dev/null; then
+      ok "$timer already enabled and running"
+    else
+      act "enable and start $timer (systemctl enable --now $timer)" systemctl enable --now "$timer"
+    fi
+  done
+}
+
+do_pgbackrest() {
+  ((PGBACKREST)) || return 0
+  step "point-in-time recovery: pgBackRest for PostgreSQL ${PG_CLUSTER:-?}"
+  if ((!PG_FOUND)); then
+    warn "no PostgreSQL cluster to set up (see the preflight warnings): nothing planned for pgBackRest"
+    return 0
+  fi
+  local live want_cmd was before_conf=0 before_dropin=0 pgbr=(pgbackrest "--stanza=$STANZA") verify=0
+  live=$(pg_live_settings)
+  ensure_dir "$PGBR_REPO" 0750 "$PG_OWNER"
+  same_content "$SYSROOT$PGBR_CONF" "$(pgbackrest_conf)"$'\n' && before_conf=1
+  ensure_file "$PGBR_CONF" 0640 "$PG_OWNER" "$(pgbackrest_conf)"$'\n'
+  # pgBackRest reads conf.d/*.conf too: the operator's own settings (a second repository).
+  ensure_dir "${PGBR_CONF%/*}/conf.d" 0750 "$PG_OWNER"
+  same_content "$SYSROOT$PG_DROPIN" "$(archiving_conf "$live")"$'\n' && before_dropin=1
+  ensure_file "$PG_DROPIN" 0644 "$PG_OWNER" "$(archiving_conf "$live")"$'\n'
+  ((before_conf && before_dropin)) || verify=1
+
+  want_cmd="archive_command=$ARCHIVE_COMMAND"
+  if [[ -z $live ]]; then
+    ((DRY_RUN)) || die "cannot ask PostgreSQL $PG_CLUSTER for its settings (psql as $PG_OWNER on port $PG_PORT)"
+    warn "cannot ask PostgreSQL $PG_CLUSTER for its settings (dry run as another user?): assuming archiving is off"
+    live="archive_mode=off"
+  fi
+  if ! grep -qx 'archive_mode=on' <<<"$live" || grep -qx 'wal_level=minimal' <<<"$live"; then
+    act "restart PostgreSQL $PG_CLUSTER (pg_ctlcluster $PG_VER $PG_NAME restart): archive_mode and wal_level take effect only at a restart; its connections drop for a moment" \
+      pg_ctlcluster "$PG_VER" "$PG_NAME" restart
+    verify=1
+  elif ! grep -qxF -- "$want_cmd" <<<"$live" || ! grep -qx "archive_timeout=$ARCHIVE_TIMEOUT" <<<"$live"; then
+    was=$(sed -n 's/^archive_command=//p' <<<"$live")
+    act "reload PostgreSQL $PG_CLUSTER's configuration (archive_command, archive_timeout; archive_command was: ${was:-none})" pg_reload
+    verify=1
+  else
+    ok "PostgreSQL $PG_CLUSTER already archives with pgBackRest (archive_mode on, archive_timeout ${ARCHIVE_TIMEOUT}s)"
+  fi
+
+  if [[ -f $SYSROOT$PGBR_REPO/backup/$STANZA/backup.info && -f $SYSROOT$PGBR_REPO/archive/$STANZA/archive.info ]]; then
+    ok "stanza $STANZA already in $PGBR_REPO"
+  else
+    act "create the stanza $STANZA in $PGBR_REPO (pgbackrest stanza-create, as $PG_OWNER)" as_pg "${pgbr[@]}" stanza-create
+    verify=1
+  fi
+  if ((verify)); then
+    act "check that PostgreSQL's WAL reaches the repository (pgbackrest check, as $PG_OWNER)" as_pg "${pgbr[@]}" check
+  else
+    local failure
+    failure=$(pg_archive_failure)
+    if [[ -n $failure ]]; then
+      warn "PostgreSQL $PG_CLUSTER fails to archive its WAL: nothing archived since it failed on $failure (the cause is in its log; then: sudo -u $PG_OWNER pgbackrest --stanza=$STANZA check)"
+    else
+      ok "archiving already checked, and no failure since the last archived segment (again at any time: sudo -u $PG_OWNER pgbackrest --stanza=$STANZA check)"
+    fi
+  fi
+  if compgen -G "$SYSROOT$PGBR_REPO/backup/$STANZA/*F" >/dev/null; then
+    ok "a full backup is already in $PGBR_REPO"
+  else
+    act "take the first full backup (pgbackrest --type=full backup, as $PG_OWNER): until one exists there is nothing to restore from" \
+      as_pg "${pgbr[@]}" --type=full backup
+  fi
+  do_pgbackrest_schedule
+}
+
 next_steps() {
   local how
   if [[ $MODE == compose ]]; then
@@ -869,6 +1181,14 @@ $how
   4. Point your domain's DNS at this server, then: sudo scripts/setup-ssl.sh --domain DOMAIN --email EMAIL --mode $MODE
   5. Watch it: mealsyncctl monitor (or scripts/monitor.sh)
 EOF
+  if ((PGBACKREST && PG_FOUND)); then
+    cat <<EOF
+  6. PostgreSQL $PG_CLUSTER archives to pgBackRest ($PGBR_REPO): copy backups off this
+     machine too (a second repository on S3-compatible storage: see $PGBR_CONF), and
+     rehearse the restore runbook in docs/INFRASTRUCTURE.md ("Continuous archiving").
+     Backups so far: sudo -u $PG_OWNER pgbackrest --stanza=$STANZA info
+EOF
+  fi
 }
 
 main() {
@@ -879,6 +1199,7 @@ main() {
   check_ssh_key_file
   check_sshd_port
   check_nginx_src
+  check_pg_cluster
   plan_packages
 
   do_packages
@@ -891,6 +1212,7 @@ main() {
   do_folders
   do_nginx_limits
   do_nginx_config
+  do_pgbackrest
 
   if ((DRY_RUN)); then
     printf '\ndry run complete: the "would:" lines above are every change a real run would make\n'

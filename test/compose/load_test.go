@@ -76,6 +76,22 @@ func loadProject(t *testing.T, file, dotEnv string) *types.Project {
 
 func tryLoadProject(t *testing.T, file, dotEnv string) (*types.Project, error) {
 	t.Helper()
+	return tryLoadProjectProfiles(t, file, dotEnv, "*")
+}
+
+// loadProjectProfiles is loadProject with only the named profiles enabled (none:
+// only the services without a profile), as `docker compose --profile P` runs it.
+func loadProjectProfiles(t *testing.T, file, dotEnv string, profiles ...string) *types.Project {
+	t.Helper()
+	p, err := tryLoadProjectProfiles(t, file, dotEnv, profiles...)
+	if err != nil {
+		t.Fatalf("load %s with profiles %v: %v", file, profiles, err)
+	}
+	return p
+}
+
+func tryLoadProjectProfiles(t *testing.T, file, dotEnv string, profiles ...string) (*types.Project, error) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, file), []byte(readRepoFile(t, file)), 0o600); err != nil {
 		t.Fatal(err)
@@ -88,7 +104,7 @@ func tryLoadProject(t *testing.T, file, dotEnv string) (*types.Project, error) {
 		cli.WithWorkingDirectory(dir),
 		cli.WithEnvFiles(dotEnvPath),
 		cli.WithDotEnv,
-		cli.WithProfiles([]string{"*"}),
+		cli.WithProfiles(profiles),
 	)
 	if err != nil {
 		return nil, err

@@ -20,9 +20,10 @@ func prodProject(t *testing.T) *types.Project {
 }
 
 // TestProdHasNoDatabaseContainer: production runs on a managed PostgreSQL
-// (the monitoring profile's postgres-exporter only reads its statistics).
+// unless the database profile is chosen (the monitoring profile's
+// postgres-exporter only reads its statistics).
 func TestProdHasNoDatabaseContainer(t *testing.T) {
-	for name, s := range prodProject(t).Services {
+	for name, s := range loadProjectProfiles(t, prodFile, exampleEnv(t), "monitoring").Services {
 		image := strings.ToLower(s.Image)
 		if strings.HasSuffix(name, "-exporter") && strings.Contains(image, "exporter") {
 			continue

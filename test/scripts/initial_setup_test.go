@@ -309,6 +309,14 @@ func TestInitialSetupRejectsBadInput(t *testing.T) {
 		{"not a key", []string{"--ssh-key", notAKey}, "not an SSH public key"},
 		{"unknown option", []string{"--yes-please"}, "unknown argument: --yes-please"},
 		{"no nginx config to install", []string{"--mode", "process", "--nginx-config", "/nonexistent/nginx"}, "has no nginx.conf"},
+		{"cluster without --pgbackrest", []string{"--pg-cluster", "15/main"}, "--pg-cluster only applies with --pgbackrest"},
+		{"repository without --pgbackrest", []string{"--pgbackrest-repo", "/srv/pgbackrest"}, "--pgbackrest-repo only applies with --pgbackrest"},
+		{"not a cluster", []string{"--pgbackrest", "--pg-cluster", "main"}, "is not a cluster like 15/main"},
+		{"cluster with a space", []string{"--pgbackrest", "--pg-cluster", "15/main x"}, "is not a cluster like 15/main"},
+		{"relative repository", []string{"--pgbackrest", "--pgbackrest-repo", "backups"}, "is not an absolute folder path"},
+		{"repository climbing out", []string{"--pgbackrest", "--pgbackrest-repo", "/var/lib/../../etc"}, "is not an absolute folder path"},
+		{"repository with a newline", []string{"--pgbackrest", "--pgbackrest-repo", "/srv/pg\nrepo1-path=/tmp"}, "is not an absolute folder path"},
+		{"repository as root", []string{"--pgbackrest", "--pgbackrest-repo", "/"}, "is not an absolute folder path"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,6 +66,8 @@ nginx 1.26.3-3
 docker.io 26.1.5+dfsg1-9
 docker-compose 2.26.1-4
 certbot 4.0.0-2
+pgbackrest 2.54.2-1
+cron 3.0pl1-197
 `
 
 // sandbox is a fake fresh server: a sysroot tree, a HOME, and the state the
@@ -247,7 +249,14 @@ func (sb *sandbox) Run(name string, args ...string) result {
 
 func (sb *sandbox) RunWith(o runOpts, name string, args ...string) result {
 	sb.t.Helper()
-	argv := append([]string{"bash", scriptPath(sb.t, name)}, args...)
+	argv, env := sb.command(o, name, args...)
+	return runCommand(sb.t, argv, env, sb.Root)
+}
+
+// command is the command line and the whole environment RunWith runs.
+func (sb *sandbox) command(o runOpts, name string, args ...string) (argv, env []string) {
+	sb.t.Helper()
+	argv = append([]string{"bash", scriptPath(sb.t, name)}, args...)
 	if o.AsNobody {
 		if _, err := exec.LookPath("setpriv"); err != nil {
 			testdb.SkipOrFail(sb.t, "setpriv (util-linux) is needed to run as nobody: %v", err)
@@ -258,7 +267,7 @@ func (sb *sandbox) RunWith(o runOpts, name string, args ...string) result {
 	if o.Apply {
 		mode = "apply"
 	}
-	env := []string{
+	env = []string{
 		"PATH=" + filepath.Join(sb.State, "bin") + ":" + systemPath,
 		"HOME=" + sb.Home,
 		"LANG=C.UTF-8",
@@ -269,7 +278,7 @@ func (sb *sandbox) RunWith(o runOpts, name string, args ...string) result {
 	for k, v := range sb.Env {
 		env = append(env, k+"="+v)
 	}
-	return runCommand(sb.t, argv, env, sb.Root)
+	return argv, env
 }
 
 // runCommand runs argv with exactly env, in dir, and reports how it ended.

@@ -8,7 +8,7 @@ import (
 	"github.com/mealsync/mealsync/internal/testdb"
 )
 
-// Every shell script in scripts/, and the test's own stub commands, pass
+// Every shell script in scripts/ and deploy/, and the test's own stub commands, pass
 // shellcheck with no finding of any severity.
 func TestShellcheck(t *testing.T) {
 	t.Parallel()
@@ -28,10 +28,15 @@ func TestShellcheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	stubs = append(stubs, filepath.Join(root, "test", "scripts", "testdata", "stublib.sh"))
+	// The database profile's backup schedule (docker-compose.prod.yml).
+	images, err := filepath.Glob(filepath.Join(root, "deploy", "*", "*.sh"))
+	if err != nil || len(images) == 0 {
+		t.Fatalf("expected deploy/postgres/backup-schedule.sh, found %v (%v)", images, err)
+	}
 	for _, group := range []struct {
 		name  string
 		files []string
-	}{{"scripts", scripts}, {"stubs", stubs}} {
+	}{{"scripts", scripts}, {"stubs", stubs}, {"images", images}} {
 		for _, f := range group.files {
 			rel, _ := filepath.Rel(root, f)
 			t.Run(rel, func(t *testing.T) {

@@ -31,3 +31,33 @@ real() {
   dir=$(cd "$(dirname "$0")" && pwd)
   PATH=$(tr ':' '\n' <<<"$PATH" | grep -vxF "$dir" | paste -sd:) exec "$name" "$@"
 }
+
+# The fake PostgreSQL cluster: $STUB_STATE/pg-clusters holds pg_lsclusters's
+# lines, $STUB_STATE/pg-settings the running server's settings ("name=value",
+# sorted; missing: a fresh Debian cluster's). pg_apply_conf restart|reload
+# makes the server take the settings of its conf.d files, as PostgreSQL
+# would: archive_mode and wal_level only at a restart.
+pg_settings() {
+  if [[ -f $STUB_STATE/pg-settings ]]; then
+    cat "$STUB_STATE/pg-settings"
+  else
+    printf '%s\n' archive_command= archive_mode=off archive_timeout=0 wal_level=replica
+  fi
+}
+
+pg_apply_conf() {
+  local how=$1 ver name key value confd settings
+  read -r ver name _ <"$STUB_STATE/pg-clusters"
+  confd=$SYSROOT/etc/postgresql/$ver/$name/conf.d
+  settings=$(pg_settings)
+  while IFS='=' read -r key value; do
+    key=${key//[[:space:]]/}
+    [[ -z $key || $key == \#* ]] && continue
+    [[ $how == restart || ($key != archive_mode && $key != wal_level) ]] || continue
+    value=${value#"${value%%[![:space:]]*}"}
+    value=${value#\'}
+    value=${value%\'}
+    settings=$(grep -v "^$key=" <<<"$settings"; echo "$key=$value")
+  done < <(cat "$confd"/*.conf 2>/dev/null)
+  sort <<<"$settings" >"$STUB_STATE/pg-settings"
+}
