@@ -9,6 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
 
+	"github.com/mealsync/mealsync/internal/buildinfo"
 	"github.com/mealsync/mealsync/internal/testenv"
 )
 
@@ -100,5 +101,19 @@ func TestBinaryLinksNoHelm(t *testing.T) {
 				t.Errorf("cmd/mealsync links %s", p)
 			}
 		}
+	}
+}
+
+// The chart's appVersion is the version the binary reports: in the source
+// tree both are the unstamped "dev"; a release stamps both from one value
+// (docs/KUBERNETES.md). The pods run the image of that tag by default.
+func TestChartVersionIsTheApps(t *testing.T) {
+	c := loadChart(t)
+	if c.Metadata.AppVersion != buildinfo.Version {
+		t.Errorf("Chart.yaml appVersion %q, the unstamped binary reports %q", c.Metadata.AppVersion, buildinfo.Version)
+	}
+	r := render(t, "defaults", valuesFile(t, ""))
+	if _, ctr := server(t, r); !strings.HasSuffix(ctr.Image, ":"+c.Metadata.AppVersion) {
+		t.Errorf("default image %q is not the appVersion %q", ctr.Image, c.Metadata.AppVersion)
 	}
 }
