@@ -91,6 +91,10 @@ func TestIngressCarriesTheEdgeRules(t *testing.T) {
 			t.Errorf("no Ingress path %s", p)
 		}
 	}
+	// nginx/: a DOWN answer of /actuator/health is not retried elsewhere.
+	if h := paths["/actuator/health"]; h != nil && strings.Contains(h.Annotations["nginx.ingress.kubernetes.io/proxy-next-upstream"], "503") {
+		t.Errorf("/actuator/health retries a 503 (DOWN) on another pod")
+	}
 	if login := paths["/api/v1/users/login"]; login != nil && login.Annotations["nginx.ingress.kubernetes.io/limit-rpm"] != edge.loginPerMinute {
 		t.Errorf("login limit-rpm %q, nginx/ allows %s r/m", login.Annotations["nginx.ingress.kubernetes.io/limit-rpm"], edge.loginPerMinute)
 	}
@@ -161,5 +165,24 @@ func TestHTTPRouteIsTheIngressAlternative(t *testing.T) {
 		if sync.Timeouts == nil || sync.Timeouts.Request == nil || string(*sync.Timeouts.Request) != strconv.Itoa(int(edge.streamTimeout.Seconds()))+"s" {
 			t.Errorf("sync timeouts %+v, nginx/ keeps streams %s", sync.Timeouts, edge.streamTimeout)
 		}
+	}
+}
+
+// TLS by cert-manager: one Ingress asks for the certificate, all three
+// serve its Secret (two Certificates for one Secret would fight).
+func TestIngressTLSByCertManager(t *testing.T) {
+	r := render(t, "ha", valuesFile(t, "ha"))
+	asking := 0
+	secrets := map[string]bool{}
+	for _, ing := range all[networkingv1.Ingress](r) {
+		if ing.Annotations["cert-manager.io/cluster-issuer"] != "" {
+			asking++
+		}
+		for _, tls := range ing.Spec.TLS {
+			secrets[tls.SecretName] = true
+		}
+	}
+	if asking != 1 || len(secrets) != 1 {
+		t.Errorf("%d Ingresses ask cert-manager, %d TLS Secrets: want 1 and 1", asking, len(secrets))
 	}
 }
