@@ -256,6 +256,12 @@ func TestPodsAreLockedDown(t *testing.T) {
 				if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
 					t.Errorf("%s mounts a service-account token", what)
 				}
+				// Service links would give the pods MEALSYNC_SERVICE_HOST,
+				// MEALSYNC_PORT… for a Service named mealsync: variables in
+				// the app's namespace that it never reads.
+				if ps.EnableServiceLinks == nil || *ps.EnableServiceLinks {
+					t.Errorf("%s gets Service environment variables", what)
+				}
 				if ps.SecurityContext == nil || ps.SecurityContext.RunAsNonRoot == nil || !*ps.SecurityContext.RunAsNonRoot {
 					t.Errorf("%s: pod not runAsNonRoot", what)
 				}

@@ -19,14 +19,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -95,9 +94,11 @@ func valuesFile(t testing.TB, name string) map[string]any {
 	return vals
 }
 
-// render installs the chart client-side (what `helm install --dry-run`
-// and `helm template` do: schema check, kubeVersion check, templates,
-// hooks) and decodes every document strictly.
+// render renders the chart as `helm install --dry-run` and `helm template`
+// do (Helm's pkg/action, whose steps these are, would link the Kubernetes
+// client too and double this test's build): the chart's kubeVersion range,
+// the values schema, the templates (NOTES.txt included), then hooks apart
+// from the release's objects; and decodes every document strictly.
 func render(t testing.TB, name string, vals map[string]any) rendered {
 	t.Helper()
 	r, err := tryRender(t, vals)
@@ -111,39 +112,44 @@ func render(t testing.TB, name string, vals map[string]any) rendered {
 func tryRender(t testing.TB, vals map[string]any) (rendered, error) {
 	t.Helper()
 	c := loadChart(t)
-	install := action.NewInstall(new(action.Configuration))
-	install.DryRun, install.ClientOnly, install.Replace = true, true, true
-	install.ReleaseName, install.Namespace = releaseName, namespace
-	kv, err := chartutil.ParseKubeVersion(kubeVersion)
-	if err != nil {
-		t.Fatal(err)
+	caps := chartutil.DefaultCapabilities.Copy()
+	caps.KubeVersion = *mustKubeVersion(t)
+	if !chartutil.IsCompatibleRange(c.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return rendered{}, fmt.Errorf("chart requires kubeVersion %s, not %s", c.Metadata.KubeVersion, caps.KubeVersion)
 	}
-	install.KubeVersion = kv
-	rel, err := install.Run(c, vals)
+	opts := chartutil.ReleaseOptions{Name: releaseName, Namespace: namespace, Revision: 1, IsInstall: true}
+	values, err := chartutil.ToRenderValuesWithSchemaValidation(c, vals, opts, caps, false)
 	if err != nil {
 		return rendered{}, err
 	}
-	out := rendered{values: rel.Config}
-	if merged, err := chartutil.CoalesceValues(c, rel.Config); err == nil {
-		out.values = merged
+	files, err := engine.Engine{}.Render(c, values)
+	if err != nil {
+		return rendered{}, err
 	}
-	manifests := releaseutil.SplitManifests(rel.Manifest)
-	keys := make([]string, 0, len(manifests))
-	for k := range manifests {
-		keys = append(keys, k)
+	for k := range files {
+		if strings.HasSuffix(k, "/NOTES.txt") {
+			delete(files, k)
+		}
 	}
-	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-	for _, k := range keys {
-		d, err := decode(manifests[k])
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return rendered{}, err
+	}
+	out := rendered{}
+	if v, err := values.Table("Values"); err == nil {
+		out.values = v
+	}
+	for _, m := range manifests {
+		d, err := decode(m.Name, m.Content)
 		if err != nil {
-			t.Fatalf("%v\n%s", err, manifests[k])
+			t.Fatalf("%v\n%s", err, m.Content)
 		}
 		out.docs = append(out.docs, d)
 	}
-	for _, h := range rel.Hooks {
-		d, err := decode(h.Manifest)
+	for _, h := range hooks {
+		d, err := decode(h.Path, h.Manifest)
 		if err != nil {
-			t.Fatalf("hook %s: %v\n%s", h.Path, err, h.Manifest)
+			t.Fatalf("hook: %v\n%s", err, h.Manifest)
 		}
 		d.hook = strings.Join(hookEvents(h.Events), ",")
 		out.docs = append(out.docs, d)
@@ -183,7 +189,7 @@ var kinds = map[string]func() any{
 // and duplicate fields (sigs.k8s.io/yaml's strict mode: YAML to JSON, then
 // encoding/json with DisallowUnknownFields), then checks the names and
 // labels Kubernetes would.
-func decode(manifest string) (document, error) {
+func decode(source, manifest string) (document, error) {
 	var head struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
@@ -194,7 +200,6 @@ func decode(manifest string) (document, error) {
 			Annotations map[string]string `json:"annotations"`
 		} `json:"metadata"`
 	}
-	source := strings.TrimPrefix(strings.SplitN(manifest, "\n", 2)[0], "# Source: ")
 	if err := yaml.Unmarshal([]byte(manifest), &head); err != nil {
 		return document{}, fmt.Errorf("%s: not YAML: %v", source, err)
 	}
