@@ -109,7 +109,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 		one(t, `http_server_requests_in_flight`, 0)
 	})
 	t.Run("latency histogram buckets", func(t *testing.T) {
-		want := []string{"+Inf", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "10", "2.5", "5"}
+		want := []string{"+Inf", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.2", "0.25", "0.5", "1", "10", "2.5", "5"}
 		waitFor(t, deadline, "bucket series of GET /api/v1/recipes", func() (bool, string) {
 			res, err := prom.query(`http_server_requests_seconds_bucket{job="mealsync",route="GET /api/v1/recipes",method="GET",status="200"}`)
 			if err != nil {
@@ -158,6 +158,26 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 			sort.Strings(missing)
 			return len(missing) == 0, "missing " + strings.Join(missing, "; ")
 		})
+	})
+	t.Run("SLO rules record the app's error ratios", func(t *testing.T) {
+		// No request has failed: the availability SLI is 0, not absent.
+		// Latency depends on the machine, so only its presence is checked.
+		// A rate needs requests while Prometheus scrapes (without any, the
+		// ratios are 0/0), so every poll makes one.
+		for _, q := range []string{
+			`slo:sli_error:ratio_rate5m{slo="api-availability"} == 0`,
+			`slo:burn_rate:ratio_rate5m{slo="api-availability"} == 0`,
+			`slo:sli_error:ratio_rate5m{slo="api-latency"} >= 0`,
+		} {
+			waitFor(t, deadline, q, func() (bool, string) {
+				app.expect(t, "GET", "/api/v1/recipes", "", "", http.StatusOK)
+				res, err := prom.query(q)
+				if err != nil {
+					return false, err.Error()
+				}
+				return len(res) == 1 && res[0].Metric["job"] == "mealsync", fmt.Sprintf("%v", res)
+			})
+		}
 	})
 	t.Run("dashboard queries run on this Prometheus", func(t *testing.T) {
 		for _, d := range loadDashboards(t) {
