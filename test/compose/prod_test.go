@@ -237,3 +237,33 @@ func TestProdAppIsProductionWithJSONLogs(t *testing.T) {
 		t.Errorf("MEALSYNC_ADDR = %q, want :8081 (what nginx and the healthcheck use)", cfg.Addr)
 	}
 }
+
+// The monitoring profile's programs run on the repository's configuration,
+// mounted read-only where their command line says, not on an image's
+// default (the blackbox image's has none of MealSync's probe modules).
+func TestProdMonitoringUsesTheRepositoryConfigs(t *testing.T) {
+	p := prodProject(t)
+	for _, c := range []struct{ service, flag, source string }{
+		{"blackbox-exporter", "--config.file=", "deploy/blackbox/blackbox.yml"},
+	} {
+		s := service(t, p, c.service)
+		if !slices.Contains(s.Profiles, "monitoring") {
+			t.Errorf("%s is not in the monitoring profile: %v", c.service, s.Profiles)
+		}
+		var target string
+		for _, arg := range s.Command {
+			if v, ok := strings.CutPrefix(arg, c.flag); ok {
+				target = v
+			}
+		}
+		if target == "" {
+			t.Errorf("%s: command %v has no %s", c.service, s.Command, c.flag)
+			continue
+		}
+		// The project is loaded from a copy: the source ends in the file's path.
+		i := slices.IndexFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == target })
+		if i < 0 || !strings.HasSuffix(filepath.ToSlash(s.Volumes[i].Source), "/"+c.source) || !s.Volumes[i].ReadOnly {
+			t.Errorf("%s: %s is not %s mounted read-only (volumes %+v)", c.service, target, c.source, s.Volumes)
+		}
+	}
+}
