@@ -245,6 +245,7 @@ func TestProdMonitoringUsesTheRepositoryConfigs(t *testing.T) {
 	p := prodProject(t)
 	for _, c := range []struct{ service, flag, source string }{
 		{"blackbox-exporter", "--config.file=", "deploy/blackbox/blackbox.yml"},
+		{"alertmanager", "--config.file=", "deploy/alertmanager/alertmanager.yml"},
 	} {
 		s := service(t, p, c.service)
 		if !slices.Contains(s.Profiles, "monitoring") {
