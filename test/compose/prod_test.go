@@ -268,3 +268,37 @@ func TestProdMonitoringUsesTheRepositoryConfigs(t *testing.T) {
 		}
 	}
 }
+
+// The logs profile: vlagent ships every container's json-file log to the
+// victorialogs service, keeping each line whole in the message field (the
+// documented request-ID query searches it there), and only VictoriaLogs'
+// query port is published, on loopback.
+func TestProdLogsProfileShipsContainerLogs(t *testing.T) {
+	p := prodProject(t)
+	agent := service(t, p, "vlagent")
+	store := service(t, p, "victorialogs")
+	for _, s := range []types.ServiceConfig{agent, store} {
+		if !slices.Equal(s.Profiles, []string{"logs"}) {
+			t.Errorf("%s: profiles %v, want [logs]", s.Name, s.Profiles)
+		}
+	}
+	for _, want := range []string{
+		"-remoteWrite.url=http://victorialogs:9428/insert/native",
+		"-fileCollector.glob=/var/lib/docker/containers/*/*-json.log",
+		"-fileCollector.msgField=log",
+	} {
+		if !slices.Contains(agent.Command, want) {
+			t.Errorf("vlagent command %v lacks %s", agent.Command, want)
+		}
+	}
+	i := slices.IndexFunc(agent.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == "/var/lib/docker/containers" })
+	if i < 0 || !agent.Volumes[i].ReadOnly {
+		t.Errorf("vlagent does not mount Docker's container logs read-only: %+v", agent.Volumes)
+	}
+	if len(agent.Ports) != 0 {
+		t.Errorf("vlagent publishes %v", agent.Ports)
+	}
+	if len(store.Ports) != 1 || store.Ports[0].HostIP != "127.0.0.1" {
+		t.Errorf("victorialogs ports %+v, want its one port on the host's loopback", store.Ports)
+	}
+}

@@ -49,7 +49,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 	promBin := requireTool(t, "prometheus")
 
 	dataDir := filepath.Join(t.TempDir(), "data")
-	app := startMealSync(t, buildMealSync(t), dataDir)
+	app := startMealSync(t, buildMealSync(t), dataDir, nil)
 
 	// Traffic whose counts are asserted below, exactly.
 	const listCalls = 3
@@ -247,8 +247,10 @@ type mealSync struct {
 
 // startMealSync runs `mealsync serve` on ephemeral loopback ports with
 // SQLite in dataDir, reads the addresses from its "listening" log line, and
-// waits for readiness. The process gets SIGTERM when the test ends.
-func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
+// waits for readiness. Its output is also copied to logTo, when not nil, as
+// a service manager writes it to a file. The process gets SIGTERM when the
+// test ends.
+func startMealSync(t *testing.T, bin, dataDir string, logTo io.Writer) *mealSync {
 	t.Helper()
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -263,10 +265,14 @@ func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
 		"MEALSYNC_SHUTDOWN_DELAY=0s",
 	)
 	logs := &testenv.SyncBuffer{}
+	var out io.Writer = logs
+	if logTo != nil {
+		out = io.MultiWriter(logs, logTo)
+	}
 	addr := make(chan [2]string, 1)
 	// exec copies the output into these writers and Wait waits for the copy,
 	// so no line is lost when the process ends.
-	cmd.Stdout = &lineWriter{out: logs, line: func(b []byte) {
+	cmd.Stdout = &lineWriter{out: out, line: func(b []byte) {
 		var line struct {
 			Msg, Addr string
 			OpsAddr   string `json:"ops_addr"`
