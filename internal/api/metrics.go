@@ -17,9 +17,11 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "http_server_requests_seconds",
-			Help:    "HTTP requests by route pattern, method and status: count and latency.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Name: "http_server_requests_seconds",
+			Help: "HTTP requests by route pattern, method and status: count and latency.",
+			// 0.2 is the latency SLO's threshold (deploy/prometheus/slo.yml):
+			// the share of requests within it is read off that bucket, exactly.
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route", "status"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "http_server_requests_in_flight",

@@ -26,7 +26,7 @@ import (
 var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // The server's own buckets (internal/api/metrics.go).
-var serverBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+var serverBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .25, .5, 1, 2.5, 5, 10}
 
 // fakeInstance is a MealSync instance as the monitor sees it: the three
 // actuator endpoints, with the metrics of a real Prometheus registry

@@ -238,3 +238,68 @@ func TestProdAppIsProductionWithJSONLogs(t *testing.T) {
 		t.Errorf("MEALSYNC_ADDR = %q, want :8081 (what nginx and the healthcheck use)", cfg.Addr)
 	}
 }
+
+// The monitoring profile's programs run on the repository's configuration,
+// mounted read-only where their command line says, not on an image's
+// default (the blackbox image's has none of MealSync's probe modules).
+func TestProdMonitoringUsesTheRepositoryConfigs(t *testing.T) {
+	p := prodProject(t)
+	for _, c := range []struct{ service, flag, source string }{
+		{"blackbox-exporter", "--config.file=", "deploy/blackbox/blackbox.yml"},
+		{"alertmanager", "--config.file=", "deploy/alertmanager/alertmanager.yml"},
+	} {
+		s := service(t, p, c.service)
+		if !slices.Contains(s.Profiles, "monitoring") {
+			t.Errorf("%s is not in the monitoring profile: %v", c.service, s.Profiles)
+		}
+		var target string
+		for _, arg := range s.Command {
+			if v, ok := strings.CutPrefix(arg, c.flag); ok {
+				target = v
+			}
+		}
+		if target == "" {
+			t.Errorf("%s: command %v has no %s", c.service, s.Command, c.flag)
+			continue
+		}
+		// The project is loaded from a copy: the source ends in the file's path.
+		i := slices.IndexFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == target })
+		if i < 0 || !strings.HasSuffix(filepath.ToSlash(s.Volumes[i].Source), "/"+c.source) || !s.Volumes[i].ReadOnly {
+			t.Errorf("%s: %s is not %s mounted read-only (volumes %+v)", c.service, target, c.source, s.Volumes)
+		}
+	}
+}
+
+// The logs profile: vlagent ships every container's json-file log to the
+// victorialogs service, keeping each line whole in the message field (the
+// documented request-ID query searches it there), and only VictoriaLogs'
+// query port is published, on loopback.
+func TestProdLogsProfileShipsContainerLogs(t *testing.T) {
+	p := prodProject(t)
+	agent := service(t, p, "vlagent")
+	store := service(t, p, "victorialogs")
+	for _, s := range []types.ServiceConfig{agent, store} {
+		if !slices.Equal(s.Profiles, []string{"logs"}) {
+			t.Errorf("%s: profiles %v, want [logs]", s.Name, s.Profiles)
+		}
+	}
+	for _, want := range []string{
+		"-remoteWrite.url=http://victorialogs:9428/insert/native",
+		"-fileCollector.glob=/var/lib/docker/containers/*/*-json.log",
+		"-fileCollector.msgField=log",
+	} {
+		if !slices.Contains(agent.Command, want) {
+			t.Errorf("vlagent command %v lacks %s", agent.Command, want)
+		}
+	}
+	i := slices.IndexFunc(agent.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == "/var/lib/docker/containers" })
+	if i < 0 || !agent.Volumes[i].ReadOnly {
+		t.Errorf("vlagent does not mount Docker's container logs read-only: %+v", agent.Volumes)
+	}
+	if len(agent.Ports) != 0 {
+		t.Errorf("vlagent publishes %v", agent.Ports)
+	}
+	if len(store.Ports) != 1 || store.Ports[0].HostIP != "127.0.0.1" {
+		t.Errorf("victorialogs ports %+v, want its one port on the host's loopback", store.Ports)
+	}
+}

@@ -325,9 +325,24 @@ func TestDashboardAnswersTheOperatorsQuestions(t *testing.T) {
 		"go_sql_in_use_connections", "go_sql_max_open_connections", // pool use
 		"go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "go_goroutines",
 		"mealsync_cache_lookups_total", // the in-process caches' hit ratio (issue 11)
+		// The SLO row (issue 16): compliance, error budget left, burn rate.
+		"slo:sli_error:ratio_rate30d", "slo:burn_rate:ratio_rate30d", "slo:burn_rate:ratio_rate1h",
 	} {
 		if !metrics[m] {
 			t.Errorf("no dashboard query reads %s", m)
+		}
+	}
+	var f ruleFile
+	mustReadYAML(t, sloRules, &f)
+	recorded := map[string]bool{}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			recorded[r.Record] = true
+		}
+	}
+	for m := range metrics {
+		if strings.HasPrefix(m, "slo:") && !recorded[m] {
+			t.Errorf("the dashboard reads %s, which slo.yml does not record", m)
 		}
 	}
 	for _, phi := range []float64{0.5, 0.95, 0.99} {

@@ -47,9 +47,16 @@ func repoFile(t testing.TB, rel string) string {
 // in CI, where MEALSYNC_REQUIRE_SERVICES=1).
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
+	return requireProgram(t, name, "prometheus")
+}
+
+// requireProgram finds a program of the Debian package pkg, or skips (fails
+// in CI, where MEALSYNC_REQUIRE_SERVICES=1).
+func requireProgram(t testing.TB, name, pkg string) string {
+	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		testdb.SkipOrFail(t, "%s not installed (Debian package prometheus): %v", name, err)
+		testdb.SkipOrFail(t, "%s not installed (Debian package %s): %v", name, pkg, err)
 	}
 	return path
 }

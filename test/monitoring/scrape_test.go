@@ -49,7 +49,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 	promBin := requireTool(t, "prometheus")
 
 	dataDir := filepath.Join(t.TempDir(), "data")
-	app := startMealSync(t, buildMealSync(t), dataDir)
+	app := startMealSync(t, buildMealSync(t), dataDir, nil)
 
 	// Traffic whose counts are asserted below, exactly.
 	const listCalls = 3
@@ -73,7 +73,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 	app.expect(t, "GET", "/api/v1/recipes/00000000-0000-4000-8000-000000000000", session.Data.Token, "", http.StatusNotFound)
 	app.expect(t, "GET", "/api/v1/no-such-endpoint", "", "", http.StatusNotFound)
 
-	prom := startPrometheus(t, promBin, app.opsAddr)
+	prom := startPrometheus(t, promBin, testPrometheusConfig(t, app.opsAddr))
 
 	// Every check polls until its deadline: Prometheus scrapes every second,
 	// but the first scrape and rule evaluation come when they come.
@@ -109,7 +109,7 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 		one(t, `http_server_requests_in_flight`, 0)
 	})
 	t.Run("latency histogram buckets", func(t *testing.T) {
-		want := []string{"+Inf", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "10", "2.5", "5"}
+		want := []string{"+Inf", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.2", "0.25", "0.5", "1", "10", "2.5", "5"}
 		waitFor(t, deadline, "bucket series of GET /api/v1/recipes", func() (bool, string) {
 			res, err := prom.query(`http_server_requests_seconds_bucket{job="mealsync",route="GET /api/v1/recipes",method="GET",status="200"}`)
 			if err != nil {
@@ -158,6 +158,26 @@ func TestPrometheusScrapesMealSync(t *testing.T) {
 			sort.Strings(missing)
 			return len(missing) == 0, "missing " + strings.Join(missing, "; ")
 		})
+	})
+	t.Run("SLO rules record the app's error ratios", func(t *testing.T) {
+		// No request has failed: the availability SLI is 0, not absent.
+		// Latency depends on the machine, so only its presence is checked.
+		// A rate needs requests while Prometheus scrapes (without any, the
+		// ratios are 0/0), so every poll makes one.
+		for _, q := range []string{
+			`slo:sli_error:ratio_rate5m{slo="api-availability"} == 0`,
+			`slo:burn_rate:ratio_rate5m{slo="api-availability"} == 0`,
+			`slo:sli_error:ratio_rate5m{slo="api-latency"} >= 0`,
+		} {
+			waitFor(t, deadline, q, func() (bool, string) {
+				app.expect(t, "GET", "/api/v1/recipes", "", "", http.StatusOK)
+				res, err := prom.query(q)
+				if err != nil {
+					return false, err.Error()
+				}
+				return len(res) == 1 && res[0].Metric["job"] == "mealsync", fmt.Sprintf("%v", res)
+			})
+		}
 	})
 	t.Run("dashboard queries run on this Prometheus", func(t *testing.T) {
 		for _, d := range loadDashboards(t) {
@@ -227,8 +247,10 @@ type mealSync struct {
 
 // startMealSync runs `mealsync serve` on ephemeral loopback ports with
 // SQLite in dataDir, reads the addresses from its "listening" log line, and
-// waits for readiness. The process gets SIGTERM when the test ends.
-func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
+// waits for readiness. Its output is also copied to logTo, when not nil, as
+// a service manager writes it to a file. The process gets SIGTERM when the
+// test ends.
+func startMealSync(t *testing.T, bin, dataDir string, logTo io.Writer) *mealSync {
 	t.Helper()
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -243,10 +265,14 @@ func startMealSync(t *testing.T, bin, dataDir string) *mealSync {
 		"MEALSYNC_SHUTDOWN_DELAY=0s",
 	)
 	logs := &testenv.SyncBuffer{}
+	var out io.Writer = logs
+	if logTo != nil {
+		out = io.MultiWriter(logs, logTo)
+	}
 	addr := make(chan [2]string, 1)
 	// exec copies the output into these writers and Wait waits for the copy,
 	// so no line is lost when the process ends.
-	cmd.Stdout = &lineWriter{out: logs, line: func(b []byte) {
+	cmd.Stdout = &lineWriter{out: out, line: func(b []byte) {
 		var line struct {
 			Msg, Addr string
 			OpsAddr   string `json:"ops_addr"`
@@ -316,15 +342,17 @@ func (m *mealSync) expect(t *testing.T, method, path, token, body string, want i
 
 type prometheus struct{ base string }
 
-// testPrometheusConfig derives the test's configuration from the repository's
+// derivePrometheusConfig derives a test's configuration from the repository's
 // prometheus.yml by a documented substitution, and nothing else:
 //   - global scrape, timeout and evaluation intervals become 1s;
 //   - rule_files become absolute paths to the same files;
-//   - the `mealsync` job keeps its metrics_path, relabelling and everything
-//     else, but its dns_sd_configs and file_sd_configs give way to one static
-//     target, the test server;
+//   - only the jobs named in jobs are kept, each passed to its function,
+//     which replaces its service discovery by the test's static targets;
 //   - the other jobs (exporters that are not running here) are dropped.
-func testPrometheusConfig(t *testing.T, target string) []byte {
+//
+// Everything else (job names, metrics paths, relabelling, rules) is used as
+// written.
+func derivePrometheusConfig(t *testing.T, jobs map[string]func(job map[string]any)) map[string]any {
 	t.Helper()
 	var cfg map[string]any
 	mustReadYAML(t, prometheusConfig, &cfg)
@@ -344,25 +372,26 @@ func testPrometheusConfig(t *testing.T, target string) []byte {
 		files[i] = filepath.Join(dir, f.(string))
 	}
 
-	var jobs []any
+	var kept []any
 	scrapes, _ := cfg["scrape_configs"].([]any)
 	for _, s := range scrapes {
 		job := s.(map[string]any)
-		if job["job_name"] != "mealsync" {
-			continue
+		name, _ := job["job_name"].(string)
+		if edit, ok := jobs[name]; ok {
+			edit(job)
+			kept = append(kept, job)
 		}
-		if job["dns_sd_configs"] == nil {
-			t.Fatal("the mealsync job has no dns_sd_configs to replace: the substitution is out of date")
-		}
-		delete(job, "dns_sd_configs")
-		delete(job, "file_sd_configs")
-		job["static_configs"] = []any{map[string]any{"targets": []any{target}}}
-		jobs = append(jobs, job)
 	}
-	if len(jobs) != 1 {
-		t.Fatalf("prometheus.yml has %d mealsync jobs, want 1", len(jobs))
+	if len(kept) != len(jobs) {
+		t.Fatalf("prometheus.yml has %d of the jobs %v", len(kept), slices.Sorted(maps.Keys(jobs)))
 	}
-	cfg["scrape_configs"] = jobs
+	cfg["scrape_configs"] = kept
+	return cfg
+}
+
+// marshalConfig encodes a derived configuration.
+func marshalConfig(t *testing.T, cfg map[string]any) []byte {
+	t.Helper()
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -370,13 +399,30 @@ func testPrometheusConfig(t *testing.T, target string) []byte {
 	return out
 }
 
-// startPrometheus runs Prometheus on a free loopback port with the derived
+// testPrometheusConfig keeps the `mealsync` job, its DNS and file discovery
+// replaced by one static target, the test server's ops listener.
+func testPrometheusConfig(t *testing.T, target string) []byte {
+	t.Helper()
+	cfg := derivePrometheusConfig(t, map[string]func(map[string]any){
+		"mealsync": func(job map[string]any) {
+			if job["dns_sd_configs"] == nil {
+				t.Fatal("the mealsync job has no dns_sd_configs to replace: the substitution is out of date")
+			}
+			delete(job, "dns_sd_configs")
+			delete(job, "file_sd_configs")
+			job["static_configs"] = []any{map[string]any{"targets": []any{target}}}
+		},
+	})
+	return marshalConfig(t, cfg)
+}
+
+// startPrometheus runs Prometheus on a free loopback port with the given
 // configuration and waits until it is ready. It is killed when the test ends.
-func startPrometheus(t *testing.T, bin, target string) *prometheus {
+func startPrometheus(t *testing.T, bin string, cfg []byte) *prometheus {
 	t.Helper()
 	dir := t.TempDir()
 	config := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(config, testPrometheusConfig(t, target), 0o644); err != nil {
+	if err := os.WriteFile(config, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// A port picked by closing a listener can be taken before Prometheus binds
