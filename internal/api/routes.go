@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/mealsync/mealsync/internal/blob"
+	"github.com/mealsync/mealsync/internal/web"
 )
 
 // routes lists every endpoint of the public port. API routes run under
@@ -90,6 +91,15 @@ func (s *Server) routes() http.Handler {
 	// Recipe images, public and immutable (content-addressed names).
 	if s.images != nil {
 		api.Handle("GET /images/{key...}", blob.Handler(s.images, s.fail))
+	}
+
+	// The web app (internal/web): its pages, each answered with index.html,
+	// and its content-hashed assets.
+	if s.web != nil {
+		for _, page := range web.Pages {
+			api.HandleFunc("GET "+page, s.web.ServeIndex)
+		}
+		api.HandleFunc("GET /assets/{name}", s.web.ServeAsset)
 	}
 
 	root := http.NewServeMux()
