@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,11 +121,21 @@ func sameOrigin(r *http.Request) error {
 		return mealsync.Errorf(mealsync.EFORBIDDEN, "%s: the %s header is required", errCrossSiteText, csrfHeader)
 	}
 	o, err := url.Parse(r.Header.Get("Origin"))
-	if err != nil || o.Host == "" || !strings.EqualFold(o.Host, r.Host) {
+	if err != nil || o.Host == "" || !sameHost(o, r.Host) {
 		return mealsync.Errorf(mealsync.EFORBIDDEN, "%s: Origin must be this site", errCrossSiteText)
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return mealsync.Errorf(mealsync.EFORBIDDEN, "%s: Origin must be this site", errCrossSiteText)
 	}
 	return nil
+}
+
+// sameHost compares the Origin with the request's Host. A Host without a
+// port is a proxy's that passes the name only (nginx's $host): then the
+// names are compared.
+func sameHost(origin *url.URL, host string) bool {
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		return strings.EqualFold(origin.Hostname(), strings.Trim(host, "[]"))
+	}
+	return strings.EqualFold(origin.Host, host)
 }

@@ -112,6 +112,18 @@ func TestWebSessionRefusesCrossSiteRequests(t *testing.T) {
 			}
 		}
 	}
+	// Behind a proxy that passes the host name without its port (nginx's
+	// $host), the name is compared.
+	for origin, want := range map[string]int{"https://meals.example:8443": 401, "https://evil.example:8443": 403} {
+		req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/web/session/refresh", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "meals.example"
+		req.Header.Set("X-MealSync-CSRF", "1")
+		req.Header.Set("Origin", origin)
+		e.expect(e.send(e.srv, req), want) // 401: no cookie, but past the check
+	}
 	// The cookie still works for the app itself.
 	e.expect(e.do("POST", "/api/v1/web/session/refresh", "", nil, webHeaders(e, "Cookie", cookie, "Sec-Fetch-Site", "same-origin")...), 200)
 	// Sign-in still needs a JSON body, like every POST.
