@@ -50,7 +50,7 @@ async function render() {
 
 function show(name, title, nodes) {
   document.title = `${title} · MealSync`;
-  main.replaceChildren(...[nodes].flat());
+  main.replaceChildren(...[nodes].flat().filter((n) => n != null));
   main.dataset.view = name;
   main.setAttribute('aria-busy', 'false');
   // Tell screen readers the page changed: focus its heading.

@@ -1,0 +1,176 @@
+package web_test
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/mealsync/mealsync/internal/testdb"
+	"github.com/mealsync/mealsync/internal/testenv"
+)
+
+// setOffline cuts the tab off the network (every request and connection
+// fails, navigator.onLine is false and the page hears 'offline'), or
+// restores it.
+func (tb *tab) setOffline(offline bool) {
+	tb.t.Helper()
+	if _, err := chromedp.Call(tb.ctx, network.Enable, network.EnableParams{}); err != nil {
+		tb.t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tb.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}},
+	}); err != nil {
+		tb.t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tb.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+		Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
+	}); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// item is the expression for the shopping list's row of an item.
+func item(name string) string {
+	return `document.querySelector('#shopping li[data-name="` + name + `"]')`
+}
+
+// TestHouseholdJourney: one person makes a household and invites another,
+// who joins with the code; on the shared list each browser sees the other's
+// adds, checks and deletes live; a browser that went offline catches up on
+// everything when it is back; a household meal plan's shopping list lands
+// on the list live too. One instance on SQLite.
+func TestHouseholdJourney(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	householdJourney(t, srv.URL, srv.URL)
+}
+
+// TestHouseholdJourneyAcrossInstances is the same journey as production
+// runs it: two instances on PostgreSQL behind the repository's nginx, so the
+// two browsers' live connections and writes land on either instance and
+// reach each other through the database's notifications.
+func TestHouseholdJourneyAcrossInstances(t *testing.T) {
+	t.Parallel()
+	chromium(t)
+	testenv.RequireNginx(t)
+	url := testdb.PostgresURL(t)
+	bin := testenv.BuildMealsync(t)
+	env := map[string]string{
+		"MEALSYNC_MIGRATE_ON_START": "true",
+		"MEALSYNC_JWT_SECRET":       "web-test-secret-shared-by-both-instances",
+		"MEALSYNC_TRUSTED_PROXIES":  "127.0.0.1/32",
+	}
+	a := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: url, Env: env})
+	// PostgreSQL is not seeded on start, as a new SQLite file is.
+	seed := exec.Command(bin, "seed")
+	seed.Env = append(os.Environ(), "MEALSYNC_DATABASE_URL="+url, "MEALSYNC_ENV=development")
+	if out, err := seed.CombinedOutput(); err != nil {
+		t.Fatalf("mealsync seed: %v\n%s", err, out)
+	}
+	b := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: url, Env: env})
+	nginx := testenv.StartNginx(t, "", []string{a.Addr, b.Addr})
+	householdJourney(t, nginx.URL, a.URL)
+}
+
+// householdJourney runs the journey in browsers on base; accounts are made
+// on direct (an instance), outside nginx's sign-up and login limits.
+func householdJourney(t *testing.T, base, direct string) {
+	srv := struct{ URL string }{base}
+	register(t, direct, "Ada", "ada@example.com")
+	register(t, direct, "Bob", "bob@example.com")
+	ada, bob := newTab(t, "ada", srv.URL), newTab(t, "bob", srv.URL)
+	ada.signIn("ada@example.com")
+	bob.signIn("bob@example.com")
+	// Someone in no household asks for theirs and is answered 404.
+	ada.allow("404 (Not Found)")
+	bob.allow("404 (Not Found)")
+
+	ada.click(`nav a[href="/household"]`)
+	ada.waitView("household")
+	ada.audit("household-none")
+	ada.fill("#create-household input[name=name]", "Home")
+	ada.click("#create-household button")
+	ada.waitFor("the live list", `document.querySelector('#live-status')?.dataset.state === 'live'`)
+	ada.click("#invite")
+	ada.waitFor("an invite code", `document.querySelector('#invite-code .code')`)
+	code := eval[string](ada, `document.querySelector('#invite-code .code').textContent`)
+
+	bob.open("/household", "household")
+	bob.fill("#join-household input[name=code]", code)
+	bob.click("#join-household button")
+	bob.waitFor("the live list", `document.querySelector('#live-status')?.dataset.state === 'live'`)
+	bob.waitFor("the household's name", `document.querySelector('h1').textContent === 'Home'`)
+	ada.waitFor("Bob among the members, live", `[...document.querySelectorAll('#members li')].some((li) => li.textContent === 'Bob')`)
+
+	// Adds, checks and deletes cross over live, both ways.
+	live := func(from, to *tab, what string, act func(), cond string) {
+		t.Helper()
+		start := time.Now()
+		act()
+		to.waitFor(what, cond)
+		t.Logf("%s: on %s's screen %s after %s's action", what, to.name, time.Since(start).Round(time.Millisecond), from.name)
+	}
+	addItem := func(tb *tab, name string) func() {
+		return func() {
+			tb.fill("#add-item input[name=name]", name)
+			tb.click("#add-item button")
+		}
+	}
+	live(ada, bob, "milk added", addItem(ada, "milk"), item("milk"))
+	live(bob, ada, "bread added", addItem(bob, "bread"), item("bread"))
+	live(bob, ada, "milk checked", func() { bob.click(`#shopping li[data-name="milk"] input`) },
+		item("milk")+`?.dataset.checked === 'true'`)
+	live(ada, bob, "bread deleted", func() { ada.click(`#shopping li[data-name="bread"] button`) }, `!`+item("bread"))
+	ada.audit("household")
+	bob.audit("household-member")
+
+	// Bob goes offline; what Ada does meanwhile reaches him when he is back.
+	bob.setOffline(true)
+	bob.waitFor("the offline notice", `document.querySelector('#live-status').dataset.state === 'offline'`)
+	for _, name := range []string{"eggs", "rice"} {
+		addItem(ada, name)()
+		ada.waitFor(name+" on Ada's list", item(name))
+	}
+	ada.click(`#shopping li[data-name="milk"] input`) // uncheck
+	ada.waitFor("milk unchecked", item("milk")+`.dataset.checked === 'false'`)
+	ada.click(`#shopping li[data-name="rice"] button`)
+	ada.waitFor("rice deleted", `!`+item("rice"))
+	if eval[bool](bob, item("eggs")+` !== null`) || eval[bool](bob, item("milk")+`.dataset.checked === 'false'`) {
+		t.Fatal("Bob's offline tab received changes: the offline emulation did not cut it off")
+	}
+	bob.screenshot("household-offline")
+	bob.setOffline(false)
+	bob.waitFor("live again", `document.querySelector('#live-status').dataset.state === 'live'`)
+	bob.waitFor("the changes made while offline", item("eggs")+` && `+item("milk")+`.dataset.checked === 'false' && !`+item("rice"))
+	if got := eval[[]string](bob, `[...document.querySelectorAll('#shopping li')].map((li) => li.dataset.name)`); len(got) != 2 {
+		t.Errorf("Bob's list after catching up: %v, want milk and eggs", got)
+	}
+
+	// A week's plan for the household, its shopping list onto the shared list.
+	ada.click(`nav a[href="/plans"]`)
+	ada.waitView("plans")
+	ada.audit("plans")
+	ada.do(chromedp.SetValue(chromedp.CSS("select[name=mealsPerDay]"), "2"))
+	ada.click("#for-household")
+	ada.click("#new-plan button[type=submit]")
+	ada.waitView("plan")
+	if n := eval[int](ada, `document.querySelectorAll('#days > li').length`); n != 7 {
+		t.Errorf("the plan shows %d days, want 7", n)
+	}
+	if n := eval[int](ada, `document.querySelectorAll('#days > li a[href^="/recipes/"]').length`); n != 14 {
+		t.Errorf("the plan shows %d meals with a recipe, want 14", n)
+	}
+	lines := eval[int](ada, `document.querySelectorAll('#plan-shopping li').length`)
+	if lines < 10 {
+		t.Errorf("the plan's shopping list has %d lines", lines)
+	}
+	ada.audit("plan")
+	before := eval[int](bob, `document.querySelectorAll('#shopping li').length`)
+	live(ada, bob, "the plan's shopping list", func() { ada.click("#to-household") },
+		`document.querySelectorAll('#shopping li').length >= `+strconv.Itoa(before+lines-2))
+}
