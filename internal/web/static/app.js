@@ -53,6 +53,7 @@ function show(name, title, nodes) {
   main.replaceChildren(...[nodes].flat().filter((n) => n != null));
   main.dataset.view = name;
   main.setAttribute('aria-busy', 'false');
+  performance.mark('mealsync:view', { detail: name }); // when each view was ready to use
   // Tell screen readers the page changed: focus its heading.
   const h1 = main.querySelector('h1');
   if (h1 && document.activeElement !== document.body) h1.focus();
