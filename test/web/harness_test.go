@@ -100,8 +100,10 @@ func startBrowser(t *testing.T) context.Context {
 	return browser.ctx
 }
 
-// server starts `mealsync serve` on SQLite.
+// server starts `mealsync serve` on SQLite, after making sure there is a
+// browser to test it with (skipping before the binary is built).
 func server(t *testing.T) *testenv.Instance {
+	chromium(t)
 	return testenv.StartMealsync(t, testenv.Options{})
 }
 
@@ -272,6 +274,10 @@ func (tb *tab) audit(name string) {
 				}
 				tb.t.Errorf("%s (%s): axe %s %s: %s\n  %s", name, vp.suffix, v.Impact, v.ID, v.Help, strings.Join(where, "\n  "))
 			}
+		}
+		// Nothing wider than the screen: no sideways scrolling on a phone.
+		if w := eval[int](tb, `document.documentElement.scrollWidth - innerWidth`); w > 0 {
+			tb.t.Errorf("%s (%s): the page is %d px wider than the screen", name, vp.suffix, w)
 		}
 		tb.screenshot(name + "-" + vp.suffix)
 	}
