@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +50,7 @@ func item(name string) string {
 func TestHouseholdJourney(t *testing.T) {
 	t.Parallel()
 	srv := server(t)
-	householdJourney(t, srv.URL, srv.URL)
+	householdJourney(t, srv.URL, srv.URL, nil)
 }
 
 // TestHouseholdJourneyAcrossInstances is the same journey as production
@@ -74,12 +77,41 @@ func TestHouseholdJourneyAcrossInstances(t *testing.T) {
 	}
 	b := testenv.StartMealsync(t, testenv.Options{Binary: bin, DatabaseURL: url, Env: env})
 	nginx := testenv.StartNginx(t, "", []string{a.Addr, b.Addr})
-	householdJourney(t, nginx.URL, a.URL)
+	householdJourney(t, nginx.URL, a.URL, func() {
+		// Each browser's live connection is on its own instance (nginx's
+		// least_conn), so every change crosses between instances.
+		for _, inst := range []*testenv.Instance{a, b} {
+			testenv.WaitFor(t, 10*time.Second, "one live connection on "+inst.Addr, func() bool {
+				return liveConnections(t, inst) == 1
+			})
+		}
+	})
+}
+
+// liveConnections reads an instance's open WebSocket count from its metrics.
+func liveConnections(t *testing.T, inst *testenv.Instance) int {
+	resp, err := http.Get(inst.OpsURL + "/actuator/prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, `mealsync_live_connections{kind="ws"} `); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return 0
 }
 
 // householdJourney runs the journey in browsers on base; accounts are made
-// on direct (an instance), outside nginx's sign-up and login limits.
-func householdJourney(t *testing.T, base, direct string) {
+// on direct (an instance), outside nginx's sign-up and login limits. live,
+// if set, runs once both browsers are on the live list.
+func householdJourney(t *testing.T, base, direct string, live func()) {
 	srv := struct{ URL string }{base}
 	register(t, direct, "Ada", "ada@example.com")
 	register(t, direct, "Bob", "bob@example.com")
@@ -106,9 +138,12 @@ func householdJourney(t *testing.T, base, direct string) {
 	bob.waitFor("the live list", `document.querySelector('#live-status')?.dataset.state === 'live'`)
 	bob.waitFor("the household's name", `document.querySelector('h1').textContent === 'Home'`)
 	ada.waitFor("Bob among the members, live", `[...document.querySelectorAll('#members li')].some((li) => li.textContent === 'Bob')`)
+	if live != nil {
+		live()
+	}
 
 	// Adds, checks and deletes cross over live, both ways.
-	live := func(from, to *tab, what string, act func(), cond string) {
+	crosses := func(from, to *tab, what string, act func(), cond string) {
 		t.Helper()
 		start := time.Now()
 		act()
@@ -121,11 +156,11 @@ func householdJourney(t *testing.T, base, direct string) {
 			tb.click("#add-item button")
 		}
 	}
-	live(ada, bob, "milk added", addItem(ada, "milk"), item("milk"))
-	live(bob, ada, "bread added", addItem(bob, "bread"), item("bread"))
-	live(bob, ada, "milk checked", func() { bob.click(`#shopping li[data-name="milk"] input`) },
+	crosses(ada, bob, "milk added", addItem(ada, "milk"), item("milk"))
+	crosses(bob, ada, "bread added", addItem(bob, "bread"), item("bread"))
+	crosses(bob, ada, "milk checked", func() { bob.click(`#shopping li[data-name="milk"] input`) },
 		item("milk")+`?.dataset.checked === 'true'`)
-	live(ada, bob, "bread deleted", func() { ada.click(`#shopping li[data-name="bread"] button`) }, `!`+item("bread"))
+	crosses(ada, bob, "bread deleted", func() { ada.click(`#shopping li[data-name="bread"] button`) }, `!`+item("bread"))
 	ada.audit("household")
 	bob.audit("household-member")
 
@@ -171,6 +206,6 @@ func householdJourney(t *testing.T, base, direct string) {
 	}
 	ada.audit("plan")
 	before := eval[int](bob, `document.querySelectorAll('#shopping li').length`)
-	live(ada, bob, "the plan's shopping list", func() { ada.click("#to-household") },
+	crosses(ada, bob, "the plan's shopping list", func() { ada.click("#to-household") },
 		`document.querySelectorAll('#shopping li').length >= `+strconv.Itoa(before+lines-2))
 }

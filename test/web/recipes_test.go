@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -130,6 +131,44 @@ func TestGenerateJourney(t *testing.T) {
 	for _, n := range names {
 		if !strings.Contains(strings.Join(recent, "|"), n) {
 			t.Errorf("generated %q is not among the recent %v", n, recent)
+		}
+	}
+}
+
+// TestServingsArithmetic: the page's quantity scaling (scale.js), run in the
+// browser on the module the app loaded: numbers, fractions, mixed numbers
+// and ranges scale; words stay.
+func TestServingsArithmetic(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	tb := newTab(t, "cook", srv.URL)
+	tb.open("/", "home")
+	cases := []struct {
+		q      string
+		factor float64
+		want   string
+	}{
+		{"400", 1.5, "600"},
+		{"1/2", 2, "1"},
+		{"1 1/2", 2, "3"},
+		{"1", 0.5, "1/2"},
+		{"2", 1.0 / 3, "2/3"},
+		{"3/4", 1.0 / 3, "1/4"},
+		{"0.5", 3, "1 1/2"},
+		{"2-3", 2, "4-6"},
+		{"1", 0.7, "0.7"},
+		{"to taste", 2, "to taste"},
+		{"", 2, ""},
+		{"250", 1, "250"},
+	}
+	for _, c := range cases {
+		got := eval[string](tb, fmt.Sprintf(`(async () => {
+			const url = performance.getEntriesByType('resource').map((e) => e.name).find((n) => /\/assets\/scale\.[0-9a-f]{12}\.js$/.test(n));
+			const { scaleQuantity } = await import(url);
+			return scaleQuantity(%q, %v);
+		})()`, c.q, c.factor))
+		if got != c.want {
+			t.Errorf("%q × %.3f = %q, want %q", c.q, c.factor, got, c.want)
 		}
 	}
 }
