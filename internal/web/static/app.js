@@ -347,12 +347,18 @@ async function household() {
     e.preventDefault();
     const f = formData(add);
     if (!f.name.trim()) return;
+    // Ready for the next item at once; the form gets this one back if the
+    // write fails.
+    add.reset();
+    add.querySelector('input').focus();
     try {
       const item = await api('POST', `${base}/items`, { id: crypto.randomUUID(), name: f.name.trim(), quantity: f.quantity.trim() });
       if (item?.id && !hh.items.has(item.id)) { hh.items.set(item.id, item); hh.onChange(hh); }
-      add.reset();
-      add.querySelector('input').focus();
     } catch (err) {
+      if (!add.elements.name.value) {
+        add.elements.name.value = f.name;
+        add.elements.quantity.value = f.quantity;
+      }
       toast(err.message);
     }
   });
