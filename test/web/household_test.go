@@ -164,9 +164,12 @@ func householdJourney(t *testing.T, base, direct string, live func()) {
 	ada.audit("household")
 	bob.audit("household-member")
 
-	// Bob goes offline; what Ada does meanwhile reaches him when he is back.
+	// Bob goes offline; what Ada does meanwhile reaches him when he is back,
+	// and what he does meanwhile reaches her.
 	bob.setOffline(true)
 	bob.waitFor("the offline notice", `document.querySelector('#live-status').dataset.state === 'offline'`)
+	addItem(bob, "apples")()
+	bob.waitFor("apples on Bob's list, waiting to be sent", item("apples")+` && document.querySelector('#live-status').dataset.pending === '1'`)
 	for _, name := range []string{"eggs", "rice"} {
 		addItem(ada, name)()
 		ada.waitFor(name+" on Ada's list", item(name))
@@ -178,12 +181,19 @@ func householdJourney(t *testing.T, base, direct string, live func()) {
 	if eval[bool](bob, item("eggs")+` !== null`) || eval[bool](bob, item("milk")+`.dataset.checked === 'false'`) {
 		t.Fatal("Bob's offline tab received changes: the offline emulation did not cut it off")
 	}
+	if eval[bool](ada, item("apples")+` !== null`) {
+		t.Fatal("Bob's offline add reached Ada: the offline emulation did not cut him off")
+	}
 	bob.screenshot("household-offline")
 	bob.setOffline(false)
 	bob.waitFor("live again", `document.querySelector('#live-status').dataset.state === 'live'`)
 	bob.waitFor("the changes made while offline", item("eggs")+` && `+item("milk")+`.dataset.checked === 'false' && !`+item("rice"))
-	if got := eval[[]string](bob, `[...document.querySelectorAll('#shopping li')].map((li) => li.dataset.name)`); len(got) != 2 {
-		t.Errorf("Bob's list after catching up: %v, want milk and eggs", got)
+	bob.waitFor("his queue sent", `document.querySelector('#live-status').dataset.pending === '0'`)
+	ada.waitFor("Bob's offline add", item("apples"))
+	for _, tb := range []*tab{ada, bob} {
+		if got := eval[string](tb, `[...document.querySelectorAll('#shopping li')].map((li) => li.dataset.name).sort().join()`); got != "apples,eggs,milk" {
+			t.Errorf("%s's list after catching up: %s, want apples, eggs and milk", tb.name, got)
+		}
 	}
 
 	// A week's plan for the household, its shopping list onto the shared list.

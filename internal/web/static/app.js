@@ -331,10 +331,13 @@ async function household() {
     title.textContent = s.household.name;
     status.dataset.state = s.status;
     status.textContent = { live: 'Live: changes show as they happen.', connecting: 'Connecting…', reconnecting: 'Reconnecting…',
-      offline: 'Offline: changes will show when you are back online.', gone: 'You are no longer in this household.', 'signed-out': 'Signed out.' }[s.status];
+      offline: 'Offline: your changes are kept and sent when you are back online.', gone: 'You are no longer in this household.', 'signed-out': 'Signed out.' }[s.status];
+    status.dataset.pending = String(s.queue.length);
+    if (s.queue.length) status.append(` ${s.queue.length} change${s.queue.length === 1 ? '' : 's'} waiting to be sent.`);
     members.replaceChildren(...[...s.members.values()].map((m) => h('li', null, `${m.name}${m.role === 'OWNER' ? ' (owner)' : ''}`)));
     list.replaceChildren(...s.sortedItems().map((i) => itemRow(s, i)));
   });
+  hh.refused = (err) => toast(err.message);
   hh.load(snap);
   hh.connect();
   current = () => hh.stop();
@@ -343,34 +346,28 @@ async function household() {
     field('Item', { name: 'name', required: true, maxlength: '100' }),
     field('Quantity', { name: 'quantity', maxlength: '50' }),
     h('button', { type: 'submit' }, 'Add'));
-  add.addEventListener('submit', async (e) => {
+  add.addEventListener('submit', (e) => {
     e.preventDefault();
     const f = formData(add);
-    if (!f.name.trim()) return;
-    // Ready for the next item at once; the form gets this one back if the
-    // write fails.
+    const name = f.name.trim();
+    if (!name) return;
+    const item = { id: crypto.randomUUID(), name, quantity: f.quantity.trim() };
+    hh.write('POST', `${base}/items`, item, (s) => {
+      const last = Math.max(0, ...[...s.items.values()].map((i) => i.position));
+      s.items.set(item.id, { ...item, unit: '', checked: false, position: last + 1 });
+    });
     add.reset();
     add.querySelector('input').focus();
-    try {
-      const item = await api('POST', `${base}/items`, { id: crypto.randomUUID(), name: f.name.trim(), quantity: f.quantity.trim() });
-      if (item?.id && !hh.items.has(item.id)) { hh.items.set(item.id, item); hh.onChange(hh); }
-    } catch (err) {
-      if (!add.elements.name.value) {
-        add.elements.name.value = f.name;
-        add.elements.quantity.value = f.quantity;
-      }
-      toast(err.message);
-    }
   });
   function itemRow(s, i) {
     const id = `item-${i.id}`;
     const box = h('input', { type: 'checkbox', id, checked: i.checked });
-    box.addEventListener('change', () => api('POST', `${base}/items/${i.id}/${box.checked ? 'check' : 'uncheck'}`).catch((err) => toast(err.message)));
+    box.addEventListener('change', () => {
+      const checked = box.checked;
+      s.write('POST', `${base}/items/${i.id}/${checked ? 'check' : 'uncheck'}`, undefined, () => { i.checked = checked; });
+    });
     const del = h('button', { type: 'button', class: 'link', 'aria-label': `Delete ${i.name}` }, 'Delete');
-    del.addEventListener('click', () => api('DELETE', `${base}/items/${i.id}`).then(() => {
-      s.items.delete(i.id);
-      s.onChange(s);
-    }).catch((err) => toast(err.message)));
+    del.addEventListener('click', () => s.write('DELETE', `${base}/items/${i.id}`, undefined, () => s.items.delete(i.id)));
     return h('li', { dataset: { name: i.name, checked: String(i.checked) } }, box,
       h('label', { for: id }, [i.quantity, i.unit, i.name].filter(Boolean).join(' ')), del);
   }

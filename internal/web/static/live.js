@@ -1,8 +1,11 @@
 // The household's state, kept in step with the server by the sync protocol
 // (docs/SYNC.md): a snapshot, then the WebSocket feed from its revision. A
 // lost connection, or the browser going offline, is resumed from the last
-// revision applied, so nothing is missed or applied twice.
-import { api, restore } from './api.js';
+// revision applied, so nothing is missed or applied twice. The list's own
+// writes are applied to the local copy at once and queued: sent in order,
+// each with its operation id, kept while the network is gone and sent when
+// it is back.
+import { api, ApiError, restore } from './api.js';
 
 const maxBackoff = 30000;
 
@@ -19,7 +22,10 @@ export class Household {
     this.stopped = false;
     this.backoff = 1000;
     this.timer = 0;
-    this.online = () => { this.backoff = 1000; this.connect(); };
+    this.queue = []; // writes not yet answered, in order: {method, path, body, key}
+    this.sending = null;
+    this.refused = null; // called with the error of a write the server refused
+    this.online = () => { this.backoff = 1000; this.connect(); this.flush(); };
     this.offline = () => { this.setStatus('offline'); this.ws?.close(1000, 'offline'); };
     addEventListener('online', this.online);
     addEventListener('offline', this.offline);
@@ -104,10 +110,48 @@ export class Household {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.flushTimer);
     removeEventListener('online', this.online);
     removeEventListener('offline', this.offline);
     this.ws?.close(1000, 'left the page');
     this.ws = null;
+  }
+
+  // write applies a change to the local copy now (local mutates this) and
+  // queues it for the server.
+  write(method, path, body, local) {
+    local?.(this);
+    this.queue.push({ method, path, body, key: crypto.randomUUID() });
+    this.onChange(this);
+    this.flush();
+  }
+
+  // flush sends the queue in order. A network failure, a 409 (the same
+  // write still running) or a 5xx keeps the write for a later try with the
+  // same key; any other refusal drops it (404: the item was deleted
+  // meanwhile, and delete beats edit) and the feed restores the truth.
+  flush() {
+    if (this.sending || this.stopped) return;
+    this.sending = (async () => {
+      while (this.queue.length && navigator.onLine) {
+        const op = this.queue[0];
+        try {
+          await api(op.method, op.path, op.body, op.key);
+        } catch (err) {
+          const retry = !(err instanceof ApiError) || err.status === 409 || err.status >= 500;
+          if (retry) {
+            clearTimeout(this.flushTimer);
+            if (navigator.onLine) this.flushTimer = setTimeout(() => this.flush(), 1000);
+            return;
+          }
+          if (err.status !== 404) this.refused?.(err);
+        }
+        this.queue.shift();
+      }
+    })().finally(() => {
+      this.sending = null;
+      this.onChange(this);
+    });
   }
 
   sortedItems() {
