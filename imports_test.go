@@ -46,6 +46,7 @@ var layers = map[string]string{
 	"internal/config":       layerFoundation,
 	"internal/metrics":      layerFoundation,
 	"internal/live":         layerFoundation,
+	"internal/web":          layerFoundation, // the web app's files; a client of the API, not part of it
 	"internal/backup":       layerTool,
 	"internal/rollout":      layerTool,
 	"internal/monitor":      layerTool,

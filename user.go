@@ -152,6 +152,10 @@ type TokenStore interface {
 	// a refresh token used twice means it was stolen, and whatever the thief
 	// obtained with it must stop working at once.
 	RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) error
+	// EndTokenFamily revokes the family of the token with this hash (one
+	// device signing out) and nothing else: the user's other sessions and
+	// access tokens stand. An unknown hash is not an error.
+	EndTokenFamily(ctx context.Context, tokenHash string, now time.Time) error
 }
 
 // LoginAttemptStore counts attempts per key (an account or an address that

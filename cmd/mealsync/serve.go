@@ -33,6 +33,7 @@ import (
 	"github.com/mealsync/mealsync/internal/sqldb"
 	"github.com/mealsync/mealsync/internal/sqldb/postgres"
 	"github.com/mealsync/mealsync/internal/usercache"
+	"github.com/mealsync/mealsync/internal/web"
 )
 
 // now is the service clock. Times are kept to the microsecond, which both
@@ -180,6 +181,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return 0
 	}))
+	webApp, err := web.New(web.Options{ImageSources: imageSources(cfg)})
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Deps{
 		Log: log, Auth: authSvc, Users: users, Recipes: recipes, Images: images, Idempotency: idempotency.New(db, now, log),
 		Kitchen:    kitchen.New(recipes, db, db, gen, blob.Images{Store: images}, cfg.ImageURLHosts, now, log),
@@ -189,7 +194,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TrustedProxies: cfg.TrustedProxies, DataDir: cfg.DataDir, Now: now,
 		ListCacheSize: cfg.ListCacheSize, CatalogueVersionTTL: cfg.CatalogueVersionTTL,
 		MaxInFlight: cfg.MaxInFlight, AdmissionWait: cfg.AdmissionWait,
-		CORSOrigins: cfg.CORSOrigins,
+		CORSOrigins: cfg.CORSOrigins, Web: webApp,
 	})
 	caches = append(caches, metrics.CacheSource{Name: "token", Lookups: authSvc.TokenLookups})
 	if cfg.ListCacheSize > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/mealsync/mealsync"
@@ -86,4 +87,25 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	fmt.Fprintf(stdout, "added %d recipes from the starter catalogue\n", added)
 	return nil
+}
+
+// imageSources are the origins, besides the app's own, that recipe images
+// may come from, for the web app's Content-Security-Policy: the allowed
+// image hosts (https only, as the API requires), the public image base URL
+// and, without one, the S3 endpoint the bucket's URLs point at.
+func imageSources(cfg *config.Config) []string {
+	var out []string
+	for _, h := range cfg.ImageURLHosts {
+		out = append(out, "https://"+h)
+	}
+	if u, err := url.Parse(cfg.PublicImageBaseURL); err == nil && u.Scheme != "" && u.Host != "" {
+		out = append(out, u.Scheme+"://"+u.Host)
+	} else if cfg.S3Bucket != "" && cfg.PublicImageBaseURL == "" {
+		scheme := "http"
+		if cfg.S3UseSSL {
+			scheme = "https"
+		}
+		out = append(out, scheme+"://"+cfg.S3Endpoint)
+	}
+	return out
 }

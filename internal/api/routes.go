@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/mealsync/mealsync/internal/blob"
+	"github.com/mealsync/mealsync/internal/web"
 )
 
 // routes lists every endpoint of the public port. API routes run under
@@ -20,6 +21,10 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/v1/users/register", s.handleRegister)
 	api.HandleFunc("POST /api/v1/users/login", s.handleLogin)
 	api.HandleFunc("POST /api/v1/users/refresh", s.handleRefresh)
+	// The web app's cookie session (websession.go: CSRF-checked, no token).
+	api.HandleFunc("POST "+webSessionPath, s.handleWebSignIn)
+	api.HandleFunc("POST "+webSessionPath+"/refresh", s.handleWebRefresh)
+	api.HandleFunc("POST "+webSessionPath+"/logout", s.handleWebSignOut)
 	api.Handle("GET /api/v1/users", s.admin(s.handleListUsers))
 	api.Handle("GET /api/v1/users/{id}", s.user(s.handleGetUser))
 	api.Handle("PUT /api/v1/users/{id}", s.user(s.idempotent(s.handleUpdateUser)))
@@ -86,6 +91,15 @@ func (s *Server) routes() http.Handler {
 	// Recipe images, public and immutable (content-addressed names).
 	if s.images != nil {
 		api.Handle("GET /images/{key...}", blob.Handler(s.images, s.fail))
+	}
+
+	// The web app (internal/web): its pages, each answered with index.html,
+	// and its content-hashed assets.
+	if s.web != nil {
+		for _, page := range web.Pages {
+			api.HandleFunc("GET "+page, s.web.ServeIndex)
+		}
+		api.HandleFunc("GET /assets/{name}", s.web.ServeAsset)
 	}
 
 	root := http.NewServeMux()

@@ -23,6 +23,7 @@ import (
 	"github.com/mealsync/mealsync/internal/idempotency"
 	"github.com/mealsync/mealsync/internal/kitchen"
 	"github.com/mealsync/mealsync/internal/live"
+	"github.com/mealsync/mealsync/internal/web"
 )
 
 // Database is what the health endpoints need to know of the store.
@@ -65,6 +66,8 @@ type Deps struct {
 	// CORSOrigins are the browser origins allowed to call the API (cors.go);
 	// none: no CORS headers at all.
 	CORSOrigins []string
+	// Web is the web app served at / (internal/web); nil: the API only.
+	Web *web.App
 }
 
 // Server holds the dependencies the handlers share.
@@ -92,6 +95,7 @@ type Server struct {
 	live       *liveMetrics
 	wsOrigins  []string // hosts whose pages may open a WebSocket (from CORSOrigins)
 	heartbeat  time.Duration
+	web        *web.App
 
 	listCache *listCache // nil when off
 	admission *admission // nil: no bound on requests in flight
@@ -104,7 +108,7 @@ func New(d Deps) *Server {
 		idem: d.Idempotency,
 		db:   d.DB, registry: d.Registry,
 		metrics: newMetrics(d.Registry), ready: d.Ready, trusted: d.TrustedProxies,
-		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(),
+		dataDir: d.DataDir, now: d.Now, build: buildinfo.Get(), web: d.Web,
 	}
 	if s.hub = d.Hub; s.hub == nil {
 		s.hub = live.NewHub(live.DefaultMaxPerUser)

@@ -422,6 +422,19 @@ func successorKey(signing []byte) []byte {
 	return m.Sum(nil)
 }
 
+// SignOut ends the session a refresh token belongs to (one device's, from
+// its login on): its family is revoked, so neither it nor a successor
+// refreshes again. The user's other sessions stand; the device's own access
+// token lasts until it expires (minutes) unless the device drops it, as the
+// web app does. An empty or unknown token is not an error: there is nothing
+// left to end.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	return s.tokens.EndTokenFamily(ctx, hashToken(token), s.now().UTC())
+}
+
 // TokenLookups returns how many access tokens were found among those this
 // process had verified (hits) and how many had to be verified (misses).
 func (s *Service) TokenLookups() (hits, misses uint64) { return s.signer.Lookups() }

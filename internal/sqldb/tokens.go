@@ -106,6 +106,17 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next *meal
 	return old, rotated, nil
 }
 
+// EndTokenFamily revokes the family of one token: a device signing out.
+func (db *DB) EndTokenFamily(ctx context.Context, tokenHash string, now time.Time) error {
+	_, err := db.exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2
+		WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1) AND revoked_at IS NULL`,
+		tokenHash, now.UTC())
+	if err != nil {
+		return db.wrap("end token family", err)
+	}
+	return nil
+}
+
 // RevokeTokenFamily revokes every token descended from one login and ends
 // its user's access tokens, in one transaction.
 func (db *DB) RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) error {

@@ -120,6 +120,36 @@ func TestEdge(t *testing.T) {
 		}
 	})
 
+	t.Run("the web app is served at / with its own policy", func(t *testing.T) {
+		c := clientFrom(newClientIP(), 1)
+		resp, page := do(t, c, "GET", n.URL+"/recipes?name=soup", nil, nil)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page), `<main id="main"`) {
+			t.Fatalf("GET /recipes via nginx: %d %s\n%.200s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
+		}
+		// The app's policy for its pages, not nginx's API default; every
+		// header once, though both set some.
+		if got := resp.Header.Values("Content-Security-Policy"); len(got) != 1 || !strings.Contains(got[0], "script-src 'self'") {
+			t.Errorf("page policy: %q", got)
+		}
+		for _, h := range []string{"X-Frame-Options", "Referrer-Policy", "X-Content-Type-Options", "Permissions-Policy"} {
+			if got := resp.Header.Values(h); len(got) != 1 {
+				t.Errorf("page %s: %q, want once", h, got)
+			}
+		}
+		m := regexp.MustCompile(`src="(/assets/app\.[0-9a-f]{12}\.js)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("no hashed script in the page:\n%s", page)
+		}
+		resp, body := do(t, c, "GET", n.URL+string(m[1]), nil, map[string]string{"Accept-Encoding": "gzip"})
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" ||
+			resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || resp.Header.Get("ETag") == "" {
+			t.Errorf("GET %s via nginx: %d %v", m[1], resp.StatusCode, resp.Header)
+		}
+		if _, err := gzip.NewReader(bytes.NewReader(body)); err != nil {
+			t.Errorf("GET %s: body is not gzip: %v", m[1], err)
+		}
+	})
+
 	t.Run("JSON is gzipped for clients that accept it", func(t *testing.T) {
 		c := clientFrom(newClientIP(), 1)
 		resp, body := do(t, c, "GET", n.URL+"/api/v1/recipes?limit=20", nil, map[string]string{"Accept-Encoding": "gzip"})
