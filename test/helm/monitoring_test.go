@@ -2,6 +2,8 @@ package helm_test
 
 import (
 	"bytes"
+	"regexp"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,25 +17,68 @@ import (
 // monitoringCase is the values file that turns on every monitoring object.
 const monitoringCase = "ha"
 
-// The PrometheusRule is deploy/prometheus/alerts.yml: the file decodes
-// strictly into the operator's rule groups, and equals the rendered ones.
-func TestPrometheusRuleIsAlertsYml(t *testing.T) {
+// The PrometheusRules are deploy/prometheus/alerts.yml and slo.yml: each
+// file decodes strictly into the operator's rule groups, and equals the
+// rendered ones.
+func TestPrometheusRulesAreDeploysFiles(t *testing.T) {
 	r := render(t, monitoringCase, valuesFile(t, monitoringCase))
-	rule := one[monitoringv1.PrometheusRule](t, r, "")
-	var want monitoringv1.PrometheusRuleSpec
-	if err := yaml.UnmarshalStrict(readRepoFile(t, "deploy/prometheus/alerts.yml"), &want); err != nil {
-		t.Fatalf("alerts.yml is not a PrometheusRule's spec: %v", err)
+	for name, file := range map[string]string{
+		releaseName:          "deploy/prometheus/alerts.yml",
+		releaseName + "-slo": "deploy/prometheus/slo.yml",
+	} {
+		rule := one[monitoringv1.PrometheusRule](t, r, name)
+		var want monitoringv1.PrometheusRuleSpec
+		if err := yaml.UnmarshalStrict(readRepoFile(t, file), &want); err != nil {
+			t.Fatalf("%s is not a PrometheusRule's spec: %v", file, err)
+		}
+		rules := 0
+		for _, g := range want.Groups {
+			rules += len(g.Rules)
+		}
+		if rules == 0 {
+			t.Fatalf("%s has no rules", file)
+		}
+		if !jsonEqual(t, rule.Spec, want) {
+			got, _ := yaml.Marshal(rule.Spec)
+			t.Errorf("PrometheusRule %s differs from %s; rendered:\n%s", name, file, got)
+		}
 	}
-	rules := 0
-	for _, g := range want.Groups {
-		rules += len(g.Rules)
+	if n := len(all[monitoringv1.PrometheusRule](r)); n != 2 {
+		t.Errorf("%d PrometheusRules, want alerts.yml's and slo.yml's", n)
 	}
-	if rules == 0 {
-		t.Fatal("alerts.yml has no rules")
+}
+
+// sloSeries matches the SLO recording rules' names (slo:…) in an expression.
+var sloSeries = regexp.MustCompile(`\bslo:[a-zA-Z0-9_:]+`)
+
+// Every slo:… series an alert of the chart reads is recorded by a rule of
+// the chart: on a cluster the burn-rate alerts have their inputs, as they
+// do in the compose stack's Prometheus (prometheus.yml loads both files).
+func TestBurnRateAlertsHaveTheirRecordingRules(t *testing.T) {
+	r := render(t, monitoringCase, valuesFile(t, monitoringCase))
+	recorded := map[string]bool{}
+	var reads []string
+	for _, pr := range all[monitoringv1.PrometheusRule](r) {
+		for _, g := range pr.Spec.Groups {
+			for _, rule := range g.Rules {
+				if rule.Record != "" {
+					recorded[rule.Record] = true
+				}
+				if rule.Alert != "" {
+					for _, s := range sloSeries.FindAllString(rule.Expr.String(), -1) {
+						reads = append(reads, rule.Alert+" reads "+s)
+					}
+				}
+			}
+		}
 	}
-	if !jsonEqual(t, rule.Spec, want) {
-		got, _ := yaml.Marshal(rule.Spec)
-		t.Errorf("PrometheusRule differs from deploy/prometheus/alerts.yml; rendered:\n%s", got)
+	if len(reads) == 0 {
+		t.Fatal("no alert of the chart reads an slo: series: where did the burn-rate alerts go?")
+	}
+	for _, read := range reads {
+		if series := read[strings.LastIndex(read, " ")+1:]; !recorded[series] {
+			t.Errorf("%s, which no rule of the chart records", read)
+		}
 	}
 }
 
