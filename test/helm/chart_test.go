@@ -69,6 +69,8 @@ func TestValuesSchemaRefusesTypos(t *testing.T) {
 		{"no Secret named", map[string]any{"existingSecret": ""}, "existingSecret"},
 		{"one replica under a budget", map[string]any{"autoscaling": map[string]any{"enabled": false}, "replicaCount": 1}, "podDisruptionBudget"},
 		{"both ways in", map[string]any{"httpRoute": map[string]any{"enabled": true, "parentRefs": []any{map[string]any{"name": "gw"}}}}, "choose one"},
+		{"misspelt Alertmanager key", map[string]any{"alertmanager": map[string]any{"existingSecrets": "x"}}, "existingSecrets"},
+		{"no Alertmanager Secret named", map[string]any{"alertmanager": map[string]any{"enabled": true, "existingSecret": ""}}, "alertmanager.existingSecret"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tryRender(t, tc.vals)

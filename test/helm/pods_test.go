@@ -309,6 +309,7 @@ func TestPodsAreLockedDown(t *testing.T) {
 func TestSelectorsMatchThePods(t *testing.T) {
 	for _, r := range renderAll(t) {
 		t.Run(r.name, func(t *testing.T) {
+			r = r.app() // the Alertmanager's have their own test
 			d, _ := server(t, r)
 			pod := labels.Set(d.Spec.Template.Labels)
 			sel := func(what string, ls *metav1.LabelSelector) labels.Selector {
@@ -367,6 +368,7 @@ func TestSelectorsMatchThePods(t *testing.T) {
 func TestNetworkPoliciesIsolateThePods(t *testing.T) {
 	for _, r := range renderAll(t) {
 		t.Run(r.name, func(t *testing.T) {
+			r = r.app() // the Alertmanager's have their own test
 			_, c := server(t, r)
 			cfg, _, _ := appConfig(t, r, c)
 			var in, out []networkingv1.NetworkPolicy

@@ -53,7 +53,7 @@ const (
 
 // valuesCases are the configurations the chart is proven in: the defaults,
 // and each values file of the chart's ci/ folder.
-var valuesCases = []string{"", "ha", "cnpg", "httproute", "no-autoscaling"}
+var valuesCases = []string{"", "ha", "cnpg", "httproute", "no-autoscaling", "alerting"}
 
 // rendered is one render of the chart: every object, hooks included, by
 // kind and name.
@@ -67,8 +67,9 @@ type document struct {
 	source string // template file
 	kind   string
 	name   string
-	hook   string // helm.sh/hook annotation, "" for release objects
-	obj    any    // the typed object
+	hook   string            // helm.sh/hook annotation, "" for release objects
+	labels map[string]string // metadata.labels
+	obj    any               // the typed object
 }
 
 func loadChart(t testing.TB) *chart.Chart {
@@ -173,6 +174,7 @@ var kinds = map[string]func() any{
 	"v1/Service":                              func() any { return new(corev1.Service) },
 	"v1/ServiceAccount":                       func() any { return new(corev1.ServiceAccount) },
 	"apps/v1/Deployment":                      func() any { return new(appsv1.Deployment) },
+	"apps/v1/StatefulSet":                     func() any { return new(appsv1.StatefulSet) },
 	"batch/v1/Job":                            func() any { return new(batchv1.Job) },
 	"autoscaling/v2/HorizontalPodAutoscaler":  func() any { return new(autoscalingv2.HorizontalPodAutoscaler) },
 	"policy/v1/PodDisruptionBudget":           func() any { return new(policyv1.PodDisruptionBudget) },
@@ -181,6 +183,7 @@ var kinds = map[string]func() any{
 	"gateway.networking.k8s.io/v1/HTTPRoute":  func() any { return new(gatewayv1.HTTPRoute) },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return new(monitoringv1.ServiceMonitor) },
 	"monitoring.coreos.com/v1/PrometheusRule": func() any { return new(monitoringv1.PrometheusRule) },
+	"monitoring.coreos.com/v1/Probe":          func() any { return new(monitoringv1.Probe) },
 	"postgresql.cnpg.io/v1/Cluster":           func() any { return new(cnpgCluster) },
 	"postgresql.cnpg.io/v1/ScheduledBackup":   func() any { return new(cnpgScheduledBackup) },
 }
@@ -223,7 +226,7 @@ func decode(source, manifest string) (document, error) {
 	if len(problems) > 0 {
 		return document{}, fmt.Errorf("%s: %s %s: %s", source, head.Kind, head.Metadata.Name, strings.Join(problems, "; "))
 	}
-	return document{source: source, kind: head.Kind, name: head.Metadata.Name, hook: head.Metadata.Annotations["helm.sh/hook"], obj: obj}, nil
+	return document{source: source, kind: head.Kind, name: head.Metadata.Name, hook: head.Metadata.Annotations["helm.sh/hook"], labels: head.Metadata.Labels, obj: obj}, nil
 }
 
 // one returns the only object of type T named name (or the only one of its
@@ -249,6 +252,36 @@ func all[T any](r rendered) []*T {
 	for _, d := range r.docs {
 		if o, ok := d.obj.(*T); ok {
 			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// alertmanagerComponent is the component label of the Alertmanager's
+// objects (templates/alertmanager.yaml), which run beside the app's pods,
+// not as them.
+const alertmanagerComponent = "alertmanager"
+
+// app is r without the Alertmanager's objects: what the app's invariants
+// (selectors, policies) are about.
+func (r rendered) app() rendered {
+	out := r
+	out.docs = nil
+	for _, d := range r.docs {
+		if d.labels["app.kubernetes.io/component"] != alertmanagerComponent {
+			out.docs = append(out.docs, d)
+		}
+	}
+	return out
+}
+
+// alertmanager is r's Alertmanager objects only.
+func (r rendered) alertmanager() rendered {
+	out := r
+	out.docs = nil
+	for _, d := range r.docs {
+		if d.labels["app.kubernetes.io/component"] == alertmanagerComponent {
+			out.docs = append(out.docs, d)
 		}
 	}
 	return out

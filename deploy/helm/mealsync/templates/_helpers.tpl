@@ -133,3 +133,26 @@ seccompProfile:
 {{- fail "ingress.enabled and httpRoute.enabled: choose one way in" }}
 {{- end }}
 {{- end }}
+
+{{/*
+Alertmanager's labels. Its own name, not the app's: the app's
+NetworkPolicies, PDB and Services select app.kubernetes.io/name=mealsync and
+must never hold Alertmanager's pods (its egress is the mail and chat hosts).
+*/}}
+{{- define "mealsync.alertmanagerName" -}}
+{{- printf "%s-alertmanager" (include "mealsync.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mealsync.alertmanagerSelectorLabels" -}}
+app.kubernetes.io/name: alertmanager
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: alertmanager
+{{- end }}
+
+{{- define "mealsync.alertmanagerLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "mealsync.alertmanagerSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "mealsync.name" . }}
+app.kubernetes.io/version: {{ .Values.alertmanager.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
