@@ -71,6 +71,9 @@ func TestValuesSchemaRefusesTypos(t *testing.T) {
 		{"both ways in", map[string]any{"httpRoute": map[string]any{"enabled": true, "parentRefs": []any{map[string]any{"name": "gw"}}}}, "choose one"},
 		{"misspelt Alertmanager key", map[string]any{"alertmanager": map[string]any{"existingSecrets": "x"}}, "existingSecrets"},
 		{"no Alertmanager Secret named", map[string]any{"alertmanager": map[string]any{"enabled": true, "existingSecret": ""}}, "alertmanager.existingSecret"},
+		{"probes without an exporter", map[string]any{"metrics": map[string]any{"probes": map[string]any{"enabled": true}}}, "proberURL"},
+		{"prober given as a URL", map[string]any{"metrics": map[string]any{"probes": map[string]any{"enabled": true, "proberURL": "http://bb:9115/probe"}}}, "proberURL"},
+		{"probes with no public URL", map[string]any{"ingress": map[string]any{"enabled": false}, "metrics": map[string]any{"probes": map[string]any{"enabled": true, "proberURL": "bb:9115"}}}, "publicURL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tryRender(t, tc.vals)
