@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	"github.com/mealsync/mealsync/internal/testdb"
 	"github.com/mealsync/mealsync/internal/testenv"
@@ -480,4 +483,56 @@ func TestAlertmanagerLoadsTheRenderedConfig(t *testing.T) {
 	if !strings.Contains(st.Config.Original, "receiver: page") || !strings.Contains(st.Config.Original, "NoInstanceUp") {
 		t.Errorf("loaded configuration lacks the file's page route and inhibition:\n%s", st.Config.Original)
 	}
+}
+
+// docs/KUBERNETES.md's instructions fit the chart: the Prometheus
+// resource's alerting snippet decodes strictly into the operator's type and
+// names the Alertmanager Service and its port in the namespace the
+// commands use, and the Secret it has you create (like values.yaml's
+// comment) has a key for every secret file alertmanager.yml reads.
+func TestAlertmanagerDocsFitTheChart(t *testing.T) {
+	r := render(t, alertingCase, valuesFile(t, alertingCase))
+	svc := one[corev1.Service](t, r.alertmanager(), "")
+	doc := string(readRepoFile(t, "docs/KUBERNETES.md"))
+	block := regexp.MustCompile("(?s)```yaml\n(\\s*alerting:\n.*?)```").FindStringSubmatch(doc)
+	if block == nil {
+		t.Fatal("docs/KUBERNETES.md has no ```yaml block with the Prometheus resource's alerting")
+	}
+	var prom struct {
+		Alerting monitoringv1.AlertingSpec `json:"alerting"`
+	}
+	if err := yaml.UnmarshalStrict([]byte(dedent(block[1])), &prom); err != nil {
+		t.Fatalf("the docs' alerting snippet is not the operator's AlertingSpec: %v\n%s", err, block[1])
+	}
+	if len(prom.Alerting.Alertmanagers) != 1 {
+		t.Fatalf("the docs' snippet lists %d Alertmanagers, want the chart's", len(prom.Alerting.Alertmanagers))
+	}
+	ep := prom.Alerting.Alertmanagers[0]
+	if ep.Name != svc.Name || ep.Namespace == nil || *ep.Namespace != namespace || ep.Port.String() != svc.Spec.Ports[0].Name {
+		t.Errorf("the docs point Prometheus at %+v, the chart's Service is %s/%s port %s", ep, namespace, svc.Name, svc.Spec.Ports[0].Name)
+	}
+	if !strings.Contains(doc, "kubectl -n "+namespace+" create secret generic "+r.values["alertmanager"].(map[string]any)["existingSecret"].(string)) {
+		t.Errorf("docs/KUBERNETES.md does not create the Secret alertmanager.existingSecret names in namespace %s", namespace)
+	}
+	var cfg amConfig
+	if err := yaml.Unmarshal(readRepoFile(t, alertmanagerFile), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	values := string(readRepoFile(t, chartDir+"/values.yaml"))
+	for _, f := range cfg.secretFiles(t) {
+		key := "--from-file=" + path.Base(f) + "="
+		if !strings.Contains(doc, key) || !strings.Contains(values, key) {
+			t.Errorf("docs/KUBERNETES.md or values.yaml creates the Secret without %s (alertmanager.yml reads %s)", path.Base(f), f)
+		}
+	}
+}
+
+// dedent removes the indentation of the block's first line from each line.
+func dedent(s string) string {
+	indent := s[:len(s)-len(strings.TrimLeft(s, " "))]
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		out = append(out, strings.TrimPrefix(l, indent))
+	}
+	return strings.Join(out, "\n")
 }
