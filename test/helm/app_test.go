@@ -3,8 +3,12 @@ package helm_test
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +106,59 @@ func TestChartRunsTheRealServer(t *testing.T) {
 	mon := render(t, monitoringCase, valuesFile(t, monitoringCase))
 	sm := one[monitoringv1.ServiceMonitor](t, mon, "")
 	get("ServiceMonitor", inst.OpsURL+sm.Spec.Endpoints[0].Path)
+
+	t.Run("the Probes succeed with the real blackbox exporter", func(t *testing.T) {
+		probeTheServer(t, inst.URL)
+	})
+}
+
+// probeTheServer sends each Probe of the alerting case to Debian's
+// blackbox_exporter running deploy/blackbox/blackbox.yml, with the
+// Probe's module and its target's path and query on the server at base
+// (standing in for the public host: plain HTTP on loopback, which the
+// modules accept), and wants probe_success 1 from each.
+func probeTheServer(t *testing.T, base string) {
+	bin, err := exec.LookPath("prometheus-blackbox-exporter")
+	if err != nil {
+		testdb.SkipOrFail(t, "prometheus-blackbox-exporter not installed (Debian package prometheus-blackbox-exporter): %v", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	logs := &testenv.SyncBuffer{}
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(testenv.RepoRoot(t), "deploy/blackbox/blackbox.yml"), "--web.listen-address="+addr)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	testenv.StartProcess(t, cmd)
+	client := &http.Client{Timeout: 10 * time.Second}
+	testenv.WaitFor(t, 60*time.Second, "blackbox_exporter healthy", func() bool {
+		resp, err := client.Get("http://" + addr + "/-/healthy")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	r := render(t, alertingCase, valuesFile(t, alertingCase))
+	probes := all[monitoringv1.Probe](r)
+	if len(probes) == 0 {
+		t.Fatal("no Probe rendered")
+	}
+	for _, p := range probes {
+		target, err := url.Parse(p.Spec.Targets.StaticConfig.Targets[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := base + target.RequestURI()
+		q := url.Values{"module": {p.Spec.Module}, "target": {local}}
+		resp, err := client.Get("http://" + addr + p.Spec.ProberSpec.Path + "?" + q.Encode())
+		if err != nil {
+			t.Fatalf("Probe %s: %v", p.Name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "\nprobe_success 1\n") {
+			t.Errorf("Probe %s (module %s) of %s failed:\n%s\n%s", p.Name, p.Spec.Module, local, body, logs.String())
+		}
+	}
 }
 
 // hook is the helm.sh/hook events of the named object ("" for none).

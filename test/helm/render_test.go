@@ -5,8 +5,10 @@
 // types (an unknown or misspelt field fails), lints it, and checks the
 // chart against the code it deploys: the probe paths answer on the real
 // binary, the ports and shutdown timings are the app's, every MEALSYNC_*
-// setting is one internal/config reads, the alert rules and the dashboard
-// are deploy/'s own, and the Ingress carries nginx/'s edge rules.
+// setting is one internal/config reads, the alert and SLO rules, the
+// Alertmanager configuration and the dashboard are deploy/'s own (the real
+// Alertmanager and blackbox exporter run what the chart renders), and the
+// Ingress carries nginx/'s edge rules.
 //
 // Helm, the Kubernetes API types, the Prometheus Operator's and the Gateway
 // API's types are imported by this test only: the mealsync binary links
