@@ -269,7 +269,9 @@ func TestAlertsReachAPerson(t *testing.T) {
 		// group's group_wait, so that group has been flushed (and found
 		// inhibited) by the time the resolved message arrives, and the
 		// second instance is back before the inhibition ends.
+		restart := time.Now()
 		a, b = start(opsA), start(opsB)
+		t.Logf("both instances back within %v (NoInstanceUp's keep_firing_for is 4s here)", time.Since(restart).Round(time.Millisecond))
 		chat.waitFor(t, deadline, "/page", "the resolved NoInstanceUp message", func(n notification) bool {
 			return strings.HasPrefix(n.Title, "[RESOLVED] NoInstanceUp")
 		})
