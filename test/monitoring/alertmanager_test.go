@@ -97,17 +97,23 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 // instances, Debian's node_exporter reading the state directory of a real
 // mealsyncctl, Prometheus with the repository's rules, and Debian's
 // Alertmanager with the repository's routing, its chat secrets pointing at
-// a receiver in this test. Test substitutions, and only these: 1 s scrape
-// and evaluation intervals; each rule's `for` divided by 15 (a minute
-// becomes 4 s); Alertmanager's group_wait 3 s and group_interval 2 s; the
-// secret files written by the test; the SMTP host a closed loopback port
-// (e-mail fails and is retried; the chat messages are what is checked).
+// a receiver in this test and its e-mail going through an SMTP relay in
+// this test (STARTTLS, then a login with the password of the secret file).
+// Test substitutions, and only these: 1 s scrape and evaluation intervals;
+// each rule's `for` and `keep_firing_for` divided by 15 (a minute becomes
+// 4 s); Alertmanager's group_wait 3 s and group_interval 2 s; the secret
+// files written by the test; the SMTP host the test's relay, whose
+// self-signed certificate the e-mail receivers are told to trust.
 //
 //  1. One instance stops: exactly one page arrives, grouped (InstanceDown for
-//     that instance), then, once it is back, the resolved message.
-//  2. A deploy rolls back: the ticket receiver gets DeployRolledBack.
-//  3. Every instance stops: NoInstanceUp pages, and Alertmanager holds the
-//     InstanceDown alerts as inhibited by it.
+//     that instance), in the chat and by e-mail; once it is back, the
+//     resolved message.
+//  2. A deploy rolls back: the ticket receiver gets DeployRolledBack, in the
+//     chat and by e-mail.
+//  3. Every instance dies at once: exactly one page, NoInstanceUp, in the
+//     chat and by e-mail, the InstanceDown alerts held back by it; once the
+//     instances are back, its resolved message, and still no InstanceDown
+//     page.
 func TestAlertsReachAPerson(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs MealSync, mealsyncctl, nginx, node_exporter, Prometheus and Alertmanager")
@@ -120,11 +126,13 @@ func TestAlertsReachAPerson(t *testing.T) {
 	chat := &chatReceiver{}
 	srv := httptest.NewServer(chat)
 	t.Cleanup(srv.Close)
+	oncall, team := receiverMailbox(t, "page"), receiverMailbox(t, "ticket")
 
 	dir := t.TempDir()
+	amConfig, relay := testAlertmanagerConfig(t, dir, srv.URL)
 	am := startServer(t, "alertmanager", amBin, func(addr string) []string {
 		return []string{
-			"--config.file=" + testAlertmanagerConfig(t, dir, srv.URL),
+			"--config.file=" + amConfig,
 			"--storage.path=" + filepath.Join(dir, "am-data"),
 			"--web.listen-address=" + addr,
 			"--cluster.listen-address=", // no gossip port: a single Alertmanager
@@ -186,22 +194,26 @@ func TestAlertsReachAPerson(t *testing.T) {
 		if !strings.Contains(first.Text, "runbook: docs/INFRASTRUCTURE.md#alert-instancedown") {
 			t.Errorf("page without its runbook:\n%s", first.Text)
 		}
+		mail := relay.waitFor(t, deadline, oncall, "the page for "+opsA, func(e email) bool {
+			return strings.HasPrefix(e.Subject, "[FIRING:1] InstanceDown")
+		})
+		if !strings.Contains(mail.Text, down) || !strings.Contains(mail.Text, "runbook: docs/INFRASTRUCTURE.md#alert-instancedown") ||
+			!strings.Contains(mail.HTML, opsA) {
+			t.Errorf("the e-mail page does not name %s and its runbook:\n%s\n%s", opsA, mail, mail.HTML)
+		}
 
 		a = start(opsA)
 		chat.waitFor(t, deadline, "/page", "the resolved message for "+opsA, func(n notification) bool {
 			return strings.HasPrefix(n.Title, "[RESOLVED] InstanceDown") && strings.Contains(n.Text, "resolved InstanceDown "+opsA+":")
 		})
-		var firing []string
-		for _, n := range chat.all("/page") {
-			if strings.HasPrefix(n.Title, "[FIRING") {
-				firing = append(firing, n.Title+"\n"+n.Text)
-			}
+		relay.waitFor(t, deadline, oncall, "the resolved message for "+opsA, func(e email) bool {
+			return strings.HasPrefix(e.Subject, "[RESOLVED] InstanceDown") && strings.Contains(e.Text, "resolved InstanceDown "+opsA+":")
+		})
+		if firing := firingPages(chat.all("/page"), relay.all(oncall)); len(firing) != 2 {
+			t.Errorf("%d firing pages, want exactly 1 in the chat and 1 by e-mail:\n%s", len(firing), strings.Join(firing, "\n---\n"))
 		}
-		if len(firing) != 1 {
-			t.Errorf("%d firing pages, want exactly 1:\n%s", len(firing), strings.Join(firing, "\n---\n"))
-		}
-		if got := chat.all("/ticket"); len(got) != 0 {
-			t.Errorf("an instance down filed tickets: %v", got)
+		if got, mails := chat.all("/ticket"), relay.all(team); len(got)+len(mails) != 0 {
+			t.Errorf("an instance down filed tickets: %v %v", got, mails)
 		}
 	})
 
@@ -213,21 +225,30 @@ func TestAlertsReachAPerson(t *testing.T) {
 		if !strings.Contains(n.Text, "runbook: docs/INFRASTRUCTURE.md#alert-deployrolledback") {
 			t.Errorf("ticket without its runbook:\n%s", n.Text)
 		}
-		for _, p := range chat.all("/page") {
-			if strings.Contains(p.Text, "DeployRolledBack") {
-				t.Errorf("a rollback paged: %s", p.Text)
+		relay.waitFor(t, deadline, team, "the DeployRolledBack ticket", func(e email) bool {
+			return strings.HasPrefix(e.Subject, "[FIRING:1] DeployRolledBack") && strings.Contains(e.Text, "firing DeployRolledBack")
+		})
+		for _, p := range firingPages(chat.all("/page"), relay.all(oncall)) {
+			if strings.Contains(p, "DeployRolledBack") {
+				t.Errorf("a rollback paged: %s", p)
 			}
 		}
 	})
 
-	t.Run("with no instance up, NoInstanceUp pages and InstanceDown is inhibited", func(t *testing.T) {
-		for _, inst := range []*testenv.Instance{a, b} {
-			if err := inst.Stop(); err != nil {
-				t.Logf("stop %s: %v", inst.OpsAddr, err)
-			}
+	t.Run("with no instance up, exactly one page: NoInstanceUp", func(t *testing.T) {
+		chatBefore, mailBefore := len(chat.all("/page")), len(relay.all(oncall))
+		since := func() []string { // the pages of this subtest
+			return firingPages(chat.all("/page")[chatBefore:], relay.all(oncall)[mailBefore:])
 		}
+		// A crash of the whole service: both at the same moment.
+		a.Kill()
+		b.Kill()
 		chat.waitFor(t, deadline, "/page", "the NoInstanceUp page", func(n notification) bool {
-			return strings.Contains(n.Text, "firing NoInstanceUp")
+			return strings.HasPrefix(n.Title, "[FIRING:1] NoInstanceUp") && strings.Contains(n.Text, "firing NoInstanceUp")
+		})
+		relay.waitFor(t, deadline, oncall, "the NoInstanceUp page", func(e email) bool {
+			return strings.HasPrefix(e.Subject, "[FIRING:1] NoInstanceUp") &&
+				strings.Contains(e.Text, "runbook: docs/INFRASTRUCTURE.md#alert-noinstanceup")
 		})
 		waitFor(t, deadline, "both InstanceDown alerts inhibited by NoInstanceUp", func() (bool, string) {
 			alerts, err := amAlerts(am, `alertname="InstanceDown"`)
@@ -242,19 +263,83 @@ func TestAlertsReachAPerson(t *testing.T) {
 			}
 			return inhibited == 2, fmt.Sprintf("%+v", alerts)
 		})
+
+		// Both come back. NoInstanceUp keeps firing for its keep_firing_for
+		// (4 s here) after the first answers: longer than the InstanceDown
+		// group's group_wait, so that group has been flushed (and found
+		// inhibited) by the time the resolved message arrives, and the
+		// second instance is back before the inhibition ends.
+		restart := time.Now()
+		a, b = start(opsA), start(opsB)
+		t.Logf("both instances back within %v (NoInstanceUp's keep_firing_for is 4s here)", time.Since(restart).Round(time.Millisecond))
+		chat.waitFor(t, deadline, "/page", "the resolved NoInstanceUp message", func(n notification) bool {
+			return strings.HasPrefix(n.Title, "[RESOLVED] NoInstanceUp")
+		})
+		relay.waitFor(t, deadline, oncall, "the resolved NoInstanceUp message", func(e email) bool {
+			return strings.HasPrefix(e.Subject, "[RESOLVED] NoInstanceUp")
+		})
+		waitFor(t, deadline, "the InstanceDown alerts resolved", func() (bool, string) {
+			alerts, err := amAlerts(am, `alertname="InstanceDown"`)
+			return err == nil && len(alerts) == 0, fmt.Sprintf("%+v %v", alerts, err)
+		})
+		pages := since()
+		if len(pages) != 2 || !strings.Contains(pages[0], "NoInstanceUp") || !strings.Contains(pages[1], "NoInstanceUp") {
+			t.Errorf("%d firing pages, want exactly NoInstanceUp in the chat and by e-mail:\n%s", len(pages), strings.Join(pages, "\n---\n"))
+		}
 	})
 }
 
+// firingPages lists the firing notifications among chat messages and
+// e-mails, one text each.
+func firingPages(chats []notification, mails []email) []string {
+	var out []string
+	for _, n := range chats {
+		if strings.HasPrefix(n.Title, "[FIRING") {
+			out = append(out, "chat: "+n.Title+"\n"+n.Text)
+		}
+	}
+	for _, e := range mails {
+		if strings.HasPrefix(e.Subject, "[FIRING") {
+			out = append(out, "e-mail: "+e.String())
+		}
+	}
+	return out
+}
+
+// receiverMailbox is the address alertmanager.yml's receiver sends e-mail
+// to.
+func receiverMailbox(t *testing.T, receiver string) string {
+	t.Helper()
+	var cfg map[string]any
+	mustReadYAML(t, alertmanagerConfig, &cfg)
+	for _, r := range cfg["receivers"].([]any) {
+		rc := r.(map[string]any)
+		if rc["name"] != receiver {
+			continue
+		}
+		for _, e := range asList(rc["email_configs"]) {
+			if to, _ := e.(map[string]any)["to"].(string); to != "" {
+				return to
+			}
+		}
+	}
+	t.Fatalf("alertmanager.yml: receiver %q sends no e-mail", receiver)
+	return ""
+}
+
 // testAlertmanagerConfig writes the test's copy of alertmanager.yml (see
-// TestAlertsReachAPerson for the substitutions) and its secret files.
-func testAlertmanagerConfig(t *testing.T, dir, chatURL string) string {
+// TestAlertsReachAPerson for the substitutions) and its secret files, and
+// starts the mail relay it sends through, which accepts the account of
+// smtp_auth_username with the password of the secret file.
+func testAlertmanagerConfig(t *testing.T, dir, chatURL string) (string, *mailServer) {
 	t.Helper()
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.MkdirAll(secrets, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	const smtpPassword = "test-only-password"
 	for name, value := range map[string]string{
-		"smtp_password":   "test-only-password",
+		"smtp_password":   smtpPassword,
 		"page_chat_url":   chatURL + "/page",
 		"ticket_chat_url": chatURL + "/ticket",
 	} {
@@ -277,13 +362,21 @@ func testAlertmanagerConfig(t *testing.T, dir, chatURL string) string {
 	var cfg map[string]any
 	mustReadYAML(t, alertmanagerConfig, &cfg)
 	global := cfg["global"].(map[string]any)
-	global["smtp_smarthost"] = freeLoopbackAddr(t) // closed: e-mail fails fast
+	user, _ := global["smtp_auth_username"].(string)
+	if user == "" || global["smtp_require_tls"] != true {
+		t.Fatalf("alertmanager.yml: smtp_auth_username %q, smtp_require_tls %v; want an account, over TLS", user, global["smtp_require_tls"])
+	}
+	relay := startMailServer(t, dir, user, smtpPassword)
+	global["smtp_smarthost"] = relay.Addr
 	moveSecret(global, "smtp_auth_password_file")
 	route := cfg["route"].(map[string]any)
 	route["group_wait"], route["group_interval"] = "3s", "2s"
 	for _, r := range cfg["receivers"].([]any) {
 		for _, s := range asList(r.(map[string]any)["slack_configs"]) {
 			moveSecret(s.(map[string]any), "api_url_file")
+		}
+		for _, e := range asList(r.(map[string]any)["email_configs"]) {
+			e.(map[string]any)["tls_config"] = map[string]any{"ca_file": relay.CAFile}
 		}
 	}
 	out, err := yaml.Marshal(cfg)
@@ -294,11 +387,12 @@ func testAlertmanagerConfig(t *testing.T, dir, chatURL string) string {
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, relay
 }
 
 // scaleRuleFor writes copies of the rule files in which every alert's `for`
-// is divided by factor, and points cfg's rule_files at them.
+// and `keep_firing_for` is divided by factor, and points cfg's rule_files at
+// them.
 func scaleRuleFor(t *testing.T, cfg map[string]any, dir string, factor time.Duration) {
 	t.Helper()
 	files := cfg["rule_files"].([]any)
@@ -314,12 +408,14 @@ func scaleRuleFor(t *testing.T, cfg map[string]any, dir string, factor time.Dura
 		for _, g := range asList(rules["groups"]) {
 			for _, r := range asList(g.(map[string]any)["rules"]) {
 				rule := r.(map[string]any)
-				if s, ok := rule["for"].(string); ok {
-					d, err := time.ParseDuration(s)
-					if err != nil {
-						t.Fatalf("for %q: %v", s, err)
+				for _, key := range []string{"for", "keep_firing_for"} {
+					if s, ok := rule[key].(string); ok {
+						d, err := time.ParseDuration(s)
+						if err != nil {
+							t.Fatalf("%s %q: %v", key, s, err)
+						}
+						rule[key] = (d / factor).String()
 					}
-					rule["for"] = (d / factor).String()
 				}
 			}
 		}
