@@ -142,6 +142,20 @@ func TestMealPlanSwapMeal(t *testing.T) {
 			t.Fatal("a refused swap changed the plan")
 		}
 
+		// An admin looking after the account swaps for the owner: a recipe
+		// the owner (vegan) may eat, whatever the admin eats.
+		admin := e.newAdmin("swap-admin@example.com")
+		for range 3 {
+			p := e.expect(e.do("POST", swapPath(id, "2026-12-01", "DINNER"), admin.token, map[string]any{}), 200).data()
+			for _, m := range planMeals(t, p) {
+				if m.date == "2026-12-01" && m.mealType == "DINNER" && !slices.Contains(strs(m.recipe["tags"]), "vegan") {
+					t.Fatalf("an admin's swap chose %s, which the owner may not eat", m.recipe["name"])
+				}
+			}
+		}
+		e.expect(e.do("POST", swapPath(id, "2026-12-01", "DINNER"), admin.token, map[string]any{"recipeId": meat}), 400)
+		e.expect(e.do("POST", swapPath(id, "2026-12-02", "LUNCH"), u.token, map[string]any{"recipeId": old}), 200)
+
 		// Another user's plan does not exist for them; nor does anyone's
 		// without a token.
 		other := e.newUser("not-the-owner@example.com")
