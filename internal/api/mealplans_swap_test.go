@@ -37,7 +37,7 @@ func shoppingLines(t *testing.T, e *env, token, planID string) []string {
 // recipeEaterMayNot finds a catalogue recipe a vegan may not eat.
 func recipeEaterMayNot(t *testing.T, e *env, token string) string {
 	t.Helper()
-	for _, r := range dataItems(t, e.expect(e.do("GET", "/api/v1/recipes?size=100", token, nil), 200)) {
+	for _, r := range dataItems(t, e.expect(e.do("GET", "/api/v1/recipes?limit=100", token, nil), 200)) {
 		for _, in := range r["ingredients"].([]any) {
 			name := strings.ToLower(in.(map[string]any)["name"].(string))
 			if strings.Contains(name, "chicken") || strings.Contains(name, "beef") {
