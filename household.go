@@ -207,6 +207,10 @@ type HouseholdTx interface {
 	MealPlan(ctx context.Context, id string) (*MealPlan, error)
 	PutMealPlan(ctx context.Context, p *MealPlan) error
 	DeleteMealPlan(ctx context.Context, id string) error
+	// SetMeal gives meal m.Day/m.MealType of the household's plan planID
+	// the recipe m.Recipe (its ID) and records the whole plan as changed;
+	// ErrNotFound when there is no such plan or meal.
+	SetMeal(ctx context.Context, planID string, m PlannedMeal) error
 	// AdoptMealPlans makes member to answer for the household's plans that
 	// from made, when from leaves: the plans stay with the household, even
 	// once from's account is deleted. Nothing a member sees changes.

@@ -75,6 +75,10 @@ type MealPlanStore interface {
 	MealPlans(ctx context.Context, userID string, offset, limit int) (Page[*MealPlan], error) // personal ones, newest first
 	HouseholdMealPlans(ctx context.Context, householdID string, offset, limit int) (Page[*MealPlan], error)
 	DeleteMealPlan(ctx context.Context, id string) error // a personal plan
+	// SetMeal gives meal m.Day/m.MealType of personal plan planID the
+	// recipe m.Recipe (its ID), in one statement; ErrNotFound when the plan
+	// is unknown or a household's, or has no such meal.
+	SetMeal(ctx context.Context, planID string, m PlannedMeal) error
 }
 
 // Limits of a meal plan.

@@ -18,6 +18,13 @@ type RecipeProvider interface {
 	DetectIngredients(ctx context.Context, image []byte, contentType string) ([]Ingredient, error)
 }
 
+// PhotoReader is implemented by a RecipeProvider that knows whether it
+// reads photos at all; one that does not implement it is taken to read
+// them. Clients ask before offering a photo upload (the web app does).
+type PhotoReader interface {
+	ReadsPhotos() bool
+}
+
 // GenerateRequest asks for recipes.
 type GenerateRequest struct {
 	Ingredients []Ingredient

@@ -127,6 +127,7 @@ func (f *sweepFixture) sampleBodies() map[string]map[string]any {
 		"POST /api/v1/households/{id}/shopping-list/reorder":                {"itemIds": []any{f.itemID}},
 		"POST /api/v1/households/{id}/shopping-list/clear-checked":          {"opId": "op-clear"},
 		"POST /api/v1/households/{id}/shopping-list/from-meal-plan":         {"mealPlanId": f.planID},
+		"POST /api/v1/meal-plans/{id}/meals/{date}/{mealType}/swap":         {"recipeId": f.recipeID},
 	}
 }
 
@@ -164,11 +165,12 @@ func (f *sweepFixture) fill(path, bad string) string {
 		}
 	}
 	path = strings.ReplaceAll(path, "{id}", id)
-	item, member := f.itemID, f.user.id
+	item, member, date, mealType := f.itemID, f.user.id, "2026-03-02", "DINNER" // a meal of the fixture's plan
 	if bad != "" {
-		item, member = bad, bad
+		item, member, date, mealType = bad, bad, bad, bad
 	}
 	path = strings.ReplaceAll(strings.ReplaceAll(path, "{itemId}", item), "{userId}", member)
+	path = strings.ReplaceAll(strings.ReplaceAll(path, "{date}", date), "{mealType}", mealType)
 	key := f.imageKey
 	if bad != "" {
 		key = bad

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,7 +125,24 @@ func (s *Server) createHouseholdPlan(r *http.Request, me *mealsync.User, req mea
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.households.Members(r.Context(), me, req.HouseholdID)
+	others, err := s.otherMembersPreferences(r, me, req.HouseholdID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.kitchen.ComposePlan(r.Context(), me, start, req.NumberOfDays, req.MealsPerDay, others...)
+	if err != nil {
+		return nil, err
+	}
+	if p.ID, err = s.households.AddPlan(r.Context(), me, req.HouseholdID, op, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// otherMembersPreferences returns the preferences of the members of
+// household id but me, for a member of it.
+func (s *Server) otherMembersPreferences(r *http.Request, me *mealsync.User, id string) ([]mealsync.Preferences, error) {
+	members, err := s.households.Members(r.Context(), me, id)
 	if err != nil {
 		return nil, err
 	}
@@ -139,14 +157,102 @@ func (s *Server) createHouseholdPlan(r *http.Request, me *mealsync.User, req mea
 		}
 		others = append(others, u.Preferences)
 	}
-	p, err := s.kitchen.ComposePlan(r.Context(), me, start, req.NumberOfDays, req.MealsPerDay, others...)
+	return others, nil
+}
+
+// swapMealRequest is the body of POST .../meals/{date}/{mealType}/swap:
+// the recipe to serve, or none for the planner's choice.
+type swapMealRequest struct {
+	opRequest
+	RecipeID string `json:"recipeId"`
+}
+
+func (r swapMealRequest) Valid() mealsync.Validation {
+	var v mealsync.Validation
+	r.check(&v)
+	if r.RecipeID != "" {
+		if _, err := uuid.Parse(r.RecipeID); err != nil {
+			v.Add("recipeId", "Must be a recipe's id (a UUID)")
+		}
+	}
+	return v
+}
+
+// POST /api/v1/meal-plans/{id}/meals/{date}/{mealType}/swap — gives one
+// meal another recipe: the body's recipeId, or without one the planner's
+// choice. Either way the recipe is one everyone the plan feeds may eat (a
+// household's plan: every member). Answers the whole plan; its shopping
+// list is derived from it. A household's plan changes through the
+// household's feed, so every member's devices see it live.
+func (s *Server) handleSwapMeal(w http.ResponseWriter, r *http.Request, me *mealsync.User) {
+	id, err := parseID(r.PathValue("id"))
 	if err != nil {
-		return nil, err
+		s.fail(w, r, err)
+		return
 	}
-	if p.ID, err = s.households.AddPlan(r.Context(), me, req.HouseholdID, op, p); err != nil {
-		return nil, err
+	req, err := decode[swapMealRequest](r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	return p, nil
+	date, err := time.Parse(dateLayout, r.PathValue("date"))
+	if err != nil {
+		var v mealsync.Validation
+		v.Add("date", "Must be a date like 2026-01-31")
+		s.fail(w, r, v.Err())
+		return
+	}
+	p, err := s.kitchen.Plan(r.Context(), me, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Whose recipes the plan may use, and who eats it.
+	viewer, eaters := me, []mealsync.Preferences{me.Preferences}
+	switch {
+	case p.HouseholdID != "":
+		var others []mealsync.Preferences
+		if others, err = s.otherMembersPreferences(r, me, p.HouseholdID); err == nil {
+			eaters = append(eaters, others...)
+		}
+	case p.UserID != me.ID: // an admin looking after another's plan: the owner's
+		if viewer, err = s.users.UserByID(r.Context(), p.UserID); err == nil {
+			eaters = []mealsync.Preferences{viewer.Preferences}
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Both dates are midnight UTC; a date out of the Duration's range
+	// saturates, and is out of the plan either way.
+	day := int(date.Sub(p.StartDate) / (24 * time.Hour))
+	if date.Before(p.StartDate) {
+		day = -1
+	}
+	meal := mealsync.PlannedMeal{Day: day, MealType: strings.ToUpper(r.PathValue("mealType"))}
+	meal.Recipe, err = s.kitchen.ChooseMeal(r.Context(), viewer, eaters, p, meal.Day, meal.MealType, req.RecipeID, uuid.NewString())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if p.HouseholdID == "" {
+		err = s.kitchen.SetMeal(r.Context(), p, meal)
+	} else {
+		var op string
+		if op, err = opID(r, req.opRequest); err == nil {
+			err = s.households.SetMeal(r.Context(), me, p.HouseholdID, op, p.ID, meal)
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if p, err = s.kitchen.Plan(r.Context(), me, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(w, http.StatusOK, toMealPlanDTO(p))
 }
 
 // GET /api/v1/meal-plans?offset=&limit=&householdId= — the caller's

@@ -63,6 +63,7 @@ func (s *Server) routes() http.Handler {
 	api.Handle("GET /api/v1/meal-plans/{id}", s.user(s.handleGetMealPlan))
 	api.Handle("DELETE /api/v1/meal-plans/{id}", s.user(s.idempotent(s.handleDeleteMealPlan)))
 	api.Handle("GET /api/v1/meal-plans/{id}/shopping-list", s.user(s.handleShoppingList))
+	api.Handle("POST /api/v1/meal-plans/{id}/meals/{date}/{mealType}/swap", s.user(s.idempotent(s.handleSwapMeal))) // owner, or a member of its household
 
 	// Households and their shared shopping list; the sync feed.
 	api.Handle("POST /api/v1/households", s.user(s.idempotent(s.handleCreateHousehold)))

@@ -29,8 +29,17 @@ const (
 )
 
 type webSessionDTO struct {
-	Token string  `json:"token"`
-	User  userDTO `json:"user"`
+	Token    string         `json:"token"`
+	User     userDTO        `json:"user"`
+	Features webFeaturesDTO `json:"features"`
+}
+
+// webFeaturesDTO tells the web app what this server's configuration offers,
+// so that it shows only what works.
+type webFeaturesDTO struct {
+	// PhotoIngredients: the detect-ingredients endpoints read photos (the
+	// openai provider); with the catalogue they answer 503.
+	PhotoIngredients bool `json:"photoIngredients"`
 }
 
 // POST /api/v1/web/session {email, password}: sign in; sets the cookie.
@@ -103,7 +112,8 @@ func (s *Server) startWebSession(w http.ResponseWriter, sess *auth.Session) {
 		MaxAge:   int(sess.RefreshExpiry.Sub(s.now()).Round(time.Second).Seconds()),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
 	})
-	respond(w, http.StatusOK, webSessionDTO{Token: sess.AccessToken, User: toUserDTO(sess.User)})
+	respond(w, http.StatusOK, webSessionDTO{Token: sess.AccessToken, User: toUserDTO(sess.User),
+		Features: webFeaturesDTO{PhotoIngredients: s.kitchen.ReadsPhotos()}})
 }
 
 func clearWebCookie(w http.ResponseWriter) {

@@ -1,9 +1,17 @@
 package api_test
 
 import (
+	"image/color"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mealsync/mealsync/internal/api"
+	"github.com/mealsync/mealsync/internal/blob"
+	"github.com/mealsync/mealsync/internal/kitchen"
+	"github.com/mealsync/mealsync/internal/sqldb"
+	"github.com/mealsync/mealsync/internal/testdb"
 )
 
 // webHeaders are what the web app sends to its session endpoints, from the
@@ -128,4 +136,42 @@ func TestWebSessionRefusesCrossSiteRequests(t *testing.T) {
 	e.expect(e.do("POST", "/api/v1/web/session/refresh", "", nil, webHeaders(e, "Cookie", cookie, "Sec-Fetch-Site", "same-origin")...), 200)
 	// Sign-in still needs a JSON body, like every POST.
 	e.expect(e.do("POST", "/api/v1/web/session", "", "email=a", webHeaders(e, "Content-Type", "application/x-www-form-urlencoded")...), 415)
+}
+
+// TestWebSessionTellsPhotoSupport: the session answers (sign-in and
+// refresh) tell the web app whether the detect-ingredients endpoints read
+// photos, and they agree with what those endpoints do: 503 with the
+// catalogue, an answer with a provider that reads photos.
+func TestWebSessionTellsPhotoSupport(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		opts  []func(*api.Deps)
+		reads bool
+	}{
+		{"catalog", nil, false},
+		{"a provider that reads photos", []func(*api.Deps){func(d *api.Deps) {
+			db := d.DB.(*sqldb.DB)
+			d.Kitchen = kitchen.New(db, db, db, fixedAnswers{}, blob.Images{Store: d.Images}, nil, d.Now, d.Log)
+		}}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, testdb.SQLite(t), c.opts...)
+			e.register("photo@example.com")
+			r := e.expect(e.do("POST", "/api/v1/web/session", "", map[string]any{"email": "photo@example.com", "password": "correct horse 1"}, webHeaders(e)...), 200)
+			if got := r.data()["features"]; !reflect.DeepEqual(got, map[string]any{"photoIngredients": c.reads}) {
+				t.Fatalf("sign-in features %v, want photoIngredients %v", got, c.reads)
+			}
+			cookie := "__Secure-mealsync-refresh=" + refreshCookieOf(t, r).Value
+			refreshed := e.expect(e.do("POST", "/api/v1/web/session/refresh", "", nil, webHeaders(e, "Cookie", cookie)...), 200)
+			if got := refreshed.data()["features"]; !reflect.DeepEqual(got, map[string]any{"photoIngredients": c.reads}) {
+				t.Fatalf("refresh features %v, want photoIngredients %v", got, c.reads)
+			}
+			want := 503
+			if c.reads {
+				want = 200
+			}
+			e.expect(upload(t, e, "/api/v1/recipes/detect-ingredients", r.data()["token"].(string), "fridge.png", "image/png",
+				pngImage(t, 4, 4, color.White)), want)
+		})
+	}
 }

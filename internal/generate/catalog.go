@@ -159,6 +159,9 @@ func isStaple(norm string) bool {
 	return staples[norm] || slices.Contains(strings.Fields(norm), "skewer")
 }
 
+// ReadsPhotos implements mealsync.PhotoReader: the catalogue does not.
+func (*Catalog) ReadsPhotos() bool { return false }
+
 // DetectIngredients implements mealsync.RecipeProvider: the catalogue cannot look at photos.
 func (*Catalog) DetectIngredients(context.Context, []byte, string) ([]mealsync.Ingredient, error) {
 	return nil, mealsync.Errorf(mealsync.EUNAVAILABLE, "Ingredient detection needs the openai provider (MEALSYNC_AI_PROVIDER=openai)")

@@ -486,6 +486,21 @@ func (s *Service) DeletePlan(ctx context.Context, u *mealsync.User, id, opID, pl
 	return err
 }
 
+// SetMeal gives meal m (its day and meal type) of plan planID of household
+// id the recipe m.Recipe (any member); every member sees the plan change,
+// live. The caller chose the recipe for every member
+// (kitchen.Service.ChooseMeal).
+func (s *Service) SetMeal(ctx context.Context, u *mealsync.User, id, opID, planID string, m mealsync.PlannedMeal) error {
+	_, err := apply(ctx, s, u, id, opID, func(tx mealsync.HouseholdTx) (struct{}, error) {
+		err := tx.SetMeal(ctx, planID, m)
+		if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+			err = mealsync.Errorf(mealsync.ENOTFOUND, "Meal plan not found with id: %s", planID)
+		}
+		return struct{}{}, err
+	})
+	return err
+}
+
 // Rename gives household id a new name (any member).
 func (s *Service) Rename(ctx context.Context, u *mealsync.User, id, opID, name string) (mealsync.Household, error) {
 	h := mealsync.Household{Name: strings.TrimSpace(name)}

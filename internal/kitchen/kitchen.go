@@ -73,3 +73,10 @@ func (s *Service) catalogueChanged(ctx context.Context) {
 
 // Provider says which generation provider is in use.
 func (s *Service) Provider() string { return s.gen.Name() }
+
+// ReadsPhotos reports whether the provider reads the ingredients in a
+// photo (DetectIngredients); the offline catalogue does not.
+func (s *Service) ReadsPhotos() bool {
+	p, ok := s.gen.(mealsync.PhotoReader)
+	return !ok || p.ReadsPhotos()
+}

@@ -3,6 +3,8 @@ package kitchen
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,19 +38,8 @@ func (s *Service) CreatePlan(ctx context.Context, u *mealsync.User, start time.T
 func (s *Service) ComposePlan(ctx context.Context, u *mealsync.User, start time.Time, days, mealsPerDay int,
 	others ...mealsync.Preferences) (*mealsync.MealPlan, error) {
 	p := &mealsync.MealPlan{ID: uuid.NewString(), UserID: u.ID, StartDate: start, Days: days, MealsPerDay: mealsPerDay, CreatedAt: s.now()}
-	filters := []*ranking.Filter{ranking.NewFilter(u.Preferences)}
-	for _, o := range others {
-		filters = append(filters, ranking.NewFilter(o))
-	}
 	req := mealplan.Request{StartDate: start, Days: days, MealsPerDay: mealsPerDay, Seed: p.ID,
-		Allowed: func(r *mealsync.Recipe) bool {
-			for _, f := range filters {
-				if !f.Allows(r) {
-					return false
-				}
-			}
-			return true
-		}}
+		Allowed: allowedForAll(append([]mealsync.Preferences{u.Preferences}, others...))}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -60,6 +51,83 @@ func (s *Service) ComposePlan(ctx context.Context, u *mealsync.User, start time.
 		return nil, err
 	}
 	return p, nil
+}
+
+// allowedForAll reports whether every one of eaters may eat a recipe:
+// their diets, allergies and dislikes (ranking.Filter).
+func allowedForAll(eaters []mealsync.Preferences) func(*mealsync.Recipe) bool {
+	filters := make([]*ranking.Filter, len(eaters))
+	for i, p := range eaters {
+		filters[i] = ranking.NewFilter(p)
+	}
+	return func(r *mealsync.Recipe) bool {
+		for _, f := range filters {
+			if !f.Allows(r) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// ChooseMeal returns the recipe that meal (day, mealType) of plan p is to
+// get, for viewer (whose recipes the plan may use: the plan's owner, or
+// the household member changing it) and eaters (everyone the plan feeds,
+// viewer's own preferences included). With recipeID, that recipe: one
+// viewer may see and every eater may eat, else EINVALID. Without, the
+// planner's choice of another recipe (mealplan.Replace), seed making it
+// repeatable. A meal the plan does not have is EINVALID too.
+func (s *Service) ChooseMeal(ctx context.Context, viewer *mealsync.User, eaters []mealsync.Preferences, p *mealsync.MealPlan,
+	day int, mealType, recipeID, seed string) (*mealsync.Recipe, error) {
+	var v mealsync.Validation
+	if day < 0 || day >= p.Days {
+		v.Add("date", fmt.Sprintf("Must be a day of the plan, %s to %s",
+			p.StartDate.Format(time.DateOnly), p.StartDate.AddDate(0, 0, p.Days-1).Format(time.DateOnly)))
+	}
+	if !slices.Contains(mealplan.MealTypes(p.MealsPerDay), mealType) {
+		v.Add("mealType", "Must be one of the plan's meals: "+strings.Join(mealplan.MealTypes(p.MealsPerDay), ", "))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	allowed := allowedForAll(eaters)
+	if recipeID != "" {
+		r, err := s.Recipe(ctx, viewer, recipeID)
+		if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+			v.Add("recipeId", "No such recipe: "+recipeID)
+			return nil, v.Err()
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !allowed(r) {
+			v.Add("recipeId", "Not a recipe everyone this plan is for may eat (their diets, allergies and dislikes)")
+			return nil, v.Err()
+		}
+		return r, nil
+	}
+	candidates, err := s.recipes.ListRecipes(ctx, mealsync.RecipeFilter{Viewer: mealsync.ViewerOf(viewer), Limit: planCandidates})
+	if err != nil {
+		return nil, err
+	}
+	prefs := viewer.Preferences
+	if len(eaters) > 0 {
+		prefs = eaters[0]
+	}
+	return mealplan.Replace(candidates.Items, prefs, p.Meals, day, mealType, mealplan.Request{Seed: seed, Allowed: allowed})
+}
+
+// SetMeal stores meal m in personal plan p, which u may use (Plan); a
+// household's plan changes through the household (households.Service.SetMeal).
+func (s *Service) SetMeal(ctx context.Context, p *mealsync.MealPlan, m mealsync.PlannedMeal) error {
+	if p.HouseholdID != "" {
+		return fmt.Errorf("set meal of plan %s: it is household %s's", p.ID, p.HouseholdID)
+	}
+	err := s.plans.SetMeal(ctx, p.ID, m)
+	if mealsync.ErrorCode(err) == mealsync.ENOTFOUND {
+		return mealsync.Errorf(mealsync.ENOTFOUND, "Meal plan not found with id: %s", p.ID)
+	}
+	return err
 }
 
 // Plan returns a plan u may use (MealPlan.UsableBy) with its recipes.

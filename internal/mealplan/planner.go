@@ -199,3 +199,43 @@ func seedHash(seed, id string) uint64 {
 	sum := sha256.Sum256([]byte(seed + "\x00" + id)) // NUL: ("ab", "c") and ("a", "bc") differ
 	return binary.BigEndian.Uint64(sum[:8])
 }
+
+// Replace chooses another recipe for meal (day, mealType) of meals, a
+// plan's meals, from the candidates that req.Allowed lets through, by
+// Plan's rules: never the recipe it has now nor one served that day
+// elsewhere; a recipe tagged with the meal type; the one the plan serves
+// least often; a favourite cuisine; then req.Seed's order. Only req.Seed
+// and req.Allowed of req are read. It fails with EINVALID when no candidate
+// is left.
+func Replace(candidates []*mealsync.Recipe, prefs mealsync.Preferences, meals []mealsync.PlannedMeal,
+	day int, mealType string, req Request) (*mealsync.Recipe, error) {
+	if req.Allowed == nil {
+		return nil, errors.New("mealplan: Request.Allowed is nil")
+	}
+	cands := allowedCandidates(candidates, prefs, req)
+	byID := make(map[string]*candidate, len(cands))
+	for _, c := range cands {
+		byID[c.recipe.ID] = c
+	}
+	for _, m := range meals {
+		if m.Recipe == nil {
+			continue
+		}
+		if c := byID[m.Recipe.ID]; c != nil {
+			c.used++
+			if m.Day == day { // served that day, this meal included
+				c.usedOnDay = day
+			}
+		}
+	}
+	var best *candidate
+	for _, c := range cands {
+		if c.usedOnDay != day && (best == nil || better(c, best, mealType)) {
+			best = c
+		}
+	}
+	if best == nil {
+		return nil, mealsync.Errorf(mealsync.EINVALID, "No other recipe in the catalogue fits this meal and everyone's preferences")
+	}
+	return best.recipe, nil
+}

@@ -315,6 +315,18 @@ func (t *householdTx) DeleteMealPlan(ctx context.Context, id string) error {
 	return nil
 }
 
+func (t *householdTx) SetMeal(ctx context.Context, planID string, m mealsync.PlannedMeal) error {
+	if err := t.db.setMeal(ctx, t.tx, `household_id = $5`, planID, m, t.hid); err != nil {
+		return err
+	}
+	p, err := t.MealPlan(ctx, planID)
+	if err != nil {
+		return err
+	}
+	t.changes = append(t.changes, mealsync.Change{Entity: mealsync.EntityMealPlan, ID: p.ID, MealPlan: p})
+	return nil
+}
+
 func (t *householdTx) AdoptMealPlans(ctx context.Context, from, to string) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE meal_plans SET user_id = $3 WHERE household_id = $1 AND user_id = $2`, t.hid, from, to)
 	return t.db.wrap("adopt meal plans", err)

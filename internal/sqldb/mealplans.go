@@ -186,3 +186,25 @@ func (db *DB) DeleteMealPlan(ctx context.Context, id string) error {
 	res, err := db.exec(ctx, `DELETE FROM meal_plans WHERE id = $1 AND household_id IS NULL`, id)
 	return db.expectOne(res, err, "delete meal plan")
 }
+
+// SetMeal changes the recipe of one meal of a personal plan (see the
+// interface). A recipe that does not exist is ErrNotFound too.
+func (db *DB) SetMeal(ctx context.Context, planID string, m mealsync.PlannedMeal) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		return db.setMeal(ctx, tx, `household_id IS NULL`, planID, m)
+	})
+}
+
+// setMeal updates meal m of plan planID, which must match where (no
+// parameters of its own, or $5 as the household), with tx.
+func (db *DB) setMeal(ctx context.Context, tx *sql.Tx, where, planID string, m mealsync.PlannedMeal, args ...any) error {
+	var recipeID any // NULL without a recipe
+	if m.Recipe != nil {
+		recipeID = m.Recipe.ID
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE meal_plan_meals SET recipe_id = $4
+		WHERE plan_id = $1 AND day = $2 AND meal_type = $3
+		AND plan_id IN (SELECT id FROM meal_plans WHERE `+where+`)`,
+		append([]any{planID, m.Day, m.MealType, recipeID}, args...)...)
+	return db.expectOne(res, err, "set meal plan meal")
+}

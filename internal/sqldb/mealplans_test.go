@@ -408,3 +408,40 @@ func TestMealPlansGoWithTheirUser(t *testing.T) {
 		}
 	})
 }
+
+// SetMeal changes one meal of a personal plan and nothing else; a plan,
+// day or meal type it does not have, and a recipe that does not exist,
+// are ErrNotFound and change nothing.
+func TestSetMeal(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *sqldb.DB) {
+		u := mustCreateUser(t, db, now(), nil)
+		r, other := insertPlanRecipe(t, db), insertPlanRecipe(t, db)
+		p := mustCreatePlan(t, db, newPlan(u.ID, r, now()))
+		untouched := mustCreatePlan(t, db, newPlan(u.ID, r, now()))
+		if err := db.SetMeal(t.Context(), p.ID, plannedMeal(1, mealsync.Dinner, other)); err != nil {
+			t.Fatalf("SetMeal: %v", err)
+		}
+		p.Meals[1] = plannedMeal(1, mealsync.Dinner, other)
+		got, err := db.MealPlan(t.Context(), p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samePlan(t, got, p)
+		for name, m := range map[string]mealsync.PlannedMeal{
+			"a day after the plan":    plannedMeal(2, mealsync.Dinner, r),
+			"a meal it does not have": plannedMeal(0, mealsync.Lunch, r),
+			"an unknown recipe":       plannedMeal(0, mealsync.Dinner, uuid.NewString()),
+		} {
+			wantCode(t, db.SetMeal(t.Context(), p.ID, m), mealsync.ENOTFOUND)
+			if got, _ := db.MealPlan(t.Context(), p.ID); fmtMeals(got.Meals) != fmtMeals(p.Meals) {
+				t.Errorf("%s: the plan changed:\n%s", name, fmtMeals(got.Meals))
+			}
+		}
+		wantCode(t, db.SetMeal(t.Context(), uuid.NewString(), plannedMeal(0, mealsync.Dinner, r)), mealsync.ENOTFOUND)
+		got, err = db.MealPlan(t.Context(), untouched.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samePlan(t, got, untouched)
+	})
+}

@@ -213,9 +213,21 @@ func (tb *tab) waitView(view string) {
 	tb.waitFor("view "+view, fmt.Sprintf(`document.querySelector('main[data-view=%q][aria-busy=false]')`, view))
 }
 
+// click clicks the element sel finds. A live list redraws its rows as
+// changes arrive: when the row found is replaced before the click reaches
+// it (DevTools no longer knows the node, an error raised before any mouse
+// event is sent), the click is tried again on the new row.
 func (tb *tab) click(sel string) {
 	tb.t.Helper()
-	tb.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	for attempt := 1; ; attempt++ {
+		err := chromedp.Do(tb.ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+		if err == nil {
+			return
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "Could not find node with given id") {
+			tb.t.Fatalf("%s: click %s: %v", tb.name, sel, err)
+		}
+	}
 }
 
 // fill types into a field after clearing it.

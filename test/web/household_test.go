@@ -190,10 +190,11 @@ func householdJourney(t *testing.T, base, direct string, live func()) {
 	bob.waitFor("the changes made while offline", item("eggs")+` && `+item("milk")+`.dataset.checked === 'false' && !`+item("rice"))
 	bob.waitFor("his queue sent", `document.querySelector('#live-status').dataset.pending === '0'`)
 	ada.waitFor("Bob's offline add", item("apples"))
+	// Each tab's own writes echo back through the feed after they were
+	// applied locally (an add, then its delete): wait for both to settle.
 	for _, tb := range []*tab{ada, bob} {
-		if got := eval[string](tb, `[...document.querySelectorAll('#shopping li')].map((li) => li.dataset.name).sort().join()`); got != "apples,eggs,milk" {
-			t.Errorf("%s's list after catching up: %s, want apples, eggs and milk", tb.name, got)
-		}
+		tb.waitFor("the list after catching up: apples, eggs and milk",
+			`[...document.querySelectorAll('#shopping li')].map((li) => li.dataset.name).sort().join() === 'apples,eggs,milk'`)
 	}
 
 	// A week's plan for the household, its shopping list onto the shared list.
@@ -214,8 +215,34 @@ func householdJourney(t *testing.T, base, direct string, live func()) {
 	if lines < 10 {
 		t.Errorf("the plan's shopping list has %d lines", lines)
 	}
-	ada.audit("plan")
 	before := eval[int](bob, `document.querySelectorAll('#shopping li').length`)
 	crosses(ada, bob, "the plan's shopping list", func() { ada.click("#to-household") },
 		`document.querySelectorAll('#shopping li').length >= `+strconv.Itoa(before+lines-2))
+
+	// Bob opens the plan too; Ada swaps a meal: her shopping list follows
+	// the new plan, and Bob's page shows the new meal live.
+	planPath := eval[string](ada, `location.pathname`)
+	bob.open(planPath, "plan")
+	bob.waitFor("the plan's live feed", `document.querySelector('#plan-status').dataset.state === 'live'`)
+	const meal = `document.querySelector('#days li[data-type="DINNER"]')`
+	oldRecipe := eval[string](ada, meal+`.querySelector('a').getAttribute('href')`)
+	oldList := eval[string](ada, `document.querySelector('#plan-shopping').innerText`)
+	crosses(ada, bob, "the swapped dinner", func() { ada.click(`#days li[data-type="DINNER"] .swap`) },
+		meal+`.querySelector('a').getAttribute('href') !== '`+oldRecipe+`'`)
+	ada.waitFor("the new dinner", meal+`.querySelector('a').getAttribute('href') !== '`+oldRecipe+`'`)
+	ada.waitFor("the swap announced", `document.querySelector('#plan-status').textContent.includes('now ')`)
+	newRecipe := eval[string](ada, meal+`.querySelector('a').getAttribute('href')`)
+	if got := eval[string](bob, meal+`.querySelector('a').getAttribute('href')`); got != newRecipe {
+		t.Errorf("Bob's plan shows %s for the swapped dinner, Ada's %s", got, newRecipe)
+	}
+	if eval[string](ada, `document.querySelector('#plan-shopping').innerText`) == oldList {
+		t.Error("the plan's shopping list did not change with the swapped meal")
+	}
+	bob.waitFor("Bob's shopping list of the new plan", `document.querySelector('#plan-shopping').innerText === `+
+		strconv.Quote(eval[string](ada, `document.querySelector('#plan-shopping').innerText`)))
+	if focused := eval[bool](ada, `document.activeElement === `+meal+`.querySelector('.swap')`); !focused {
+		t.Error("after a swap the keyboard focus is not on the meal's Swap button")
+	}
+	ada.waitFor("the toast gone", `document.querySelector('#toast').textContent === ''`) // it hides the plan in the screenshot
+	ada.audit("plan")
 }

@@ -1,11 +1,24 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 // TestCatalogueJourney: searching with filters puts them in the URL, so a
@@ -119,8 +132,11 @@ func TestGenerateJourney(t *testing.T) {
 	tb.signIn("alan@example.com")
 	tb.click(`nav a[href="/generate"]`)
 	tb.waitView("generate")
+	// This server's provider is the catalogue, which reads no photos: the
+	// page says so instead of offering an upload that would fail.
+	tb.waitFor("why there is no photo option", `document.querySelector('#photo-unavailable') && !document.querySelector('input[type=file]')`)
 	tb.fill("textarea[name=ingredients]", "tofu, soy sauce, ginger")
-	tb.click("form button[type=submit]")
+	tb.click("#from-ingredients button[type=submit]")
 	tb.waitFor("three recipes", `document.querySelectorAll('#generated .card').length === 3`)
 	tb.audit("generate")
 	names := eval[[]string](tb, `[...document.querySelectorAll('#generated .card a')].map((a) => a.textContent)`)
@@ -171,4 +187,77 @@ func TestServingsArithmetic(t *testing.T) {
 			t.Errorf("%q × %.3f = %q, want %q", c.q, c.factor, got, c.want)
 		}
 	}
+}
+
+// TestPhotoJourney: with a provider that reads photos, the generate page
+// offers the upload; the photo the person picks goes to the provider, and
+// the ingredients it finds fill the ingredients field. The provider is an
+// OpenAI-compatible endpoint: the real one is an external service, so a
+// fake on loopback answers, checking that the photo reached it.
+func TestPhotoJourney(t *testing.T) {
+	t.Parallel()
+	chromium(t)
+	photo := pngFile(t)
+	var sawPhoto atomic.Bool
+	ai := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path != "/v1/chat/completions" || r.Header.Get("Authorization") != "Bearer test-key" {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		// The upload, as the provider sends it to a model: a data URL.
+		if strings.Contains(string(body), "data:image/png;base64,"+base64.StdEncoding.EncodeToString(photo.data)) {
+			sawPhoto.Store(true)
+		}
+		content, _ := json.Marshal(map[string]any{"ingredients": []any{
+			map[string]any{"name": "tomato", "quantity": "3", "unit": ""},
+			map[string]any{"name": "basil", "quantity": "1", "unit": "bunch"},
+		}})
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"id": "chatcmpl-test", "object": "chat.completion", "created": 1700000000,
+			"model": "test-model", "choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": string(content)}}}})
+	}))
+	t.Cleanup(ai.Close)
+	srv := testenv.StartMealsync(t, testenv.Options{Env: map[string]string{
+		"MEALSYNC_AI_PROVIDER": "openai", "MEALSYNC_OPENAI_BASE_URL": ai.URL + "/v1",
+		"MEALSYNC_OPENAI_API_KEY": "test-key", "MEALSYNC_OPENAI_MODEL": "test-model",
+	}})
+	register(t, srv.URL, "Grace", "grace@example.com")
+	tb := newTab(t, "grace", srv.URL)
+	tb.signIn("grace@example.com")
+	tb.click(`nav a[href="/generate"]`)
+	tb.waitView("generate")
+	if eval[bool](tb, `!!document.querySelector('#photo-unavailable')`) {
+		t.Fatal("the page says photos are unavailable with a provider that reads them")
+	}
+	tb.audit("generate-photo")
+	tb.do(chromedp.SetUploadFiles(chromedp.CSS("#from-photo input[type=file]"), []string{photo.path}))
+	tb.click("#from-photo button[type=submit]")
+	tb.waitFor("the ingredients found", `document.querySelector('textarea[name=ingredients]').value === 'tomato, basil'`)
+	tb.waitFor("how many were found", `document.querySelector('#generated').textContent.includes('Found 2 ingredients')`)
+	if !sawPhoto.Load() {
+		t.Error("the provider was not sent the photo the person picked")
+	}
+}
+
+// pngFile writes a small PNG to a temp file.
+func pngFile(t *testing.T) (f struct {
+	path string
+	data []byte
+}) {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	f.data = buf.Bytes()
+	f.path = filepath.Join(t.TempDir(), "fridge.png")
+	if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -4,6 +4,7 @@
 
 let token = null;
 let user = null;
+let features = {}; // what this server offers (docs/API.md, browser sessions)
 const watchers = new Set();
 
 export class ApiError extends Error {
@@ -16,12 +17,14 @@ export class ApiError extends Error {
 
 export const session = {
   get user() { return user; },
+  get features() { return features; },
   watch(fn) { watchers.add(fn); },
 };
 
 function setSession(s) {
   token = s?.token ?? null;
   user = s?.user ?? null;
+  features = s?.features ?? {};
   for (const fn of watchers) fn(user);
 }
 
@@ -88,15 +91,16 @@ export function setUser(u) {
 // api calls /api/v1 + path. Writes carry an Idempotency-Key, the same one on
 // the retry after a refreshed token, so a write is never applied twice. JSON
 // envelopes are unwrapped to their data; pagination envelopes are returned
-// whole.
+// whole. A FormData body goes as multipart (an upload).
 export async function api(method, path, body, key = crypto.randomUUID()) {
   for (let attempt = 0; ; attempt++) {
     const headers = {};
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const multipart = body instanceof FormData;
+    if (body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
     if (method !== 'GET') headers['Idempotency-Key'] = key;
     const res = await fetch(`/api/v1${path}`, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit',
+      method, headers, body: body === undefined || multipart ? body : JSON.stringify(body), credentials: 'omit',
     });
     if (res.status === 401 && attempt === 0 && token && await refresh()) continue;
     const json = res.status === 204 ? null : await res.json().catch(() => null);

@@ -71,9 +71,14 @@ function drawNav(u) {
     : [link('/recipes', 'Recipes'), link('/signin', 'Sign in'), link('/signup', 'Sign up')]).map((x) => h('li', null, x))));
 }
 
+// toast says something briefly (a status region: screen readers read it
+// at once); it goes after a few seconds, or with the view.
+let toastTimer = 0;
 function toast(text) {
   const t = document.getElementById('toast');
   t.textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.textContent = ''; }, 5000);
 }
 
 // ---- Views ------------------------------------------------------------------
@@ -241,7 +246,7 @@ async function saved() {
 
 function generate() {
   const out = h('div', { id: 'generated', 'aria-live': 'polite' });
-  const form = h('form', { class: 'stack' },
+  const form = h('form', { class: 'stack', id: 'from-ingredients' },
     field('Ingredients you have', { tag: 'textarea', name: 'ingredients', rows: '3', required: true }, 'Separate them with commas.'),
     h('button', { type: 'submit' }, 'Find recipes'));
   form.addEventListener('submit', async (e) => {
@@ -255,7 +260,38 @@ function generate() {
       out.replaceChildren(errorBox(err));
     }
   });
-  return [h('h1', { tabindex: '-1' }, 'Cook from what you have'), form, out];
+  return [h('h1', { tabindex: '-1' }, 'Cook from what you have'), photoForm(form, out), form, out];
+}
+
+// photoForm reads the ingredients in a photo into the ingredients form,
+// when the server's provider reads photos (the session says); otherwise it
+// says why there is no photo option.
+function photoForm(ingredientsForm, out) {
+  if (!session.features.photoIngredients) {
+    return h('p', { id: 'photo-unavailable', class: 'meta' },
+      'Reading ingredients from a photo needs an AI provider, which this server does not use: type them instead.');
+  }
+  const form = h('form', { class: 'stack', id: 'from-photo' },
+    field('A photo of your ingredients', { name: 'image', type: 'file', accept: 'image/jpeg,image/png,image/webp', required: true },
+      'JPEG, PNG or WebP, up to 10 MB. The ingredients found fill the list below.'),
+    h('button', { type: 'submit' }, 'Read the photo'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const file = form.querySelector('input[type="file"]').files[0];
+    if (!file) return;
+    const body = new FormData();
+    body.append('image', file);
+    out.replaceChildren(h('p', null, 'Reading the photo…'));
+    try {
+      const found = await api('POST', '/recipes/detect-ingredients', body);
+      ingredientsForm.querySelector('textarea').value = found.map((i) => i.name).join(', ');
+      out.replaceChildren(h('p', null, found.length ? `Found ${found.length} ingredient${found.length === 1 ? '' : 's'}: check the list, then find recipes.`
+        : 'No ingredient found in the photo.'));
+    } catch (err) {
+      out.replaceChildren(errorBox(err));
+    }
+  });
+  return h('section', { 'aria-labelledby': 'photo-h' }, h('h2', { id: 'photo-h' }, 'From a photo'), form);
 }
 
 function nextMonday() {
@@ -299,7 +335,7 @@ async function plans() {
 const mealNames = { BREAKFAST: 'Breakfast', LUNCH: 'Lunch', DINNER: 'Dinner' };
 
 async function plan(url, id) {
-  const [p, shopping] = await Promise.all([api('GET', `/meal-plans/${id}`), api('GET', `/meal-plans/${id}/shopping-list`)]);
+  let [p, shopping] = await Promise.all([api('GET', `/meal-plans/${id}`), api('GET', `/meal-plans/${id}/shopping-list`)]);
   let hh = null;
   try { hh = await api('GET', '/households/mine'); } catch (err) { if (err.status !== 404) throw err; }
   const toList = hh ? h('button', { type: 'button', id: 'to-household' }, `Add to ${hh.household.name}'s list`) : null;
@@ -309,13 +345,84 @@ async function plan(url, id) {
   });
   const del = h('button', { type: 'button', class: 'danger' }, 'Delete plan');
   del.addEventListener('click', async () => { await api('DELETE', `/meal-plans/${id}`); go('/plans'); });
+  const days = h('ol', { class: 'days', id: 'days' });
+  const shop = h('ul', { id: 'plan-shopping' });
+  const status = h('p', { id: 'plan-status', role: 'status' });
+  const dayName = (date) => new Date(`${date}T12:00:00Z`).toLocaleDateString(undefined, { weekday: 'long', month: 'short', day: 'numeric' });
+  const draw = () => {
+    days.replaceChildren(...p.days.map((d) => h('li', null, h('h2', null, dayName(d.date)),
+      h('ul', null, d.meals.map((m) => mealRow(d, m))))));
+    shop.replaceChildren(...shopping.items.map((i) => h('li', null, [i.quantity, i.unit, i.name].filter(Boolean).join(' '))));
+  };
+  let swapping = 0; // swaps sent and not yet answered
+  let follow = () => {}; // a household's plan: catch up with its feed
+  const reload = async () => {
+    [p, shopping] = await Promise.all([api('GET', `/meal-plans/${id}`), api('GET', `/meal-plans/${id}/shopping-list`)]);
+    draw();
+  };
+  // A swap asks the server for another recipe everyone the plan feeds may
+  // eat (only the server knows every member's diet); the shopping list is
+  // the new plan's.
+  function mealRow(d, m) {
+    const meal = `${mealNames[m.type] || m.type} on ${dayName(d.date)}`;
+    const swap = h('button', { type: 'button', class: 'link swap', 'aria-label': `Swap ${meal}` }, 'Swap');
+    swap.addEventListener('click', async () => {
+      swap.disabled = true;
+      swapping++;
+      try {
+        p = await api('POST', `/meal-plans/${id}/meals/${d.date}/${m.type}/swap`, {});
+        shopping = await api('GET', `/meal-plans/${id}/shopping-list`);
+        draw();
+        const now = p.days.find((x) => x.date === d.date)?.meals.find((x) => x.type === m.type);
+        status.textContent = `${meal}: now ${now?.recipe?.name ?? 'nothing suitable'}.`;
+        days.querySelector(`li[data-date="${d.date}"][data-type="${m.type}"] .swap`)?.focus();
+      } catch (err) {
+        swap.disabled = false;
+        toast(err.message);
+      } finally {
+        swapping--;
+        follow();
+      }
+    });
+    return h('li', { dataset: { date: d.date, type: m.type } }, `${mealNames[m.type] || m.type}: `,
+      m.recipe ? h('a', { href: `/recipes/${m.recipe.id}` }, m.recipe.name) : 'nothing suitable', ' ', swap);
+  }
+  draw();
+  // A household's plan follows the household's feed: another member's
+  // swap shows here as it happens.
+  if (p.householdId && hh?.household.id === p.householdId) {
+    const shown = (ds, key) => ds.map((d) => d.meals.map(key).join()).join('|');
+    let syncing = false;
+    const live = new Household((s) => {
+      status.dataset.state = s.status;
+      follow();
+    });
+    // follow reloads the plan when the feed brings a version of it that
+    // differs from the one shown, unless a swap of this page's is under
+    // way (its answer is newer). Until the feed brings this page's own
+    // swap, the feed's version is older than the page's: not news.
+    let seen = null; // the feed's version last looked at
+    follow = () => {
+      const fp = live.plans.get(id);
+      if (!fp) {
+        if (live.revision > hh.revision) status.textContent = 'This plan was deleted.';
+        return;
+      }
+      const feed = shown(fp.days, (m) => m.recipeId ?? '');
+      if (syncing || swapping || feed === seen) return;
+      seen = feed;
+      if (feed === shown(p.days, (m) => m.recipe?.id ?? '')) return;
+      syncing = true;
+      reload().then(() => { status.textContent = 'The plan was changed by someone in your household.'; }, () => {})
+        .finally(() => { syncing = false; follow(); });
+    };
+    live.load(hh);
+    live.connect();
+    current = () => live.stop();
+  }
   return { title: `Plan from ${p.startDate}`, nodes: [
-    h('h1', { tabindex: '-1' }, `${p.numberOfDays} days from ${p.startDate}`),
-    h('ol', { class: 'days', id: 'days' }, p.days.map((d) => h('li', null, h('h2', null, new Date(`${d.date}T12:00:00Z`).toLocaleDateString(undefined, { weekday: 'long', month: 'short', day: 'numeric' })),
-      h('ul', null, d.meals.map((m) => h('li', null, `${mealNames[m.type] || m.type}: `,
-        m.recipe ? h('a', { href: `/recipes/${m.recipe.id}` }, m.recipe.name) : 'nothing suitable')))))),
-    h('section', { 'aria-labelledby': 'shop-h' }, h('h2', { id: 'shop-h' }, 'Shopping list'),
-      h('ul', { id: 'plan-shopping' }, shopping.items.map((i) => h('li', null, [i.quantity, i.unit, i.name].filter(Boolean).join(' ')))), toList),
+    h('h1', { tabindex: '-1' }, `${p.numberOfDays} days from ${p.startDate}`), status, days,
+    h('section', { 'aria-labelledby': 'shop-h' }, h('h2', { id: 'shop-h' }, 'Shopping list'), shop, toList),
     h('p', null, del)] };
 }
 
