@@ -11,13 +11,16 @@ import (
 // admission bounds the API requests an instance works on at once
 // (MEALSYNC_MAX_IN_FLIGHT). Past the bound a request waits for a slot, first
 // come first served, at most MEALSYNC_ADMISSION_WAIT; then it is answered
-// 503 with Retry-After without having been started, so a client (or nginx,
-// for a GET, on another instance) may send it again. Without the bound an
+// 429 with Retry-After without having been started, so a client may send it
+// again. 429, as Kubernetes' API server answers past its max-requests-inflight,
+// not 503: nginx resends a 503'd GET and counts the instance as failed, and
+// resending what an overloaded instance shed doubled its work (measured in
+// docs/BENCHMARKS.md, "Shedding past the knee"). Without the bound an
 // instance past its CPU's capacity takes every request anyway: they share
 // the CPU, each takes longer, the queue and its memory grow, and the
 // latency of all of them climbs to the clients' timeouts (the overloaded
 // runs of docs/BENCHMARKS.md, "Capacity through the stack"). With it,
-// overload costs some requests a fast 503, not everyone a timeout.
+// overload costs some requests a fast 429, not everyone a timeout.
 //
 // Live connections (the WebSocket and the event stream) stay open for hours
 // and take no slot; the health probes are outside the API and never wait.
@@ -34,7 +37,7 @@ func newAdmission(max int, wait time.Duration) *admission {
 	return &admission{slots: make(chan struct{}, max), wait: wait}
 }
 
-var errBusy = &mealsync.Error{Code: mealsync.EUNAVAILABLE, RetryAfter: time.Second,
+var errBusy = &mealsync.Error{Code: mealsync.ETOOMANY, RetryAfter: time.Second,
 	Message: "The server is busy; try again in a moment"}
 
 // enter takes a slot, waiting at most a.wait; it reports errBusy when none
@@ -67,7 +70,7 @@ var longLived = map[string]bool{
 }
 
 // admit serves r through next once admitted; shed counts the requests
-// answered 503 for want of a slot.
+// answered 429 for want of a slot.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, pattern string, next http.Handler) {
 	if s.admission == nil || longLived[pattern] {
 		next.ServeHTTP(w, r)

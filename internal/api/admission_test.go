@@ -15,7 +15,7 @@ import (
 
 // TestRequestsPastTheBoundAreShed holds the one slot of an instance with
 // MEALSYNC_MAX_IN_FLIGHT=1 by a sign-in whose body does not come, and
-// checks that another request waits its admission time and is answered 503
+// checks that another request waits its admission time and is answered 429
 // with Retry-After (counted as shed), that the probes still answer, and
 // that once the slot is free requests are served again.
 func TestRequestsPastTheBoundAreShed(t *testing.T) {
@@ -23,12 +23,12 @@ func TestRequestsPastTheBoundAreShed(t *testing.T) {
 
 	release, held := holdTheSlot(t, e)
 	began := time.Now()
-	r := e.expect(e.do("GET", "/api/v1/recipes", "", nil), http.StatusServiceUnavailable)
+	r := e.expect(e.do("GET", "/api/v1/recipes", "", nil), http.StatusTooManyRequests)
 	if waited := time.Since(began); waited < 200*time.Millisecond {
 		t.Errorf("shed after %s, before the admission wait of 200ms", waited)
 	}
 	if r.header.Get("Retry-After") != "1" || len(r.errors()) != 1 {
-		t.Errorf("503: Retry-After %q, errors %v", r.header.Get("Retry-After"), r.errors())
+		t.Errorf("429: Retry-After %q, errors %v", r.header.Get("Retry-After"), r.errors())
 	}
 	if n := e.gauge("mealsync_http_requests_shed_total"); n != 1 {
 		t.Errorf("shed counter %v, want 1", n)

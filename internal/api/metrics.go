@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"outcome"}),
 		shed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mealsync_http_requests_shed_total",
-			Help: "API requests answered 503 at once because MEALSYNC_MAX_IN_FLIGHT were being served and no slot came free within MEALSYNC_ADMISSION_WAIT.",
+			Help: "API requests answered 429 at once because MEALSYNC_MAX_IN_FLIGHT were being served and no slot came free within MEALSYNC_ADMISSION_WAIT.",
 		}),
 	}
 	reg.MustRegister(m.requests, m.inFlight, m.internalErrors, m.idempotent, m.shed)

@@ -273,7 +273,9 @@ func writePhase(b *strings.Builder, title string, p PhaseReport) {
 // hint429 explains the 429s a load test most often meets.
 const hint429 = `429 Too Many Requests: nginx limits each client address (100 requests/s, 5 logins a minute)
 and the app limits sign-ups per address (MEALSYNC_REGISTER_MAX_PER_ADDRESS). Spread users over
-client addresses (--source-addrs; auto does on loopback) or lift the limits for the test.
+client addresses (--source-addrs; auto does on loopback) or lift the limits for the test. An
+instance past its capacity also answers 429 "The server is busy" (MEALSYNC_MAX_IN_FLIGHT):
+then the target is overloaded, and mealsync_http_requests_shed_total counts them.
 `
 
 func countList(m map[string]int64) string {
