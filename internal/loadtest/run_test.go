@@ -238,6 +238,48 @@ func TestRefreshesBeforeTheTokenExpires(t *testing.T) {
 	}
 }
 
+// A refresh answered "busy" leaves the session standing: the user tries the
+// refresh again later instead of typing the password (a sign-in is a
+// password hash, which an overloaded server can least afford); a refresh
+// refused as invalid sends the user to sign in.
+func TestSignsInAgainOnlyWhenTheRefreshIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		status  int
+		signIns bool
+	}{{http.StatusTooManyRequests, false}, {http.StatusServiceUnavailable, false}, {http.StatusBadRequest, true}} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			f, srv := newFakeAPI(t)
+			f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/api/v1/users/refresh" {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, `{"errors":[{"field":"x","message":"no"}]}`)
+				return true
+			})
+			o := quick(srv.URL)
+			o.Users, o.Duration, o.TokenTTL, o.MaxErrors = 2, 2500*time.Millisecond, time.Second, 1
+			o.Mix = Mix{ActBrowse: 1}
+			if _, err := Run(context.Background(), o, Hooks{}); err != nil {
+				t.Fatal(err)
+			}
+			setup := 2 // each user signs in once in the setup phase
+			refreshes, logins := f.count("POST /api/v1/users/refresh"), f.count("POST /api/v1/users/login")-setup
+			if refreshes == 0 {
+				t.Fatal("no refresh was sent")
+			}
+			if tc.signIns && logins == 0 {
+				t.Errorf("%d refreshes refused with %d, and no sign-in after them", refreshes, tc.status)
+			}
+			if !tc.signIns && logins != 0 {
+				t.Errorf("%d sign-ins after %d refreshes answered %d: a busy server is not a lost session", logins, refreshes, tc.status)
+			}
+		})
+	}
+}
+
 // The same seed replays every user's choices; another seed makes others.
 func TestSeedReplaysTheUsersChoices(t *testing.T) {
 	runOnce := func(seed uint64) map[string][]string {

@@ -96,7 +96,9 @@ func (e *engine) signIn(ctx context.Context, u *user, ph phase, at *time.Time, f
 
 // act performs one action drawn from the mix, its first request intended
 // at the given moment. A user whose token is about to expire refreshes it
-// first, as the app does (and signs in again if that fails).
+// first, as the app does: it signs in again if the refresh token is refused,
+// and gives the action up (to refresh at the next one) if the server was
+// busy or did not answer.
 func (e *engine) act(ctx context.Context, u *user, intended time.Time) {
 	ph := e.phaseOf(intended)
 	at, first := intended, true
@@ -109,9 +111,20 @@ func (e *engine) act(ctx context.Context, u *user, intended time.Time) {
 		var s session
 		o := e.step(ctx, u, ph, &at, next(), call{name: reqRefresh, method: http.MethodPost, path: "/api/v1/users/refresh",
 			body: map[string]string{"refreshToken": u.renew}, out: &s})
-		if o.ok() {
+		switch {
+		case o.ok():
 			u.access, u.renew, u.fresh = s.Data.Token, s.Data.RefreshToken.Token, o.done
-		} else if o.kind != kindCancelled && !e.signIn(ctx, u, ph, &at, false).ok() {
+		case o.kind == kindCancelled:
+		case o.status == http.StatusBadRequest || o.status == http.StatusUnauthorized:
+			// The refresh token was refused (expired, revoked): only a
+			// password brings the session back.
+			if !e.signIn(ctx, u, ph, &at, false).ok() {
+				return
+			}
+		default:
+			// Busy (429, 503), a timeout, a lost connection: the session
+			// may well stand. An app tries the refresh again next time
+			// rather than asking for the password.
 			return
 		}
 	}
