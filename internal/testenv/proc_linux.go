@@ -57,3 +57,32 @@ func children(ppid int) map[int]string {
 	}
 	return out
 }
+
+// ProcessCPU is a process's user and system CPU seconds so far (0 once it
+// is gone).
+func ProcessCPU(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	// Fields after the command: state is [0], utime [11], stime [12].
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100 // USER_HZ
+}
+
+// TreeCPU is ProcessCPU of pid and of each process it started (nginx's
+// workers, PostgreSQL's backends). A child that exited took its share with
+// it: measure over windows in which the children stay.
+func TreeCPU(pid int) float64 {
+	total := ProcessCPU(pid)
+	for child := range children(pid) {
+		total += ProcessCPU(child)
+	}
+	return total
+}

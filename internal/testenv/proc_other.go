@@ -22,3 +22,7 @@ func killGroup(pid int) {
 func processExists(int) bool { return true }
 
 func children(int) map[int]string { return nil }
+
+func ProcessCPU(int) float64 { return 0 }
+
+func TreeCPU(int) float64 { return 0 }

@@ -366,12 +366,9 @@ type capacityStack struct {
 // cpu returns the CPU seconds the instances and nginx's processes have used.
 func (s *capacityStack) cpu() (app, nginx float64) {
 	for _, in := range s.insts {
-		app += procCPU(in.Cmd.Process.Pid)
+		app += testenv.ProcessCPU(in.Cmd.Process.Pid)
 	}
-	nginx = procCPU(s.nginx.Cmd.Process.Pid)
-	for _, pid := range childPIDs(s.nginx.Cmd.Process.Pid) {
-		nginx += procCPU(pid)
-	}
+	nginx = testenv.TreeCPU(s.nginx.Cmd.Process.Pid)
 	return app, nginx
 }
 
@@ -512,38 +509,6 @@ func loadAvg() (float64, bool) {
 	}
 	v, err := strconv.ParseFloat(f[0], 64)
 	return v, err == nil
-}
-
-// procCPU is a process's user and system CPU seconds (0 if it is gone).
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	// Fields after the command: state is [0], utime [11], stime [12].
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	k, _ := strconv.ParseFloat(f[12], 64)
-	return (u + k) / 100 // USER_HZ
-}
-
-// childPIDs lists pid's children.
-func childPIDs(pid int) []int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // nginxLatency reads nginx's JSON access log for the requests it finished
