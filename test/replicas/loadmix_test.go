@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +24,7 @@ import (
 // reports the primary's CPU with the replica in rotation and without it
 // (the FIGURE line; docs/BENCHMARKS.md explains the numbers).
 func TestReplicaUnderTheLoadMix(t *testing.T) {
-	primary := testdb.StartPrimary(t)
-	if _, err := primary.DB(t, "postgres").Exec("CREATE DATABASE mealsync"); err != nil {
-		t.Fatal(err)
-	}
-	replica := primary.StartReplica(t)
-	dbURL := func(s *testdb.Server) string {
-		return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/mealsync?sslmode=disable", s.Port)
-	}
+	primary, replica := startPair(t)
 	bin := testenv.BuildMealsync(t)
 	for _, sub := range []string{"migrate", "seed"} {
 		cmd := exec.Command(bin, sub)
@@ -152,10 +144,10 @@ func (p primaryLoad) cpuPerRequest() float64 { return p.cpuSeconds / p.requests 
 
 func measurePrimary(t *testing.T, m *scraper, primary *testdb.Server, window time.Duration) primaryLoad {
 	t.Helper()
-	cpu0, v0, t0 := serverCPU(primary.PID()), m.read(t), time.Now()
+	cpu0, v0, t0 := testenv.TreeCPU(primary.PID()), m.read(t), time.Now()
 	deadline := time.NewTimer(window)
 	<-deadline.C // the window is the measurement, not a wait for a condition
-	cpu1, v1, secs := serverCPU(primary.PID()), m.read(t), time.Since(t0).Seconds()
+	cpu1, v1, secs := testenv.TreeCPU(primary.PID()), m.read(t), time.Since(t0).Seconds()
 	feed := func(v metrics, primary bool) (n float64) {
 		for k, x := range v {
 			if strings.HasPrefix(k, `mealsync_db_catalogue_reads_total{target="`) && (k == `mealsync_db_catalogue_reads_total{target="primary"}`) == primary {
@@ -179,37 +171,6 @@ func sumPrefix(v metrics, prefix string) (n float64) {
 		}
 	}
 	return n
-}
-
-// serverCPU is the CPU seconds used so far by a PostgreSQL server: its
-// postmaster and every process it started (backends, walsenders, ...).
-// A backend that exited took its share with it; over a window of a
-// steady load the instance's pooled connections stay.
-func serverCPU(pid int) float64 {
-	total := procCPU(pid)
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	for _, f := range strings.Fields(string(b)) {
-		if c, err := strconv.Atoi(f); err == nil {
-			total += procCPU(c)
-		}
-	}
-	return total
-}
-
-// procCPU is a process's user and system CPU seconds (0 if it is gone).
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 { // after the command: state [0] ... utime [11], stime [12]
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	k, _ := strconv.ParseFloat(f[12], 64)
-	return (u + k) / 100 // USER_HZ
 }
 
 // mustList publishes a recipe as the admin and fails unless the list has it

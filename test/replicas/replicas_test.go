@@ -26,14 +26,7 @@ import (
 )
 
 func TestCatalogueReadsFromAReplica(t *testing.T) {
-	primary := testdb.StartPrimary(t)
-	if _, err := primary.DB(t, "postgres").Exec("CREATE DATABASE mealsync"); err != nil {
-		t.Fatal(err)
-	}
-	replica := primary.StartReplica(t)
-	dbURL := func(s *testdb.Server) string {
-		return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/mealsync?sslmode=disable", s.Port)
-	}
+	primary, replica := startPair(t)
 	name := fmt.Sprintf("127.0.0.1:%d", replica.Port)
 	inst := testenv.StartMealsync(t, testenv.Options{DatabaseURL: dbURL(primary), Env: map[string]string{
 		"MEALSYNC_MIGRATE_ON_START":      "true",
@@ -94,6 +87,22 @@ func TestCatalogueReadsFromAReplica(t *testing.T) {
 	if !listed(t, inst.URL, unique) {
 		t.Fatalf("%q is gone from the list once the replica is back", unique)
 	}
+}
+
+// startPair starts a primary with an empty mealsync database and a
+// streaming replica of it.
+func startPair(t *testing.T) (primary, replica *testdb.Server) {
+	t.Helper()
+	primary = testdb.StartPrimary(t)
+	if _, err := primary.DB(t, "postgres").Exec("CREATE DATABASE mealsync"); err != nil {
+		t.Fatal(err)
+	}
+	return primary, primary.StartReplica(t)
+}
+
+// dbURL is the mealsync database on s.
+func dbURL(s *testdb.Server) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/mealsync?sslmode=disable", s.Port)
 }
 
 // signUpAdmin registers an account, makes it an admin on the primary, and
