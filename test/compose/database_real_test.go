@@ -113,26 +113,9 @@ func TestProdDatabaseArchivesAndBacksUp(t *testing.T) {
 	}
 
 	// The server archives by itself, with the command-line archive_command.
-	admin := db.DB(t, "postgres")
 	// Failures before the stanza existed are expected (the server archives
 	// from its start; the archiver retries): none may come after.
-	var segment string
-	var failedBefore int
-	if err := admin.QueryRow("SELECT failed_count FROM pg_stat_archiver").Scan(&failedBefore); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.QueryRow("SELECT pg_walfile_name(pg_switch_wal())").Scan(&segment); err != nil {
-		t.Fatal(err)
-	}
-	testenv.WaitFor(t, time.Minute, "segment "+segment+" to be archived", func() bool {
-		var last string
-		var failed int
-		err := admin.QueryRow("SELECT coalesce(last_archived_wal, ''), failed_count FROM pg_stat_archiver").Scan(&last, &failed)
-		if err == nil && failed > failedBefore {
-			t.Fatalf("archive_command failed %d times after the setup:\n%s", failed-failedBefore, db.Log())
-		}
-		return err == nil && last >= segment
-	})
+	segment := testenv.ArchiveNewSegment(t, db)
 	if found, _ := filepath.Glob(filepath.Join(repo, "archive", "mealsync", "*", "*", segment+"-*")); len(found) != 1 {
 		t.Errorf("segment %s is not in the repository: %v", segment, found)
 	}

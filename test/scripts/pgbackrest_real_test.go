@@ -130,23 +130,7 @@ func TestInitialSetupArchivesARealPostgreSQL(t *testing.T) {
 	}
 	// Failures before the stanza existed are expected (the server archives
 	// from its start; the archiver retries): none may come after.
-	var segment string
-	var failedBefore int
-	if err := admin.QueryRow("SELECT failed_count FROM pg_stat_archiver").Scan(&failedBefore); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.QueryRow("SELECT pg_walfile_name(pg_switch_wal())").Scan(&segment); err != nil {
-		t.Fatal(err)
-	}
-	testenv.WaitFor(t, time.Minute, "segment "+segment+" to be archived", func() bool {
-		var last string
-		var failed int
-		err := admin.QueryRow("SELECT coalesce(last_archived_wal, ''), failed_count FROM pg_stat_archiver").Scan(&last, &failed)
-		if err == nil && failed > failedBefore {
-			t.Fatalf("archive_command failed %d times after the setup:\n%s", failed-failedBefore, db.Log())
-		}
-		return err == nil && last >= segment
-	})
+	segment := testenv.ArchiveNewSegment(t, db)
 	repoSegments, _ := filepath.Glob(filepath.Join(pgbrEnv["PGBACKREST_REPO1_PATH"], "archive", "mealsync", "*", "*", segment+"-*"))
 	if len(repoSegments) != 1 {
 		t.Errorf("segment %s is not in the repository: %v", segment, repoSegments)
