@@ -27,17 +27,22 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 
 // POST /api/v1/users/login
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[loginRequest](r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sess, err := s.auth.Login(r.Context(), strings.TrimSpace(req.Email), req.Password, s.clientIP(r))
+	sess, err := s.login(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	respond(w, http.StatusOK, toUserInfoDTO(sess))
+}
+
+// login signs in with the email and password of r's body: the app's login
+// and the web app's session both start here.
+func (s *Server) login(r *http.Request) (*auth.Session, error) {
+	req, err := decode[loginRequest](r)
+	if err != nil {
+		return nil, err
+	}
+	return s.auth.Login(r.Context(), strings.TrimSpace(req.Email), req.Password, s.clientIP(r))
 }
 
 // POST /api/v1/users/refresh

@@ -48,12 +48,7 @@ func (s *Server) handleWebSignIn(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	req, err := decode[loginRequest](r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sess, err := s.auth.Login(r.Context(), strings.TrimSpace(req.Email), req.Password, s.clientIP(r))
+	sess, err := s.login(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
