@@ -81,8 +81,36 @@ type Device struct {
 
 	// What the device knows it did, acknowledged by the server.
 	Added, Deleted map[string]bool
-	Reconnects     int
+	Reconnects     int       // live connections the server or the network closed
+	Sessions       []Session // every live connection, in the order opened
 	Errors         []string
+}
+
+// Session is one live connection's life: when it opened and, once it has,
+// when and how it closed (Code is -1 when no close frame came).
+type Session struct {
+	Opened, Closed time.Time
+	Code           websocket.StatusCode
+	ByServer       bool // closed by the server or the network, not by the device going offline
+}
+
+// Open reports whether s was still open at t.
+func (s Session) Open(t time.Time) bool {
+	return !s.Opened.After(t) && (s.Closed.IsZero() || s.Closed.After(t))
+}
+
+// Connected reports whether the device has a live connection now.
+func (d *Device) Connected() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.conn != nil
+}
+
+// History returns a copy of the device's sessions.
+func (d *Device) History() []Session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.Sessions)
 }
 
 // NewHousehold makes a household of the users with the given tokens (the
@@ -290,7 +318,11 @@ func (d *Device) connect(ctx context.Context) error {
 	d.mu.Unlock()
 	var conn *websocket.Conn
 	var err error
-	for attempt := 0; attempt < 200; attempt++ {
+	// Backing off as an app does: from 50 ms, doubling to 1 s, with
+	// jitter, for up to a minute. A fixed fast retry only feeds an edge's
+	// rate limit while the fleet is being replaced.
+	giveUp := time.Now().Add(time.Minute)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		d.mu.Lock()
 		since, online := d.revision, d.online
 		d.mu.Unlock()
@@ -299,10 +331,13 @@ func (d *Device) connect(ctx context.Context) error {
 		}
 		u := "ws" + strings.TrimPrefix(d.cfg.BaseURL, "http") + "/api/v1/sync/ws?since=" + strconv.FormatInt(since, 10)
 		conn, _, err = websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + d.token}}})
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || time.Now().After(giveUp) {
 			break
 		}
-		time.Sleep(50 * time.Millisecond) // reconnect backoff, not synchronisation
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait/2 + time.Duration(rand.Int64N(int64(wait)))): // reconnect backoff, not synchronisation
+		}
 	}
 	if err != nil {
 		return err
@@ -316,8 +351,10 @@ func (d *Device) connect(ctx context.Context) error {
 		return nil
 	}
 	d.conn, d.done = conn, done
+	d.Sessions = append(d.Sessions, Session{Opened: time.Now()})
+	session := len(d.Sessions) - 1
 	d.mu.Unlock()
-	go d.read(ctx, conn, done)
+	go d.read(ctx, conn, done, session)
 	return nil
 }
 
@@ -351,7 +388,7 @@ type message struct {
 	} `json:"snapshot"`
 }
 
-func (d *Device) read(ctx context.Context, conn *websocket.Conn, done chan struct{}) {
+func (d *Device) read(ctx context.Context, conn *websocket.Conn, done chan struct{}, session int) {
 	defer close(done)
 	for {
 		_, b, err := conn.Read(ctx)
@@ -362,11 +399,15 @@ func (d *Device) read(ctx context.Context, conn *websocket.Conn, done chan struc
 				d.conn = nil
 			}
 			online := d.online
-			d.mu.Unlock()
-			if current && online && ctx.Err() == nil { // the server or the network closed it
-				d.mu.Lock()
+			byServer := current && online && ctx.Err() == nil // the server or the network closed it
+			d.Sessions[session].Closed = time.Now()
+			d.Sessions[session].Code = websocket.CloseStatus(err)
+			d.Sessions[session].ByServer = byServer
+			if byServer {
 				d.Reconnects++
-				d.mu.Unlock()
+			}
+			d.mu.Unlock()
+			if byServer {
 				go func() {
 					if err := d.connect(ctx); err != nil {
 						d.fail("reconnect after close %d: %v", websocket.CloseStatus(err), err)

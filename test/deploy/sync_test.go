@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mealsync/mealsync/internal/live"
 	"github.com/mealsync/mealsync/internal/syncsim"
 )
 
@@ -62,8 +63,23 @@ func TestLiveSyncAcrossDeploys(t *testing.T) {
 		}
 	}
 	began := time.Now()
+	type window struct{ from, to time.Time }
+	var deploys []window
 	for _, to := range []string{"v2", "v1"} {
+		// Each deploy begins once every always-online device is live, so
+		// that it has connections to move.
+		for deadline := time.Now().Add(30 * time.Second); !allConnected(hs); {
+			if time.Now().After(deadline) {
+				t.Fatal("the always-online devices did not all connect within 30s")
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Millisecond): // polling a condition with a deadline
+			}
+		}
+		start := time.Now()
 		res := r.mustRun(r.deployArgs(bins[to], env)...)
+		deploys = append(deploys, window{start, time.Now()})
 		t.Logf("deploy to %s took %.1fs, %v after the devices began", to, res.took.Seconds(), time.Since(began).Round(time.Millisecond))
 	}
 	close(deployed) // the devices stop once the deploys are done
@@ -73,20 +89,55 @@ func TestLiveSyncAcrossDeploys(t *testing.T) {
 	check, stop := context.WithTimeout(ctx, 30*time.Second)
 	defer stop()
 	reconnects := 0
+	moved := make([]int, len(deploys))
 	for i, h := range hs {
 		for _, p := range h.Check(check, cfg) {
 			t.Errorf("%s: %s", h.ID, p)
 		}
 		for _, d := range h.Devices {
 			reconnects += d.Reconnects
-			// A device that never went offline by choice was live through
-			// both deploys: each replaced the instance it was on.
-			if i%2 == 0 && d.Reconnects < 2 {
-				t.Errorf("%s, always online, resumed %d times over 2 deploys: its live connection was not moved", d.Name, d.Reconnects)
-			}
 			d.Close()
+			if i%2 != 0 {
+				continue // goes offline by choice: its sessions end on the device's terms
+			}
+			// Every live connection open when a deploy began was on an
+			// instance that deploy replaced: it must have been closed with
+			// 1012 (resume elsewhere) before the deploy ended. A device
+			// reconnecting at that moment had nothing to move.
+			for k, w := range deploys {
+				for _, s := range d.History() {
+					if !s.Open(w.from) {
+						continue
+					}
+					moved[k]++
+					switch {
+					case s.Closed.IsZero() || s.Closed.After(w.to):
+						t.Errorf("%s: a live connection open when deploy %d began outlived it: it was not moved", d.Name, k+1)
+					case !s.ByServer || s.Code != live.CloseRestart:
+						t.Errorf("%s: deploy %d ended its live connection with close code %d (by server: %v), want %d", d.Name, k+1, s.Code, s.ByServer, live.CloseRestart)
+					}
+				}
+			}
 		}
 	}
-	t.Logf("%d households × %d devices through 2 deploys of 2 instances: %d reconnections",
-		len(hs), len(hs[0].Devices), reconnects)
+	for k, n := range moved {
+		if n == 0 {
+			t.Errorf("deploy %d began while no always-online device was connected: the test proved nothing about moving connections", k+1)
+		}
+	}
+	t.Logf("%d households × %d devices through 2 deploys of 2 instances: %d reconnections; live connections moved per deploy: %v",
+		len(hs), len(hs[0].Devices), reconnects, moved)
+}
+
+// allConnected reports whether every device of the always-online
+// households (the even ones) has a live connection.
+func allConnected(hs []*syncsim.Household) bool {
+	for i, h := range hs {
+		for _, d := range h.Devices {
+			if i%2 == 0 && !d.Connected() {
+				return false
+			}
+		}
+	}
+	return true
 }
