@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +54,8 @@ import (
 //	MEALSYNC_CAPACITY_THINK      mean think time (15s)
 //	MEALSYNC_CAPACITY_MIX        action weights replacing the default mix's, as --mix takes them
 //	MEALSYNC_CAPACITY_OUT        folder for each run's JSON and HTML report
+//	MEALSYNC_CAPACITY_PROFILE    folder for CPU profiles of each run's steady phase: the
+//	                             instances' (built with -tags pprof) and the generator's
 //
 // Going from fewer instances to more starts the new ones and reloads nginx
 // with them; from more to fewer stops the extra ones.
@@ -278,6 +283,8 @@ func measurePoint(t *testing.T, s *capacityStack, opts loadtest.Options) capacit
 	var steadyCounters monitor.Counters
 	var steadyAt time.Time
 	var cpuApp0, cpuNginx0 float64
+	var profiling sync.WaitGroup
+	defer profiling.Wait()
 	rep, err := loadtest.Run(ctx, opts, loadtest.Hooks{OnTick: func(tk loadtest.Tick) {
 		if tk.Phase == "setup" {
 			return
@@ -289,6 +296,10 @@ func measurePoint(t *testing.T, s *capacityStack, opts loadtest.Options) capacit
 		defer mu.Unlock()
 		if tk.Phase == "steady" && steadyAt.IsZero() {
 			steadyAt = time.Now()
+			if s.profile != "" {
+				profiling.Add(1)
+				go func() { defer profiling.Done(); s.profileSteady(t, opts) }()
+			}
 			_, steadyCounters = scraper.Collect(ctx, steadyAt, targets, monitor.Counters{})
 			cpuApp0, cpuNginx0 = s.cpu()
 		}
@@ -360,7 +371,9 @@ type capacityStack struct {
 	bin, dbURL string
 	nginx      *testenv.Nginx
 	insts      []*testenv.Instance
-	pool       int // the instances' MEALSYNC_DB_MAX_OPEN_CONNS; 0: the default
+	pool       int      // the instances' MEALSYNC_DB_MAX_OPEN_CONNS; 0: the default
+	profile    string   // MEALSYNC_CAPACITY_PROFILE: where CPU profiles go ("": none)
+	pprofAddrs []string // each instance's pprof listener, when profiling
 }
 
 // cpu returns the CPU seconds the instances and nginx's processes have used.
@@ -381,6 +394,10 @@ func (s *capacityStack) startInstance(t *testing.T) {
 	}
 	if s.pool > 0 {
 		env["MEALSYNC_DB_MAX_OPEN_CONNS"] = strconv.Itoa(s.pool)
+	}
+	if s.profile != "" {
+		env["MEALSYNC_PPROF_ADDR"] = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+		s.pprofAddrs = append(s.pprofAddrs[:len(s.insts)], env["MEALSYNC_PPROF_ADDR"])
 	}
 	s.insts = append(s.insts, testenv.StartMealsync(t, testenv.Options{Binary: s.bin, DatabaseURL: s.dbURL,
 		// It loads the catalogue index before it listens: at 100,000
@@ -443,7 +460,12 @@ func (s *capacityStack) setUpstream(t *testing.T) {
 func startCapacityStack(t *testing.T, recipes, accounts int) (*capacityStack, []loadtest.Account) {
 	t.Helper()
 	testenv.RequireNginx(t)
-	s := &capacityStack{dbURL: testdb.PostgresURL(t), bin: testenv.BuildMealsync(t)}
+	s := &capacityStack{dbURL: testdb.PostgresURL(t), profile: os.Getenv("MEALSYNC_CAPACITY_PROFILE")}
+	if s.profile == "" {
+		s.bin = testenv.BuildMealsync(t)
+	} else {
+		s.bin = buildProfiled(t, s.profile)
+	}
 	for _, sub := range []string{"migrate", "seed"} {
 		cmd := exec.Command(s.bin, sub)
 		cmd.Env = append(os.Environ(), "MEALSYNC_DATABASE_URL="+s.dbURL, "MEALSYNC_LOG_FORMAT=json")
@@ -540,4 +562,69 @@ func nginxLatency(path string, from, to time.Time) (n int, p50, p95 float64) {
 	sort.Float64s(times)
 	at := func(q float64) float64 { return times[min(len(times)-1, int(q*float64(len(times))))] }
 	return len(times), at(0.50), at(0.95)
+}
+
+// buildProfiled builds the server with -tags pprof (cmd/mealsync/pprof.go)
+// into dir.
+func buildProfiled(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "mealsync")
+	cmd := exec.Command("go", "build", "-tags", "pprof", "-o", bin, "./cmd/mealsync")
+	cmd.Dir = testenv.RepoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags pprof: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// profileSteady writes CPU profiles of the steady phase (but its last 5 s):
+// each instance's, fetched from its pprof listener, and the generator's
+// (this process).
+func (s *capacityStack) profileSteady(t *testing.T, opts loadtest.Options) {
+	secs := int((opts.Duration - 5*time.Second).Seconds())
+	if secs < 5 {
+		t.Logf("profile: a steady phase of %v is too short to profile", opts.Duration)
+		return
+	}
+	base := filepath.Join(s.profile, fmt.Sprintf("%di-%du", len(s.insts), opts.Users))
+	var wg sync.WaitGroup
+	for i, addr := range s.pprofAddrs[:len(s.insts)] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+			if err != nil {
+				t.Errorf("profile of instance %d: %v", i+1, err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(fmt.Sprintf("%s-app%d.pprof", base, i+1))
+			if err == nil {
+				_, err = io.Copy(f, resp.Body)
+				f.Close()
+			}
+			if err != nil {
+				t.Errorf("profile of instance %d: %v", i+1, err)
+			}
+		}()
+	}
+	f, err := os.Create(base + "-generator.pprof")
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		t.Errorf("generator profile: %v", err)
+	} else {
+		select {
+		case <-time.After(time.Duration(secs) * time.Second): // the profile's length, not synchronisation
+		case <-t.Context().Done():
+		}
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+	wg.Wait()
+	t.Logf("profiles: %s-*.pprof (go tool pprof -top %s %s-app1.pprof)", base, filepath.Join(s.profile, "mealsync"), base)
 }
