@@ -18,7 +18,6 @@ package catalogindex
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -40,7 +39,15 @@ type Index struct {
 	now      func() time.Time
 
 	snap       atomic.Pointer[snapshot]
-	hasPrivate *lru.Cache[string, bool] // by catalogue version and user id
+	hasPrivate *lru.Cache[string, privateEntry] // by user id
+
+	// Which users' private recipes changed, and when: an answer of
+	// hasPrivate read at an older catalogue version is stale. Private
+	// recipes move the catalogue version too (the feed names them), but
+	// only their owners' answers go stale with them.
+	pmu            sync.Mutex
+	privateChanged map[string]int64 // owner id → catalogue version
+	privateFloor   int64            // answers read before this version are stale
 
 	mu      sync.Mutex    // one refresh at a time
 	checked atomic.Int64  // when the feed was last asked (Unix ns); 0: before the next answer
@@ -54,12 +61,28 @@ var _ mealsync.RecipeStore = (*Index)(nil)
 // New returns an index over store, asking feed what changed at most once
 // per interval.
 func New(store mealsync.RecipeStore, feed mealsync.CatalogueFeed, interval time.Duration, now func() time.Time) *Index {
-	hp, _ := lru.New[string, bool](10_000) // a positive size cannot fail
-	return &Index{RecipeStore: store, feed: feed, interval: interval, now: now, hasPrivate: hp}
+	hp, _ := lru.New[string, privateEntry](10_000) // a positive size cannot fail
+	return &Index{RecipeStore: store, feed: feed, interval: interval, now: now, hasPrivate: hp,
+		privateChanged: map[string]int64{}}
 }
 
+// privateEntry is whether a user owned a private recipe, as the store
+// said when the index was at catalogue version version.
+type privateEntry struct {
+	has     bool
+	version int64
+}
+
+// maxPrivateChanged bounds privateChanged: past it, every answer is asked
+// again rather than remembered per owner.
+const maxPrivateChanged = 100_000
+
 // ListRecipes answers from memory when f asks for the catalogue only, or
-// its viewer owns no private recipe; otherwise the store answers.
+// its viewer owns no private recipe. A viewer's list with private recipes
+// merges the catalogue's matches from memory with the viewer's private
+// ones from the store (a few rows, on recipes_owner_idx), in the order the
+// SQL path lists them. Lists of private recipes only, and lists while
+// this instance's own catalogue change is being read in, are the store's.
 func (x *Index) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (mealsync.Page[*mealsync.Recipe], error) {
 	s, err := x.current(ctx)
 	if err != nil {
@@ -74,21 +97,98 @@ func (x *Index) ListRecipes(ctx context.Context, f mealsync.RecipeFilter) (meals
 		x.misses.Add(1)
 		return x.RecipeStore.ListRecipes(ctx, f)
 	case f.Viewer.UserID != "":
-		key := fmt.Sprint(s.version, "|", f.Viewer.UserID)
-		has, ok := x.hasPrivate.Get(key)
-		if !ok {
-			if has, err = x.RecipeStore.HasPrivateRecipes(ctx, f.Viewer.UserID); err != nil {
-				return mealsync.Page[*mealsync.Recipe]{}, err
-			}
-			x.hasPrivate.Add(key, has)
+		has, err := x.ownsPrivate(ctx, s, f.Viewer.UserID)
+		if err != nil {
+			return mealsync.Page[*mealsync.Recipe]{}, err
 		}
 		if has {
 			x.misses.Add(1)
-			return x.RecipeStore.ListRecipes(ctx, f)
+			return x.withPrivate(ctx, s, f)
 		}
 	}
 	x.hits.Add(1)
 	return s.list(f), nil
+}
+
+// withPrivate answers f, a list that may hold the viewer's private
+// recipes: the first Offset+Limit matches of the catalogue and of the
+// viewer's private recipes, merged, then the page cut from them.
+func (x *Index) withPrivate(ctx context.Context, s *snapshot, f mealsync.RecipeFilter) (mealsync.Page[*mealsync.Recipe], error) {
+	first := f.Offset + f.Limit
+	if first < f.Offset { // overflow: every match
+		first = f.Offset
+	}
+	yes, no := true, false
+	mine := f
+	mine.Published, mine.Offset, mine.Limit = &no, 0, first
+	private, err := x.RecipeStore.ListRecipes(ctx, mine)
+	if err != nil {
+		return mealsync.Page[*mealsync.Recipe]{}, err
+	}
+	cat := f
+	cat.Published, cat.Offset, cat.Limit = &yes, 0, first
+	public := s.list(cat)
+	merged := make([]*mealsync.Recipe, 0, len(public.Items)+len(private.Items))
+	a, b := public.Items, private.Items
+	for len(a) > 0 || len(b) > 0 {
+		if len(b) == 0 || len(a) > 0 && listOrder(a[0], b[0]) <= 0 {
+			merged, a = append(merged, a[0]), a[1:]
+		} else {
+			merged, b = append(merged, b[0]), b[1:]
+		}
+	}
+	page := mealsync.Page[*mealsync.Recipe]{Items: []*mealsync.Recipe{}, Offset: f.Offset, Limit: f.Limit,
+		Total: public.Total + private.Total}
+	if f.Offset < len(merged) {
+		page.Items = merged[f.Offset:min(len(merged), f.Offset+f.Limit)]
+	}
+	return page, nil
+}
+
+// listOrder is the lists' order: by name in code-point order, then id.
+func listOrder(a, b *mealsync.Recipe) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// ownsPrivate reports whether user owns a private recipe: remembered, until
+// one of the user's private recipes changes (or the catalogue is read
+// whole).
+func (x *Index) ownsPrivate(ctx context.Context, s *snapshot, user string) (bool, error) {
+	if e, ok := x.hasPrivate.Get(user); ok && x.stillTrue(user, e.version) {
+		return e.has, nil
+	}
+	has, err := x.RecipeStore.HasPrivateRecipes(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	x.hasPrivate.Add(user, privateEntry{has: has, version: s.version})
+	return has, nil
+}
+
+// stillTrue reports whether an answer about user's private recipes read at
+// catalogue version v is still true.
+func (x *Index) stillTrue(user string, v int64) bool {
+	x.pmu.Lock()
+	defer x.pmu.Unlock()
+	return v >= x.privateFloor && v >= x.privateChanged[user]
+}
+
+// privateMoved marks owners' answers read before version stale; a nil
+// owners marks everyone's.
+func (x *Index) privateMoved(owners []string, version int64) {
+	x.pmu.Lock()
+	defer x.pmu.Unlock()
+	if owners == nil || len(x.privateChanged)+len(owners) > maxPrivateChanged {
+		x.privateFloor = max(x.privateFloor, version)
+		clear(x.privateChanged)
+		return
+	}
+	for _, o := range owners {
+		x.privateChanged[o] = max(x.privateChanged[o], version)
+	}
 }
 
 // Warm reads the catalogue, so that the first request does not.
@@ -213,6 +313,15 @@ func (x *Index) refresh(ctx context.Context, s *snapshot) (*snapshot, error) {
 			if err != nil {
 				return nil, err
 			}
+			var owners []string
+			for _, r := range changed {
+				if !r.Published && r.OwnerID != "" {
+					owners = append(owners, r.OwnerID)
+				}
+			}
+			if len(owners) > 0 {
+				x.privateMoved(owners, latest)
+			}
 			return s.patched(ids, changed, latest), nil
 		}
 	}
@@ -220,6 +329,7 @@ func (x *Index) refresh(ctx context.Context, s *snapshot) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	x.privateMoved(nil, version)
 	return build(all, version), nil
 }
 
@@ -252,13 +362,42 @@ type writeAwareFeed interface {
 	Wrote(ctx context.Context)
 }
 
+// wrotePrivate follows a write of owner's private recipes only: the
+// catalogue is as it was, but the owner's remembered answer is not,
+// whatever version the index reads next (until it has read past the
+// write, its snapshot's version is older).
+func (x *Index) wrotePrivate(ctx context.Context, owners ...string) {
+	stale := func() {
+		if s := x.snap.Load(); s != nil { // else nothing is remembered yet
+			x.privateMoved(owners, s.version+1)
+		}
+	}
+	stale()
+	mealsync.AfterCommit(ctx, stale)
+}
+
+// CreateRecipes writes rs; private recipes leave the catalogue as it was.
 func (x *Index) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
-	defer x.wrote(ctx)
+	var owners []string
+	for _, r := range rs {
+		if r.Published || r.OwnerID == "" {
+			defer x.wrote(ctx)
+			return x.RecipeStore.CreateRecipes(ctx, rs...)
+		}
+		owners = append(owners, r.OwnerID)
+	}
+	defer x.wrotePrivate(ctx, owners...)
 	return x.RecipeStore.CreateRecipes(ctx, rs...)
 }
 
+// UpdateRecipe writes r, which must still be as published as it was (the
+// store checks): a private recipe's edit leaves the catalogue as it was.
 func (x *Index) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
-	defer x.wrote(ctx)
+	if !r.Published && r.OwnerID != "" {
+		defer x.wrotePrivate(ctx, r.OwnerID)
+	} else {
+		defer x.wrote(ctx)
+	}
 	return x.RecipeStore.UpdateRecipe(ctx, r)
 }
 
@@ -267,8 +406,10 @@ func (x *Index) DeleteRecipe(ctx context.Context, id string) error {
 	return x.RecipeStore.DeleteRecipe(ctx, id)
 }
 
+// DeletePrivateRecipe deletes a recipe only while it is ownerID's private
+// one: the catalogue is as it was.
 func (x *Index) DeletePrivateRecipe(ctx context.Context, id, ownerID string) error {
-	defer x.wrote(ctx)
+	defer x.wrotePrivate(ctx, ownerID)
 	return x.RecipeStore.DeletePrivateRecipe(ctx, id, ownerID)
 }
 

@@ -277,6 +277,102 @@ func TestIndexFollowsChanges(t *testing.T) {
 	}
 }
 
+// countingFeed counts the times the index asks what changed.
+type countingFeed struct {
+	*sqldb.DB
+	asked atomic.Int64
+}
+
+func (c *countingFeed) RecipeChangesSince(ctx context.Context, after int64) ([]string, int64, bool, error) {
+	c.asked.Add(1)
+	return c.DB.RecipeChangesSince(ctx, after)
+}
+
+// A user's private recipes — a generated one saved, edited, deleted — show
+// in that user's lists at once on the instance that wrote them, and within
+// the interval on another; meanwhile the catalogue is answered from memory
+// without asking the feed again, and other users' remembered answers stand.
+func TestPrivateWritesLeaveTheCatalogueAlone(t *testing.T) {
+	for _, s := range testdb.Stores {
+		t.Run(s.Name, func(t *testing.T) {
+			f := newFixture(t, s.Open(t), 60, 17, false)
+			feed := &countingFeed{DB: f.db}
+			here := catalogindex.New(f.db, feed, interval, f.clock.now)
+			there := catalogindex.New(f.db, f.db, interval, f.clock.now)
+			cook := &mealsync.User{ID: uuid.NewString(), Email: uuid.NewString() + "@example.com", Name: "Cook",
+				Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: f.clock.now(), UpdatedAt: f.clock.now()}
+			if err := f.db.CreateUser(t.Context(), cook); err != nil {
+				t.Fatal(err)
+			}
+			mine := mealsync.RecipeFilter{Limit: 1000, Viewer: mealsync.Viewer{UserID: cook.ID}}
+			owners := mealsync.RecipeFilter{Limit: 1000, Viewer: mealsync.Viewer{UserID: f.owner.ID}}
+			list := func(x *catalogindex.Index, q mealsync.RecipeFilter) mealsync.Page[*mealsync.Recipe] {
+				t.Helper()
+				p, err := x.ListRecipes(t.Context(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			sameAs := func(x *catalogindex.Index, q mealsync.RecipeFilter, what string) {
+				t.Helper()
+				want, err := f.db.ListRecipes(t.Context(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := list(x, q); got.Total != want.Total || !slices.Equal(ids(got), ids(want)) {
+					t.Fatalf("%s: index total %d %v\nSQL total %d %v", what, got.Total, ids(got), want.Total, ids(want))
+				}
+			}
+			for _, x := range []*catalogindex.Index{here, there} { // both remember: no private recipe
+				list(x, mine)
+				list(x, owners)
+			}
+			asked := feed.asked.Load()
+
+			generated := &mealsync.Recipe{ID: uuid.NewString(), Name: "Aaa generated", Description: "d", Cuisine: "Thai",
+				Difficulty: "EASY", Ingredients: []mealsync.Ingredient{{Name: "rice", Quantity: "1"}}, Instructions: []string{"x"},
+				Servings: 1, Source: "ai", OwnerID: cook.ID, CreatedAt: f.clock.now()}
+			if err := here.CreateRecipes(t.Context(), generated); err != nil {
+				t.Fatal(err)
+			}
+			if p := list(here, mine); !slices.Contains(ids(p), generated.ID) {
+				t.Fatal("a private recipe written here is not in its owner's list here at once")
+			}
+			sameAs(here, mine, "the owner's list here")
+			if p := list(there, mine); slices.Contains(ids(p), generated.ID) {
+				t.Fatal("the premise: within the interval another instance answers from what it remembers")
+			}
+			h0, m0 := here.Lookups()
+			list(here, mealsync.RecipeFilter{Limit: 10, Published: &[]bool{true}[0]})
+			list(here, owners) // another user with private recipes: merged, no new store question
+			if h1, m1 := here.Lookups(); h1 != h0+1 || m1 != m0+1 {
+				t.Errorf("after a private write: hits %d→%d, misses %d→%d; want the catalogue from memory", h0, h1, m0, m1)
+			}
+			if n := feed.asked.Load(); n != asked {
+				t.Errorf("a private write made the index ask the feed %d times within the interval", n-asked)
+			}
+
+			f.clock.advance(interval)
+			sameAs(there, mine, "the owner's list on another instance after the interval")
+			sameAs(here, mine, "the owner's list here after the interval")
+
+			generated.Name = "Zzz renamed"
+			if err := here.UpdateRecipe(t.Context(), generated); err != nil {
+				t.Fatal(err)
+			}
+			sameAs(here, mine, "after an edit")
+			if err := here.DeletePrivateRecipe(t.Context(), generated.ID, cook.ID); err != nil {
+				t.Fatal(err)
+			}
+			sameAs(here, mine, "after a delete")
+			f.clock.advance(interval)
+			sameAs(there, mine, "another instance, after a delete and the interval")
+			sameAs(there, owners, "another owner, on another instance")
+		})
+	}
+}
+
 // What a caller does to a listed recipe does not change the index.
 func TestIndexAnswersCopies(t *testing.T) {
 	f := newFixture(t, testdb.SQLite(t), 20, 5, false)
