@@ -426,12 +426,16 @@ type snapshot struct {
 	recipes    []*mealsync.Recipe
 	byID       map[string]int32 // id, as the store spells it → position
 	lowerNames []string
-	tagTerms   [][]string // per recipe: mealsync.SearchTerms of its tags
-	ingTerms   [][]string // per recipe: of its ingredient names
-	cuisine    map[string][]int32
-	difficulty map[string][]int32
-	tag        map[string][]int32
-	trigram    map[[3]byte][]int32 // of lower-case names
+	// Per recipe, side by side, what a filter compares: a list that
+	// narrows nothing (a time limit alone) walks these, not the recipes.
+	lowerCuisines, lowerDifficulties []string
+	totalTimes, servings             []int
+	tagTerms                         [][]string // per recipe: mealsync.SearchTerms of its tags
+	ingTerms                         [][]string // per recipe: of its ingredient names
+	cuisine                          map[string][]int32
+	difficulty                       map[string][]int32
+	tag                              map[string][]int32
+	trigram                          map[[3]byte][]int32 // of lower-case names
 	// ingTrigram holds, per byte trigram, the recipes with an ingredient
 	// term that has it: an ingredient filter term can only be in a recipe
 	// that has every one of its trigrams.
@@ -448,6 +452,8 @@ func build(rs []*mealsync.Recipe, version int64) *snapshot {
 		return strings.Compare(a.ID, b.ID)
 	})
 	s := &snapshot{version: version, recipes: rs, byID: make(map[string]int32, len(rs)), lowerNames: make([]string, len(rs)),
+		lowerCuisines: make([]string, len(rs)), lowerDifficulties: make([]string, len(rs)),
+		totalTimes: make([]int, len(rs)), servings: make([]int, len(rs)),
 		tagTerms: make([][]string, len(rs)), ingTerms: make([][]string, len(rs)),
 		cuisine: map[string][]int32{}, difficulty: map[string][]int32{}, tag: map[string][]int32{},
 		trigram: map[[3]byte][]int32{}, ingTrigram: map[[3]byte][]int32{}}
@@ -456,8 +462,11 @@ func build(rs []*mealsync.Recipe, version int64) *snapshot {
 		s.byID[r.ID] = p
 		name := strings.ToLower(r.Name)
 		s.lowerNames[i] = name
-		s.cuisine[strings.ToLower(r.Cuisine)] = append(s.cuisine[strings.ToLower(r.Cuisine)], p)
-		s.difficulty[strings.ToLower(r.Difficulty)] = append(s.difficulty[strings.ToLower(r.Difficulty)], p)
+		cuisine, difficulty := strings.ToLower(r.Cuisine), strings.ToLower(r.Difficulty)
+		s.lowerCuisines[i], s.lowerDifficulties[i] = cuisine, difficulty
+		s.totalTimes[i], s.servings[i] = r.TotalTime, r.Servings
+		s.cuisine[cuisine] = append(s.cuisine[cuisine], p)
+		s.difficulty[difficulty] = append(s.difficulty[difficulty], p)
 		s.tagTerms[i] = mealsync.SearchTerms(r.Tags)
 		for _, t := range s.tagTerms[i] {
 			s.tag[t] = append(s.tag[t], p)
@@ -481,9 +490,35 @@ func build(rs []*mealsync.Recipe, version int64) *snapshot {
 	return s
 }
 
+// touchedBy reports whether changes to the recipes ids names, now as
+// changed has them, change the catalogue: one of them is in it, or is
+// published now. Most are not: a generated recipe, saved private, moves
+// the catalogue version too.
+func (s *snapshot) touchedBy(ids []string, changed []*mealsync.Recipe) bool {
+	for _, r := range changed {
+		if r.Published {
+			return true
+		}
+	}
+	for _, id := range ids {
+		if _, ok := s.byID[id]; ok {
+			return true
+		}
+		if _, ok := s.byID[strings.ToLower(id)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // patched returns a snapshot at version: s without the recipes ids names,
 // with those of changed that are published.
 func (s *snapshot) patched(ids []string, changed []*mealsync.Recipe, version int64) *snapshot {
+	if !s.touchedBy(ids, changed) { // private recipes only: the same catalogue at a new version
+		same := *s
+		same.version = version
+		return &same
+	}
 	gone := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		gone[strings.ToLower(id)] = true
@@ -638,17 +673,16 @@ func (s *snapshot) ingredientCandidates(terms []string) ([]int32, bool) {
 
 // matches checks every condition of q on the recipe at p.
 func (s *snapshot) matches(p int32, q query) bool {
-	r := s.recipes[p]
 	switch {
+	case q.maxTime != nil && s.totalTimes[p] > *q.maxTime:
+		return false
+	case q.minServ != nil && s.servings[p] < *q.minServ:
+		return false
+	case q.difficulty != "" && s.lowerDifficulties[p] != q.difficulty:
+		return false
+	case q.cuisines != nil && !q.cuisines[s.lowerCuisines[p]]:
+		return false
 	case q.name != "" && !strings.Contains(s.lowerNames[p], q.name):
-		return false
-	case q.cuisines != nil && !q.cuisines[strings.ToLower(r.Cuisine)]:
-		return false
-	case q.difficulty != "" && strings.ToLower(r.Difficulty) != q.difficulty:
-		return false
-	case q.maxTime != nil && r.TotalTime > *q.maxTime:
-		return false
-	case q.minServ != nil && r.Servings < *q.minServ:
 		return false
 	case len(q.tags) > 0 && !anyIn(s.tagTerms[p], q.tags):
 		return false

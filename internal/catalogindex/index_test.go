@@ -354,6 +354,7 @@ func TestPrivateWritesLeaveTheCatalogueAlone(t *testing.T) {
 			}
 
 			f.clock.advance(interval)
+			sameAs(here, mealsync.RecipeFilter{Limit: 1000, Published: &[]bool{true}[0]}, "the catalogue, read past the private write")
 			sameAs(there, mine, "the owner's list on another instance after the interval")
 			sameAs(here, mine, "the owner's list here after the interval")
 
