@@ -58,10 +58,12 @@ func (s *Service) Generate(ctx context.Context, u *mealsync.User, req mealsync.G
 		}
 		fresh = append(fresh, r)
 	}
-	if err := s.recipes.CreateRecipes(ctx, fresh...); err != nil {
-		return nil, fmt.Errorf("store generated recipes: %w", err)
-	}
+	// Usually nothing is new (the catalogue provider answers with catalogue
+	// recipes): then the catalogue has not changed, and is not told so.
 	if len(fresh) > 0 {
+		if err := s.recipes.CreateRecipes(ctx, fresh...); err != nil {
+			return nil, fmt.Errorf("store generated recipes: %w", err)
+		}
 		s.catalogueChanged(ctx)
 	}
 	for _, r := range got {

@@ -76,3 +76,51 @@ func TestGenerateStoresEachDishOnce(t *testing.T) {
 		t.Fatalf("recorded %d generated recipes (%v), want 4", recent.Total, err)
 	}
 }
+
+// writesCounted is a recipe store that counts the writes asked of it.
+type writesCounted struct {
+	mealsync.RecipeStore
+	creates int
+}
+
+func (w *writesCounted) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
+	w.creates++
+	return w.RecipeStore.CreateRecipes(ctx, rs...)
+}
+
+// Generation that answers with catalogue recipes only (the catalogue
+// provider, always) writes no recipe and tells nobody the catalogue
+// changed: each such write made every instance's index read the catalogue
+// again, and lists meanwhile went to the database.
+func TestGeneratingKnownDishesLeavesTheCatalogueAlone(t *testing.T) {
+	db := testdb.SQLite(t)
+	ctx := context.Background()
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	u := &mealsync.User{ID: "00000000-0000-4000-8000-000000000002", Email: "g@example.com", Name: "G",
+		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now(), UpdatedAt: now()}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	known := dish("Miso Soup")
+	known.ID, known.IngredientKey, known.CreatedAt, known.Source, known.Published = "00000000-0000-4000-8000-0000000000bb", "miso_soup", now(), "catalog", true
+	if err := db.CreateRecipes(ctx, known); err != nil {
+		t.Fatal(err)
+	}
+	store := &writesCounted{RecipeStore: db}
+	k := kitchen.New(store, db, db, answers{known}, nil, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	changes := 0
+	k.OnCatalogueChange(func() { changes++ })
+	got, err := k.Generate(ctx, u, mealsync.GenerateRequest{Ingredients: []mealsync.Ingredient{{Name: "miso"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != known.ID {
+		t.Fatalf("got %v, want the catalogue's recipe", got)
+	}
+	if store.creates != 0 || changes != 0 {
+		t.Errorf("%d recipe writes and %d catalogue changes for a known dish; want none", store.creates, changes)
+	}
+	if recent, err := db.UserRecipes(ctx, u.ID, mealsync.RecipeGenerated, 0, 10); err != nil || recent.Total != 1 {
+		t.Errorf("recorded %d generated recipes (%v), want the dish", recent.Total, err)
+	}
+}
