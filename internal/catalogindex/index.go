@@ -121,6 +121,7 @@ func (x *Index) withPrivate(ctx context.Context, s *snapshot, f mealsync.RecipeF
 	yes, no := true, false
 	mine := f
 	mine.Published, mine.Offset, mine.Limit = &no, 0, first
+	mine.Viewer = mealsync.Viewer{UserID: f.Viewer.UserID} // an admin's private list would hold everyone's
 	private, err := x.RecipeStore.ListRecipes(ctx, mine)
 	if err != nil {
 		return mealsync.Page[*mealsync.Recipe]{}, err
@@ -376,8 +377,12 @@ func (x *Index) wrotePrivate(ctx context.Context, owners ...string) {
 	mealsync.AfterCommit(ctx, stale)
 }
 
-// CreateRecipes writes rs; private recipes leave the catalogue as it was.
+// CreateRecipes writes rs; private recipes (or none) leave the catalogue as
+// it was.
 func (x *Index) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
+	if len(rs) == 0 {
+		return x.RecipeStore.CreateRecipes(ctx)
+	}
 	var owners []string
 	for _, r := range rs {
 		if r.Published || r.OwnerID == "" {

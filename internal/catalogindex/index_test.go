@@ -71,15 +71,20 @@ func shout(r *rand.Rand, s string, nonASCII bool) string {
 	}, s)
 }
 
-// newFixture stores n recipes, a tenth of them private, and an index.
+// newFixture stores n recipes, a tenth of them private (most of them the
+// owner's, the others another user's), and an index.
 func newFixture(t *testing.T, db *sqldb.DB, n int, seed uint64, nonASCII bool) *fixture {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	owner := &mealsync.User{ID: uuid.NewString(), Email: uuid.NewString() + "@example.com", Name: "Owner",
 		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateUser(t.Context(), owner); err != nil {
-		t.Fatal(err)
+	other := &mealsync.User{ID: uuid.NewString(), Email: uuid.NewString() + "@example.com", Name: "Other",
+		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	for _, u := range []*mealsync.User{owner, other} {
+		if err := db.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f := &fixture{db: db, clock: &clock{t: now}, owner: owner}
 	for range n {
@@ -93,6 +98,9 @@ func newFixture(t *testing.T, db *sqldb.DB, n int, seed uint64, nonASCII bool) *
 			Source: "catalog", Published: r.IntN(10) > 0, CreatedAt: now}
 		if !rec.Published {
 			rec.OwnerID = owner.ID
+			if r.IntN(3) == 0 {
+				rec.OwnerID = other.ID // not the owner's: no list of the owner's may show it
+			}
 		}
 		for range r.IntN(4) {
 			rec.Tags = append(rec.Tags, shout(r, pick(r, tags), nonASCII))
@@ -154,6 +162,8 @@ func randomFilter(r *rand.Rand, f *fixture, nonASCII bool) mealsync.RecipeFilter
 	case 2:
 		yes := true
 		q.Published = &yes
+	case 3:
+		q.Viewer = mealsync.Viewer{UserID: f.owner.ID, Admin: true} // lists only its own private recipes too
 	}
 	return q
 }
