@@ -401,21 +401,27 @@ func TestTargetsOutsidePrivateRangesAreRefused(t *testing.T) {
 	}
 }
 
-// A meal plan refused because nothing fits the user's diets is the app's
-// correct answer: counted apart as declined, not as an error, and no
-// shopping list is asked for it. Any other 400 stays an error.
-func TestPlanForDietsNothingFitsIsDeclinedNotAnError(t *testing.T) {
+// A meal plan refused because nothing fits the user's diets, or a
+// generation from ingredients the user all dislikes, is the app's correct
+// answer: counted apart as declined, not as an error, and no shopping list
+// is asked for such a plan. Any other 400 stays an error.
+func TestRefusalsOfTheUsersOwnDataAreDeclinedNotErrors(t *testing.T) {
 	for _, c := range []struct {
+		act      Action
+		path     string
+		req      string
 		message  string
 		declined bool
 	}{
-		{"No recipe in the catalogue fits your preferences", true},
-		{"Only 1 recipe(s) in the catalogue fit your preferences: not enough for 3 different meals a day", true},
-		{"startDate must be a date", false},
+		{ActPlan, "/api/v1/meal-plans", reqPlanCreate, "No recipe in the catalogue fits your preferences", true},
+		{ActPlan, "/api/v1/meal-plans", reqPlanCreate, "Only 1 recipe(s) in the catalogue fit your preferences: not enough for 3 different meals a day", true},
+		{ActPlan, "/api/v1/meal-plans", reqPlanCreate, "startDate must be a date", false},
+		{ActGenerate, "/api/v1/recipes/generate-recipes", reqGenerate, "Every ingredient given is on your disliked list", true},
+		{ActGenerate, "/api/v1/recipes/generate-recipes", reqGenerate, "Give at least one ingredient", false},
 	} {
 		f, srv := newFakeAPI(t)
 		f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
-			if r.Method == http.MethodPost && r.URL.Path == "/api/v1/meal-plans" {
+			if r.Method == http.MethodPost && r.URL.Path == c.path {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusBadRequest)
 				fmt.Fprintf(w, `{"data":null,"errors":[{"field":"Bad Request","message":%q}]}`, c.message)
@@ -424,22 +430,22 @@ func TestPlanForDietsNothingFitsIsDeclinedNotAnError(t *testing.T) {
 			return false
 		})
 		o := quick(srv.URL)
-		o.Mix = Mix{ActPlan: 1}
+		o.Mix = Mix{c.act: 1}
 		o.MaxErrors = 1
 		rep, err := Run(context.Background(), o, Hooks{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plans := byName(rep.Steady, reqPlanCreate)
-		if plans.Requests == 0 {
-			t.Fatal("no plan was asked for")
+		got := byName(rep.Steady, c.req)
+		if got.Requests == 0 {
+			t.Fatalf("%q: no %s request was made", c.message, c.req)
 		}
-		if c.declined && (plans.Declined != plans.Requests || plans.Errors != 0 || rep.Steady.Declined != plans.Declined) {
+		if c.declined && (got.Declined != got.Requests || got.Errors != 0 || rep.Steady.Declined != got.Declined) {
 			t.Errorf("%q: %d requests, %d declined (phase %d), %d errors; want all declined, none errors",
-				c.message, plans.Requests, plans.Declined, rep.Steady.Declined, plans.Errors)
+				c.message, got.Requests, got.Declined, rep.Steady.Declined, got.Errors)
 		}
-		if !c.declined && (plans.Errors != plans.Requests || plans.Declined != 0) {
-			t.Errorf("%q: %d requests, %d errors, %d declined; want all errors", c.message, plans.Requests, plans.Errors, plans.Declined)
+		if !c.declined && (got.Errors != got.Requests || got.Declined != 0) {
+			t.Errorf("%q: %d requests, %d errors, %d declined; want all errors", c.message, got.Requests, got.Errors, got.Declined)
 		}
 		if n := f.count("GET /api/v1/meal-plans/"); n != 0 {
 			t.Errorf("%q: %d shopping lists asked for plans that were not made", c.message, n)

@@ -228,14 +228,21 @@ func (e *engine) plan(ctx context.Context, u *user, get func(string, string, any
 // error answer that is the app's correct refusal of the user's own data
 // rather than an error: a meal plan for diets that no recipe in the
 // catalogue fits (the planner's 400; generated users draw diets at random,
-// and a few draw combinations nothing satisfies).
+// and a few draw combinations nothing satisfies), and a generation from
+// ingredients the user all dislikes (they are drawn apart from the
+// dislikes).
 func declinedFor(name string) func(status int, msg string) bool {
-	if name != reqPlanCreate {
-		return nil
+	switch name {
+	case reqPlanCreate: // no recipe fits the user's diets
+		return func(status int, msg string) bool {
+			return status == http.StatusBadRequest && strings.Contains(msg, "your preferences")
+		}
+	case reqGenerate: // every ingredient drawn is one the user dislikes
+		return func(status int, msg string) bool {
+			return status == http.StatusBadRequest && strings.Contains(msg, "disliked list")
+		}
 	}
-	return func(status int, msg string) bool {
-		return status == http.StatusBadRequest && strings.Contains(msg, "your preferences")
-	}
+	return nil
 }
 
 // see remembers recipes the app showed.
