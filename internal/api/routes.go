@@ -22,9 +22,9 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/v1/users/login", s.handleLogin)
 	api.HandleFunc("POST /api/v1/users/refresh", s.handleRefresh)
 	// The web app's cookie session (websession.go: CSRF-checked, no token).
-	api.HandleFunc("POST "+webSessionPath, s.handleWebSignIn)
-	api.HandleFunc("POST "+webSessionPath+"/refresh", s.handleWebRefresh)
-	api.HandleFunc("POST "+webSessionPath+"/logout", s.handleWebSignOut)
+	api.HandleFunc("POST "+webSessionPath, s.sameOriginOnly(s.handleWebSignIn))
+	api.HandleFunc("POST "+webSessionPath+"/refresh", s.sameOriginOnly(s.handleWebRefresh))
+	api.HandleFunc("POST "+webSessionPath+"/logout", s.sameOriginOnly(s.handleWebSignOut))
 	api.Handle("GET /api/v1/users", s.admin(s.handleListUsers))
 	api.Handle("GET /api/v1/users/{id}", s.user(s.handleGetUser))
 	api.Handle("PUT /api/v1/users/{id}", s.user(s.idempotent(s.handleUpdateUser)))

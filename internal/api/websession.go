@@ -44,10 +44,6 @@ type webFeaturesDTO struct {
 
 // POST /api/v1/web/session {email, password}: sign in; sets the cookie.
 func (s *Server) handleWebSignIn(w http.ResponseWriter, r *http.Request) {
-	if err := sameOrigin(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	sess, err := s.login(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -60,10 +56,6 @@ func (s *Server) handleWebSignIn(w http.ResponseWriter, r *http.Request) {
 // session, and the cookie's token rotated. Without a cookie, or with a spent
 // one, 401 (and the cookie is cleared).
 func (s *Server) handleWebRefresh(w http.ResponseWriter, r *http.Request) {
-	if err := sameOrigin(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	c, err := r.Cookie(refreshCookie)
 	if err != nil || c.Value == "" {
 		s.fail(w, r, mealsync.Errorf(mealsync.EUNAUTHORIZED, "No session"))
@@ -87,10 +79,6 @@ func (s *Server) handleWebRefresh(w http.ResponseWriter, r *http.Request) {
 // token family; the user's other devices stay signed in) and clears the
 // cookie. 204 also without a cookie: the browser is signed out either way.
 func (s *Server) handleWebSignOut(w http.ResponseWriter, r *http.Request) {
-	if err := sameOrigin(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	if c, err := r.Cookie(refreshCookie); err == nil {
 		if err := s.auth.SignOut(r.Context(), c.Value); err != nil {
 			s.fail(w, r, err)
@@ -116,6 +104,18 @@ func clearWebCookie(w http.ResponseWriter) {
 		Name: refreshCookie, Value: "", Path: webSessionPath, MaxAge: -1,
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// sameOriginOnly serves only requests sameOrigin lets through: routes wrap
+// each cookie endpoint in it.
+func (s *Server) sameOriginOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := sameOrigin(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // sameOrigin is the CSRF check of the cookie endpoints: the app's header,
