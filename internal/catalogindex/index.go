@@ -177,19 +177,46 @@ func (x *Index) stillTrue(user string, v int64) bool {
 	return v >= x.privateFloor && v >= x.privateChanged[user]
 }
 
-// privateMoved marks owners' answers read before version stale; a nil
-// owners marks everyone's.
+// privateMoved marks owners' answers read before version stale.
 func (x *Index) privateMoved(owners []string, version int64) {
+	if len(owners) == 0 {
+		return
+	}
 	x.pmu.Lock()
 	defer x.pmu.Unlock()
-	if owners == nil || len(x.privateChanged)+len(owners) > maxPrivateChanged {
-		x.privateFloor = max(x.privateFloor, version)
-		clear(x.privateChanged)
+	if len(x.privateChanged)+len(owners) > maxPrivateChanged {
+		x.markAllStale(version)
 		return
 	}
 	for _, o := range owners {
 		x.privateChanged[o] = max(x.privateChanged[o], version)
 	}
+}
+
+// everyonesPrivateMoved marks every answer read before version stale.
+func (x *Index) everyonesPrivateMoved(version int64) {
+	x.pmu.Lock()
+	defer x.pmu.Unlock()
+	x.markAllStale(version)
+}
+
+func (x *Index) markAllStale(version int64) { // with pmu held
+	x.privateFloor = max(x.privateFloor, version)
+	clear(x.privateChanged)
+}
+
+// privateOwners returns the owners of rs's private recipes, and whether
+// all of rs are private (true for none).
+func privateOwners(rs []*mealsync.Recipe) (owners []string, allPrivate bool) {
+	allPrivate = true
+	for _, r := range rs {
+		if r.Published || r.OwnerID == "" {
+			allPrivate = false
+			continue
+		}
+		owners = append(owners, r.OwnerID)
+	}
+	return owners, allPrivate
 }
 
 // Warm reads the catalogue, so that the first request does not.
@@ -314,15 +341,8 @@ func (x *Index) refresh(ctx context.Context, s *snapshot) (*snapshot, error) {
 			if err != nil {
 				return nil, err
 			}
-			var owners []string
-			for _, r := range changed {
-				if !r.Published && r.OwnerID != "" {
-					owners = append(owners, r.OwnerID)
-				}
-			}
-			if len(owners) > 0 {
-				x.privateMoved(owners, latest)
-			}
+			owners, _ := privateOwners(changed)
+			x.privateMoved(owners, latest)
 			return s.patched(ids, changed, latest), nil
 		}
 	}
@@ -330,7 +350,7 @@ func (x *Index) refresh(ctx context.Context, s *snapshot) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.privateMoved(nil, version)
+	x.everyonesPrivateMoved(version)
 	return build(all, version), nil
 }
 
@@ -377,32 +397,25 @@ func (x *Index) wrotePrivate(ctx context.Context, owners ...string) {
 	mealsync.AfterCommit(ctx, stale)
 }
 
-// CreateRecipes writes rs; private recipes (or none) leave the catalogue as
-// it was.
+// wroteRecipes follows a write of rs: a catalogue change, unless all of
+// them are private (or there are none).
+func (x *Index) wroteRecipes(ctx context.Context, rs ...*mealsync.Recipe) {
+	if owners, private := privateOwners(rs); private {
+		x.wrotePrivate(ctx, owners...)
+	} else {
+		x.wrote(ctx)
+	}
+}
+
 func (x *Index) CreateRecipes(ctx context.Context, rs ...*mealsync.Recipe) error {
-	if len(rs) == 0 {
-		return x.RecipeStore.CreateRecipes(ctx)
-	}
-	var owners []string
-	for _, r := range rs {
-		if r.Published || r.OwnerID == "" {
-			defer x.wrote(ctx)
-			return x.RecipeStore.CreateRecipes(ctx, rs...)
-		}
-		owners = append(owners, r.OwnerID)
-	}
-	defer x.wrotePrivate(ctx, owners...)
+	defer x.wroteRecipes(ctx, rs...)
 	return x.RecipeStore.CreateRecipes(ctx, rs...)
 }
 
 // UpdateRecipe writes r, which must still be as published as it was (the
 // store checks): a private recipe's edit leaves the catalogue as it was.
 func (x *Index) UpdateRecipe(ctx context.Context, r *mealsync.Recipe) error {
-	if !r.Published && r.OwnerID != "" {
-		defer x.wrotePrivate(ctx, r.OwnerID)
-	} else {
-		defer x.wrote(ctx)
-	}
+	defer x.wroteRecipes(ctx, r)
 	return x.RecipeStore.UpdateRecipe(ctx, r)
 }
 
@@ -450,12 +463,7 @@ type snapshot struct {
 // build indexes rs, which must all be published.
 func build(rs []*mealsync.Recipe, version int64) *snapshot {
 	rs = slices.Clone(rs)
-	slices.SortFunc(rs, func(a, b *mealsync.Recipe) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(rs, listOrder)
 	s := &snapshot{version: version, recipes: rs, byID: make(map[string]int32, len(rs)), lowerNames: make([]string, len(rs)),
 		lowerCuisines: make([]string, len(rs)), lowerDifficulties: make([]string, len(rs)),
 		totalTimes: make([]int, len(rs)), servings: make([]int, len(rs)),
