@@ -10,6 +10,7 @@ import (
 
 	"github.com/mealsync/mealsync/internal/live"
 	"github.com/mealsync/mealsync/internal/syncsim"
+	"github.com/mealsync/mealsync/internal/testenv"
 )
 
 // Households' devices (internal/syncsim) keep editing their shared lists,
@@ -68,15 +69,7 @@ func TestLiveSyncAcrossDeploys(t *testing.T) {
 	for _, to := range []string{"v2", "v1"} {
 		// Each deploy begins once every always-online device is live, so
 		// that it has connections to move.
-		for deadline := time.Now().Add(30 * time.Second); !allConnected(hs); {
-			if time.Now().After(deadline) {
-				t.Fatal("the always-online devices did not all connect within 30s")
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond): // polling a condition with a deadline
-			}
-		}
+		testenv.WaitFor(t, 30*time.Second, "every always-online device to be live", func() bool { return allConnected(hs) })
 		start := time.Now()
 		res := r.mustRun(r.deployArgs(bins[to], env)...)
 		deploys = append(deploys, window{start, time.Now()})
