@@ -371,9 +371,9 @@ type capacityStack struct {
 	bin, dbURL string
 	nginx      *testenv.Nginx
 	insts      []*testenv.Instance
-	pool       int      // the instances' MEALSYNC_DB_MAX_OPEN_CONNS; 0: the default
-	profile    string   // MEALSYNC_CAPACITY_PROFILE: where CPU profiles go ("": none)
-	pprofAddrs []string // each instance's pprof listener, when profiling
+	pool       int                          // the instances' MEALSYNC_DB_MAX_OPEN_CONNS; 0: the default
+	profile    string                       // MEALSYNC_CAPACITY_PROFILE: where CPU profiles go ("": none)
+	pprofAddrs map[*testenv.Instance]string // each instance's pprof listener, when profiling
 }
 
 // cpu returns the CPU seconds the instances and nginx's processes have used.
@@ -397,13 +397,16 @@ func (s *capacityStack) startInstance(t *testing.T) {
 	}
 	if s.profile != "" {
 		env["MEALSYNC_PPROF_ADDR"] = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-		s.pprofAddrs = append(s.pprofAddrs[:len(s.insts)], env["MEALSYNC_PPROF_ADDR"])
 	}
-	s.insts = append(s.insts, testenv.StartMealsync(t, testenv.Options{Binary: s.bin, DatabaseURL: s.dbURL,
+	in := testenv.StartMealsync(t, testenv.Options{Binary: s.bin, DatabaseURL: s.dbURL,
 		// It loads the catalogue index before it listens: at 100,000
 		// recipes, tens of seconds on a busy machine.
-		ReadyTimeout: 5 * time.Minute, Env: env}))
-	for _, l := range s.insts[len(s.insts)-1].LogLines() {
+		ReadyTimeout: 5 * time.Minute, Env: env})
+	s.insts = append(s.insts, in)
+	if s.profile != "" {
+		s.pprofAddrs[in] = env["MEALSYNC_PPROF_ADDR"]
+	}
+	for _, l := range in.LogLines() {
 		if l["msg"] == "catalogue index loaded" {
 			t.Logf("instance %d: catalogue index loaded in %v ms (load average %s)", len(s.insts), l["took_ms"], loadAvgText())
 		}
@@ -460,7 +463,8 @@ func (s *capacityStack) setUpstream(t *testing.T) {
 func startCapacityStack(t *testing.T, recipes, accounts int) (*capacityStack, []loadtest.Account) {
 	t.Helper()
 	testenv.RequireNginx(t)
-	s := &capacityStack{dbURL: testdb.PostgresURL(t), profile: os.Getenv("MEALSYNC_CAPACITY_PROFILE")}
+	s := &capacityStack{dbURL: testdb.PostgresURL(t), profile: os.Getenv("MEALSYNC_CAPACITY_PROFILE"),
+		pprofAddrs: map[*testenv.Instance]string{}}
 	if s.profile == "" {
 		s.bin = testenv.BuildMealsync(t)
 	} else {
@@ -591,7 +595,8 @@ func (s *capacityStack) profileSteady(t *testing.T, opts loadtest.Options) {
 	}
 	base := filepath.Join(s.profile, fmt.Sprintf("%di-%du", len(s.insts), opts.Users))
 	var wg sync.WaitGroup
-	for i, addr := range s.pprofAddrs[:len(s.insts)] {
+	for i, in := range s.insts {
+		addr := s.pprofAddrs[in]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
