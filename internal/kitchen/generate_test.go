@@ -9,6 +9,7 @@ import (
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/kitchen"
+	"github.com/mealsync/mealsync/internal/sqldb"
 	"github.com/mealsync/mealsync/internal/testdb"
 )
 
@@ -29,6 +30,20 @@ func (a answers) DetectIngredients(context.Context, []byte, string) ([]mealsync.
 	return nil, nil
 }
 
+// now is the tests' clock: UTC, to the microsecond the stores keep.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// addUser stores an active user with the given id.
+func addUser(t *testing.T, db *sqldb.DB, id string) *mealsync.User {
+	t.Helper()
+	u := &mealsync.User{ID: id, Email: id + "@example.com", Name: "Cook",
+		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now(), UpdatedAt: now()}
+	if err := db.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 func dish(name string) *mealsync.Recipe {
 	return &mealsync.Recipe{Name: name, Description: "d", Cuisine: "Japanese", Difficulty: "EASY",
 		Ingredients: []mealsync.Ingredient{{Name: "rice", Quantity: "1"}}, Instructions: []string{"cook"}, Servings: 1}
@@ -40,12 +55,7 @@ func dish(name string) *mealsync.Recipe {
 func TestGenerateStoresEachDishOnce(t *testing.T) {
 	db := testdb.SQLite(t)
 	ctx := context.Background()
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	u := &mealsync.User{ID: "00000000-0000-4000-8000-000000000001", Email: "k@example.com", Name: "K",
-		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now(), UpdatedAt: now()}
-	if err := db.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
+	u := addUser(t, db, "00000000-0000-4000-8000-000000000001")
 	known := dish("Miso Soup")
 	known.ID, known.IngredientKey, known.CreatedAt, known.Source = "00000000-0000-4000-8000-0000000000aa", "miso_soup", now(), "catalog"
 	known.Published = true
@@ -95,12 +105,7 @@ func (w *writesCounted) CreateRecipes(ctx context.Context, rs ...*mealsync.Recip
 func TestGeneratingKnownDishesLeavesTheCatalogueAlone(t *testing.T) {
 	db := testdb.SQLite(t)
 	ctx := context.Background()
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	u := &mealsync.User{ID: "00000000-0000-4000-8000-000000000002", Email: "g@example.com", Name: "G",
-		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now(), UpdatedAt: now()}
-	if err := db.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
+	u := addUser(t, db, "00000000-0000-4000-8000-000000000002")
 	known := dish("Miso Soup")
 	known.ID, known.IngredientKey, known.CreatedAt, known.Source, known.Published = "00000000-0000-4000-8000-0000000000bb", "miso_soup", now(), "catalog", true
 	if err := db.CreateRecipes(ctx, known); err != nil {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/mealsync/mealsync"
 	"github.com/mealsync/mealsync/internal/kitchen"
@@ -20,12 +19,7 @@ func intp(n int) *int { return &n }
 func TestKitchenOwnsRecipeWrites(t *testing.T) {
 	db := testdb.SQLite(t)
 	ctx := context.Background()
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	u := &mealsync.User{ID: "00000000-0000-4000-8000-000000000002", Email: "w@example.com", Name: "W",
-		Role: mealsync.RoleUser, Status: mealsync.StatusActive, PasswordHash: "x", CreatedAt: now(), UpdatedAt: now()}
-	if err := db.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
+	u := addUser(t, db, "00000000-0000-4000-8000-000000000002")
 	k := kitchen.New(db, db, db, answers{}, nil, nil, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	changes := 0
 	k.OnCatalogueChange(func() { changes++ })
